@@ -1,0 +1,14 @@
+//! Wire types of the Converra REST API (`/api/v1`): requests, responses, envelopes and
+//! error codes. The server and the dashboard both depend on this crate, so the two can
+//! never disagree on the wire format. No I/O lives here.
+
+pub mod account;
+pub mod envelope;
+pub mod error;
+
+pub use account::{Account, Plan, PlanId, PlanLimits};
+pub use envelope::{Data, List, Pagination};
+pub use error::{ErrorBody, ErrorCode, ErrorDetail, FieldError};
+
+/// The path every endpoint lives under.
+pub const BASE_PATH: &str = "/api/v1";

@@ -1,0 +1,71 @@
+//! Bearer API keys: the layer in front of every authenticated route.
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use converra_api::ErrorCode;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::store::accounts::{AccountRecord, KeyLookup};
+
+/// The account whose key authenticated this request; handlers take it as an extractor.
+#[derive(Clone)]
+pub struct Caller(pub AccountRecord);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            // Only reachable if a route were mounted outside the auth layer by mistake.
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("route is missing the auth layer")))
+    }
+}
+
+/// Resolves the Bearer key to an account, or answers 401 with the spec's body.
+pub async fn require_api_key(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let key = bearer_key(request.headers().get(AUTHORIZATION))?;
+    let account = match state.store.lookup_key(key).await? {
+        KeyLookup::Active(account) => account,
+        KeyLookup::Revoked => {
+            return Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                "This API key has been revoked",
+            ))
+        }
+        KeyLookup::Unknown => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidApiKey,
+                "The provided API key is invalid",
+            ))
+        }
+    };
+    tracing::Span::current().record("account", account.id.as_str());
+    request.extensions_mut().insert(Caller(account));
+    Ok(next.run(request).await)
+}
+
+fn bearer_key(header: Option<&axum::http::HeaderValue>) -> Result<&str, ApiError> {
+    let value = header
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "Authorization header required"))?
+        .to_str()
+        .map_err(|_| ApiError::new(ErrorCode::InvalidApiKey, "The provided API key is invalid"))?;
+    let (scheme, key) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") || key.trim().is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::Unauthorized,
+            "Authorization header must be 'Bearer <API key>'",
+        ));
+    }
+    Ok(key.trim())
+}

@@ -1,0 +1,202 @@
+//! The command line: `serve`, `keys create|revoke`, `demo`. Every flag can also come from
+//! the environment (`CONVERRA_DB`, `CONVERRA_ADDR`, `CONVERRA_DIST`, …).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use converra_api::PlanId;
+
+use crate::app::{AppState, ServerConfig};
+use crate::clock::{Clock, SystemClock};
+use crate::store::{Durability, Store};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "converra-server",
+    version,
+    about = "The Converra REST API server"
+)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(
+        long,
+        global = true,
+        env = "CONVERRA_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API under /api/v1 (and the dashboard, with --dist).
+    Serve(ServeArgs),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Fill a database with demo data and print a demo API key.
+    Demo(DbArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// The SQLite database file (created if missing).
+    #[arg(long, env = "CONVERRA_DB")]
+    pub db: PathBuf,
+    /// `full` also survives power loss; `normal` survives a crash of the process.
+    #[arg(long, env = "CONVERRA_DURABILITY", value_enum, default_value = "full")]
+    pub durability: Durability,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address to listen on.
+    #[arg(long, env = "CONVERRA_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// The dashboard's built files (trunk's dist/), served at /.
+    #[arg(long, env = "CONVERRA_DIST")]
+    pub dist: Option<PathBuf>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "CONVERRA_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an API key (and the account, if it is new); prints the key alone on the last line.
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The account's name.
+        #[arg(long)]
+        account: String,
+        /// The plan of a new account.
+        #[arg(long, value_parser = parse_plan, default_value = "free")]
+        plan: PlanId,
+    },
+    /// Revoke an API key: it then answers 401.
+    Revoke {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The key to revoke.
+        #[arg(long)]
+        key: String,
+    },
+}
+
+fn parse_plan(text: &str) -> Result<PlanId, String> {
+    text.parse()
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    init_logging(cli.log_format);
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Keys(KeysCommand::Create { db, account, plan }) => {
+            let account = account.trim();
+            anyhow::ensure!(!account.is_empty(), "--account must not be empty");
+            let store = Store::open(&db.db, db.durability).await?;
+            let issued = store.issue_key(account, plan, SystemClock.now_ms()).await?;
+            println!(
+                "account: {} ({}, plan {})",
+                issued.account.name,
+                issued.account.id,
+                issued.account.plan.as_str()
+            );
+            println!("{}", issued.key);
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Revoke { db, key }) => {
+            let store = Store::open(&db.db, db.durability).await?;
+            anyhow::ensure!(
+                store.revoke_key(&key, SystemClock.now_ms()).await?,
+                "no active key matches"
+            );
+            println!("revoked");
+            Ok(())
+        }
+        Command::Demo(db) => {
+            let store = Store::open(&db.db, db.durability).await?;
+            let key = crate::demo::seed(&store, SystemClock.now_ms()).await?;
+            println!("demo account: {}", crate::demo::DEMO_ACCOUNT);
+            println!("{key}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    if let Some(dist) = &args.dist {
+        anyhow::ensure!(
+            dist.join("index.html").is_file(),
+            "--dist {} has no index.html: build the dashboard first (trunk build --release)",
+            dist.display()
+        );
+    }
+    let store = Store::open(&args.db.db, args.db.durability).await?;
+    let state = AppState {
+        store,
+        clock: Arc::new(SystemClock),
+        config: Arc::new(ServerConfig {
+            dist: args.dist,
+            body_limit: args.body_limit,
+        }),
+    };
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("listening on {}", args.addr))?;
+    tracing::info!(addr = %listener.local_addr()?, "serving the API under /api/v1");
+    crate::app::serve(listener, state, shutdown_signal()).await
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CONVERRA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match format {
+        LogFormat::Text => builder.compact().init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

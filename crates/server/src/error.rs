@@ -1,0 +1,125 @@
+//! `ApiError`: the only way a handler fails. It renders as the spec's error body with the
+//! status that `ErrorCode::http_status` fixes for its code.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use converra_api::{ErrorBody, ErrorCode, FieldError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Something the client can act on.
+    #[error("{code}: {message}")]
+    Client {
+        code: ErrorCode,
+        message: String,
+        fields: Vec<FieldError>,
+        retry_after_secs: Option<u64>,
+    },
+    /// A bug or an outage: logged in full, answered without internals.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError::Client {
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+            retry_after_secs: None,
+        }
+    }
+
+    /// 404 for a resource that does not exist in the caller's account (or at all: the two
+    /// must be indistinguishable).
+    pub fn not_found(what: &str, id: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} '{id}' not found"))
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, message)
+    }
+
+    /// 400 `VALIDATION_ERROR` naming each invalid field.
+    pub fn validation(fields: Vec<FieldError>) -> Self {
+        let body = ErrorBody::validation(fields.clone());
+        ApiError::Client {
+            code: ErrorCode::ValidationError,
+            message: body.error.message,
+            fields,
+            retry_after_secs: None,
+        }
+    }
+
+    /// 400 `VALIDATION_ERROR` for one field.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        if let ApiError::Client {
+            retry_after_secs, ..
+        } = &mut self
+        {
+            *retry_after_secs = Some(secs);
+        }
+        self
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ApiError::Client { code, .. } => *code,
+            ApiError::Internal(_) => ErrorCode::InternalError,
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        ApiError::Internal(anyhow::Error::new(err).context("database"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let code = self.code();
+        let status =
+            StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let (body, retry_after) = match self {
+            ApiError::Client {
+                code,
+                message,
+                fields,
+                retry_after_secs,
+            } => {
+                let body = if fields.is_empty() {
+                    ErrorBody::new(code, message)
+                } else {
+                    ErrorBody::validation(fields)
+                };
+                (body, retry_after_secs)
+            }
+            ApiError::Internal(err) => {
+                // The request id of the surrounding span ties this line to the answer.
+                tracing::error!(error = format!("{err:#}"), "internal error");
+                let body = ErrorBody::new(
+                    ErrorCode::InternalError,
+                    "An internal error occurred; it has been logged with this request's id",
+                );
+                (body, None)
+            }
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(secs));
+        }
+        response
+    }
+}

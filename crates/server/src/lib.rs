@@ -1,0 +1,13 @@
+//! The Converra REST API server. `main.rs` is only the command line; everything that
+//! tests start in-process lives here.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod ids;
+pub mod routes;
+pub mod store;

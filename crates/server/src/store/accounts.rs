@@ -1,0 +1,148 @@
+//! Accounts and API keys.
+
+use converra_api::{Account, Plan, PlanId, PlanLimits};
+use sqlx::Row;
+
+use super::Store;
+use crate::clock::rfc3339;
+use crate::ids::{hash_api_key, new_api_key, new_id};
+
+/// An account as the server uses it: the wire form plus what auth and limits need.
+#[derive(Debug, Clone)]
+pub struct AccountRecord {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub plan: PlanId,
+    pub limits: PlanLimits,
+    pub created_at_ms: i64,
+}
+
+impl AccountRecord {
+    pub fn to_wire(&self) -> Account {
+        Account {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            email: self.email.clone(),
+            plan: Plan {
+                id: self.plan,
+                name: self.plan.display_name().to_owned(),
+                limits: self.limits.clone(),
+            },
+            created_at: rfc3339(self.created_at_ms),
+        }
+    }
+
+    fn from_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<Self> {
+        let plan: PlanId = row
+            .try_get::<String, _>("plan")?
+            .parse()
+            .map_err(anyhow::Error::msg)?;
+        let limits = match row.try_get::<Option<String>, _>("custom_limits")? {
+            Some(json) => serde_json::from_str(&json)?,
+            None => plan.default_limits(),
+        };
+        Ok(AccountRecord {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            email: row.try_get("email")?,
+            plan,
+            limits,
+            created_at_ms: row.try_get("created_at")?,
+        })
+    }
+}
+
+/// What a key lookup finds.
+pub enum KeyLookup {
+    Active(AccountRecord),
+    Revoked,
+    Unknown,
+}
+
+/// A key just made: the secret, shown once, and the account it belongs to.
+pub struct IssuedKey {
+    pub key: String,
+    pub account: AccountRecord,
+}
+
+impl Store {
+    /// Finds the account called `name`, or creates it on `plan`, and issues it a new live key.
+    pub async fn issue_key(
+        &self,
+        account_name: &str,
+        plan: PlanId,
+        now_ms: i64,
+    ) -> anyhow::Result<IssuedKey> {
+        let mut tx = self.begin_write().await?;
+        let existing = sqlx::query("SELECT * FROM accounts WHERE name = $1")
+            .bind(account_name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let account = match existing {
+            Some(row) => AccountRecord::from_row(&row)?,
+            None => {
+                let id = new_id("acct");
+                sqlx::query(
+                    "INSERT INTO accounts (id, name, email, plan, created_at) VALUES ($1, $2, NULL, $3, $4)",
+                )
+                .bind(&id)
+                .bind(account_name)
+                .bind(plan.as_str())
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+                AccountRecord {
+                    id,
+                    name: account_name.to_owned(),
+                    email: None,
+                    plan,
+                    limits: plan.default_limits(),
+                    created_at_ms: now_ms,
+                }
+            }
+        };
+        let key = new_api_key(true);
+        sqlx::query(
+            "INSERT INTO api_keys (id, account_id, key_hash, key_prefix, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(new_id("key"))
+        .bind(&account.id)
+        .bind(hash_api_key(&key))
+        .bind(&key[..12])
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(IssuedKey { key, account })
+    }
+
+    /// The account a presented key belongs to.
+    pub async fn lookup_key(&self, key: &str) -> anyhow::Result<KeyLookup> {
+        let row = sqlx::query(
+            "SELECT a.*, k.revoked_at FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = $1",
+        )
+        .bind(hash_api_key(key))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(match row {
+            None => KeyLookup::Unknown,
+            Some(row) if row.try_get::<Option<i64>, _>("revoked_at")?.is_some() => {
+                KeyLookup::Revoked
+            }
+            Some(row) => KeyLookup::Active(AccountRecord::from_row(&row)?),
+        })
+    }
+
+    /// Revokes a key: it then answers 401 `UNAUTHORIZED`.
+    pub async fn revoke_key(&self, key: &str, now_ms: i64) -> anyhow::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = $1 WHERE key_hash = $2 AND revoked_at IS NULL",
+        )
+        .bind(now_ms)
+        .bind(hash_api_key(key))
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,73 @@
+//! Storage: the only module that knows the database. One submodule per resource.
+//!
+//! SQLite through sqlx, in WAL mode with foreign keys on. Every write runs in a
+//! transaction and is committed before the handler answers, so a 2xx survives a crash.
+//! The SQL keeps to what PostgreSQL also accepts, so a second backend needs no rewrite.
+
+pub mod accounts;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+/// How hard a commit pushes to disk. `Full` also survives power loss; `Normal` survives
+/// a crash of the process (WAL), which is what `kill -9` tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Durability {
+    Normal,
+    Full,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and applies the embedded migrations.
+    pub async fn open(path: &Path, durability: Durability) -> anyhow::Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating the database folder {}", dir.display()))?;
+        }
+        let synchronous = match durability {
+            Durability::Normal => SqliteSynchronous::Normal,
+            Durability::Full => SqliteSynchronous::Full,
+        };
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(synchronous)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("opening the database {}", path.display()))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .context("applying database migrations")?;
+        Ok(Store { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// A write transaction that takes SQLite's write lock up front, so two writers never
+    /// deadlock upgrading from a read.
+    pub async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

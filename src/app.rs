@@ -1,0 +1,109 @@
+//! The shell: who is signed in, the header, and the router.
+
+use converra_api::Account;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::path;
+
+use crate::api::account::get_account;
+use crate::api::{ApiClient, ClientError};
+use crate::components::error_panel::ErrorPanel;
+use crate::pages::account::AccountPage;
+use crate::pages::sign_in::SignIn;
+use crate::session;
+
+/// Where the dashboard stands with the API.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Auth {
+    /// A stored key is being checked against `GET /account`.
+    Checking,
+    /// No key, or the stored one was refused (with the API's reason).
+    SignedOut(Option<ClientError>),
+    SignedIn(SignedIn),
+}
+
+/// The client every page calls the API with, and the account it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedIn {
+    pub client: ApiClient,
+    pub account: Account,
+}
+
+/// The signed-in connection; pages read it from context.
+pub fn use_signed_in() -> Signal<Option<SignedIn>> {
+    let auth = expect_context::<RwSignal<Auth>>();
+    Signal::derive(move || match auth.get() {
+        Auth::SignedIn(signed_in) => Some(signed_in),
+        _ => None,
+    })
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let stored = session::load();
+    let auth = RwSignal::new(if stored.is_some() {
+        Auth::Checking
+    } else {
+        Auth::SignedOut(None)
+    });
+    provide_context(auth);
+    if let Some(credentials) = stored {
+        spawn_local(async move {
+            let client = ApiClient::new(credentials);
+            auth.set(match get_account(&client).await {
+                Ok(account) => Auth::SignedIn(SignedIn { client, account }),
+                Err(err) => Auth::SignedOut(Some(err)),
+            });
+        });
+    }
+    let on_signed_in =
+        Callback::new(move |signed_in: SignedIn| auth.set(Auth::SignedIn(signed_in)));
+
+    view! {
+        <Router>
+            {move || match auth.get() {
+                Auth::Checking => view! { <p class="placeholder" role="status">"Checking your API key…"</p> }.into_any(),
+                Auth::SignedOut(reason) => view! {
+                    <main class="first-run">
+                        {reason.map(|error| view! {
+                            <p class="notice">"Your saved API key was not accepted; sign in again."</p>
+                            <ErrorPanel error=error/>
+                        })}
+                        <SignIn on_signed_in=on_signed_in/>
+                    </main>
+                }.into_any(),
+                Auth::SignedIn(signed_in) => view! { <Shell signed_in=signed_in/> }.into_any(),
+            }}
+        </Router>
+    }
+}
+
+/// Header, navigation and the page the URL names.
+#[component]
+fn Shell(signed_in: SignedIn) -> impl IntoView {
+    let auth = expect_context::<RwSignal<Auth>>();
+    let sign_out = move |_| {
+        session::forget_key();
+        auth.set(Auth::SignedOut(None));
+    };
+    let account = signed_in.account;
+    view! {
+        <header class="top-bar">
+            <A href="/" attr:class="brand">"Converra"</A>
+            <nav aria-label="Main">
+                <A href="/">"Account"</A>
+            </nav>
+            <div class="who" data-testid="account-badge">
+                <span class="account-name">{account.name.clone()}</span>
+                <span class="plan-badge">{account.plan.name.clone()}</span>
+                <button type="button" class="secondary" on:click=sign_out>"Sign out"</button>
+            </div>
+        </header>
+        <main class="page">
+            <Routes fallback=|| view! { <h1>"Page not found"</h1><p><A href="/">"Back to the account"</A></p> }>
+                <Route path=path!("/") view=AccountPage/>
+            </Routes>
+        </main>
+    }
+}

@@ -1,0 +1,3 @@
+fn main() {
+    converra_dashboard::start();
+}

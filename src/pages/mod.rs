@@ -1,0 +1,4 @@
+//! One module per page.
+
+pub mod account;
+pub mod sign_in;
