@@ -3,12 +3,17 @@
 //! never disagree on the wire format. No I/O lives here.
 
 pub mod account;
+pub mod agents;
+pub mod conversations;
 pub mod envelope;
 pub mod error;
+pub mod paging;
+pub mod sdk;
 
 pub use account::{Account, Plan, PlanId, PlanLimits};
 pub use envelope::{Data, List, Pagination};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail, FieldError};
+pub use paging::Paging;
 
 /// The path every endpoint lives under.
 pub const BASE_PATH: &str = "/api/v1";

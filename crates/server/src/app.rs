@@ -32,6 +32,18 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
 }
 
+impl AppState {
+    /// The state of a server over `store`; in-memory parts (rate-limit windows, wake-ups of
+    /// background workers) start empty.
+    pub fn new(store: Store, clock: SharedClock, config: ServerConfig) -> AppState {
+        AppState {
+            store,
+            clock,
+            config: Arc::new(config),
+        }
+    }
+}
+
 /// Settings of a running server that come from the command line.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {

@@ -148,14 +148,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let store = Store::open(&args.db.db, args.db.durability).await?;
-    let state = AppState {
-        store,
-        clock: Arc::new(SystemClock),
-        config: Arc::new(ServerConfig {
-            dist: args.dist,
-            body_limit: args.body_limit,
-        }),
+    let config = ServerConfig {
+        dist: args.dist,
+        body_limit: args.body_limit,
     };
+    let state = AppState::new(store, Arc::new(SystemClock), config);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("listening on {}", args.addr))?;

@@ -33,11 +33,7 @@ impl TestServer {
             .await
             .expect("open store");
         let clock = ManualClock::new(START_MS);
-        let state = AppState {
-            store: store.clone(),
-            clock: Arc::new(clock.clone()),
-            config: Arc::new(config),
-        };
+        let state = AppState::new(store.clone(), Arc::new(clock.clone()), config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

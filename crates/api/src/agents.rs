@@ -1,0 +1,197 @@
+//! Agents: a system prompt plus its model settings, versioned.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum AgentStatus {
+    Draft,
+    Active,
+    Deprecated,
+    Archived,
+}
+
+impl AgentStatus {
+    pub const ALL: [AgentStatus; 4] = [
+        AgentStatus::Draft,
+        AgentStatus::Active,
+        AgentStatus::Deprecated,
+        AgentStatus::Archived,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentStatus::Draft => "draft",
+            AgentStatus::Active => "active",
+            AgentStatus::Deprecated => "deprecated",
+            AgentStatus::Archived => "archived",
+        }
+    }
+}
+
+impl std::str::FromStr for AgentStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AgentStatus::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown agent status '{s}'"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Agent {
+    pub id: String,
+    pub name: String,
+    /// The system prompt.
+    pub content: String,
+    pub llm_model: String,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub status: AgentStatus,
+    pub is_active: bool,
+    pub conversation_count: u64,
+    pub last_optimized_at: Option<String>,
+    /// The business objective optimizations aim at.
+    pub objective: Option<String>,
+    /// What an optimization must not change (required sections, output formats); kept
+    /// verbatim in every variant.
+    pub constraints: Option<String>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub max_tokens: Option<u32>,
+    pub reasoning_effort: Option<String>,
+    /// 1, then +1 on each change of `content` or `llmModel`.
+    pub version: u32,
+    /// Hex SHA-256 of `content` trimmed with whitespace runs folded to one space.
+    pub content_hash: String,
+    pub avg_quality_score: Option<f64>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `POST /agents`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateAgent {
+    pub name: String,
+    pub content: String,
+    pub llm_model: Option<String>,
+    pub description: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub status: Option<AgentStatus>,
+    pub objective: Option<String>,
+    pub constraints: Option<String>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub max_tokens: Option<u32>,
+    pub reasoning_effort: Option<String>,
+}
+
+/// `PATCH /agents/:id`: any create field; absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateAgent {
+    pub name: Option<String>,
+    pub content: Option<String>,
+    pub llm_model: Option<String>,
+    pub description: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub status: Option<AgentStatus>,
+    pub objective: Option<String>,
+    pub constraints: Option<String>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub max_tokens: Option<u32>,
+    pub reasoning_effort: Option<String>,
+}
+
+/// Filters of `GET /agents`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[serde(rename_all = "camelCase")]
+pub struct AgentFilter {
+    pub status: Option<AgentStatus>,
+    pub tag: Option<String>,
+    /// Matches the name, description or prompt, case-insensitively.
+    pub search: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum VersionSource {
+    Manual,
+    Optimization,
+    Sdk,
+}
+
+impl VersionSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionSource::Manual => "manual",
+            VersionSource::Optimization => "optimization",
+            VersionSource::Sdk => "sdk",
+        }
+    }
+}
+
+impl std::str::FromStr for VersionSource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "manual" => Ok(VersionSource::Manual),
+            "optimization" => Ok(VersionSource::Optimization),
+            "sdk" => Ok(VersionSource::Sdk),
+            other => Err(format!("unknown version source '{other}'")),
+        }
+    }
+}
+
+/// One entry of `GET /agents/:id/versions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AgentVersion {
+    pub version: u32,
+    pub content: String,
+    pub llm_model: String,
+    pub content_hash: String,
+    pub source: VersionSource,
+    pub optimization_id: Option<String>,
+    pub variant_id: Option<String>,
+    pub created_at: String,
+}
+
+/// The hash the SDK computes for a prompt: SHA-256 (hex) of the text trimmed, with every
+/// run of whitespace folded to one space.
+pub fn normalize_prompt(content: &str) -> String {
+    content.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalization_matches_the_sdk() {
+        // The SDK: strip(), then re.sub(r"\s+", " ", …).
+        assert_eq!(
+            normalize_prompt("  You are\n\n a  helpful\tbot.  \n"),
+            "You are a helpful bot."
+        );
+        assert_eq!(normalize_prompt(""), "");
+    }
+
+    #[test]
+    fn create_agent_rejects_unknown_fields() {
+        let err =
+            serde_json::from_str::<CreateAgent>(r#"{"name":"a","content":"b","colour":"red"}"#);
+        assert!(err.is_err());
+    }
+}

@@ -1,0 +1,280 @@
+//! Conversations (the SDK calls them runs): transcripts of an agent's production traffic.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    InProgress,
+    Active,
+    Completed,
+    Abandoned,
+}
+
+impl ConversationStatus {
+    pub const ALL: [ConversationStatus; 4] = [
+        ConversationStatus::InProgress,
+        ConversationStatus::Active,
+        ConversationStatus::Completed,
+        ConversationStatus::Abandoned,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationStatus::InProgress => "in_progress",
+            ConversationStatus::Active => "active",
+            ConversationStatus::Completed => "completed",
+            ConversationStatus::Abandoned => "abandoned",
+        }
+    }
+}
+
+impl std::str::FromStr for ConversationStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ConversationStatus::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown conversation status '{s}'"))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+    Tool,
+}
+
+impl Role {
+    /// The label a rendered transcript gives this role.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::System => "System",
+            Role::User => "User",
+            Role::Assistant => "Assistant",
+            Role::Tool => "Tool",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ToolCall {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub arguments: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    /// Set when the call failed; such a step counts as a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nested_trace: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TokenUsage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Vec<ToolCall>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<TokenUsage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ToolDefinition {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum InsightsStatus {
+    Pending,
+    Ready,
+    Skipped,
+    Failed,
+}
+
+impl InsightsStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InsightsStatus::Pending => "pending",
+            InsightsStatus::Ready => "ready",
+            InsightsStatus::Skipped => "skipped",
+            InsightsStatus::Failed => "failed",
+        }
+    }
+}
+
+impl std::str::FromStr for InsightsStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            InsightsStatus::Pending,
+            InsightsStatus::Ready,
+            InsightsStatus::Skipped,
+            InsightsStatus::Failed,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+        .ok_or_else(|| format!("unknown insights status '{s}'"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConversationLinks {
+    #[serde(rename = "appendMessages")]
+    pub append_messages: String,
+}
+
+/// A conversation. Lists leave out `content` and `messages`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Conversation {
+    pub id: String,
+    pub agent_id: String,
+    pub agent_name: String,
+    /// The transcript as `User: …` / `Assistant: …` lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<Message>>,
+    pub message_count: u32,
+    pub status: ConversationStatus,
+    pub llm_model: Option<String>,
+    pub company_name: Option<String>,
+    pub title: Option<String>,
+    pub session_id: Option<String>,
+    pub user_id: Option<String>,
+    pub trace_id: Option<String>,
+    pub parent_trace_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_definitions: Option<Vec<ToolDefinition>>,
+    /// Free-form; the SDK puts `source`, `variantId`, `optimizationId`, `assignment` here.
+    pub metadata: Map<String, Value>,
+    pub has_insights: bool,
+    pub insights_status: InsightsStatus,
+    pub quality_score: Option<f64>,
+    /// Prompt plus completion tokens over all messages.
+    pub total_tokens: u64,
+    /// Any tool call in the transcript failed.
+    pub has_failed_steps: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(rename = "_links", default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<ConversationLinks>,
+}
+
+/// `POST /conversations` and `POST /runs`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateConversation {
+    #[serde(alias = "promptId")]
+    pub agent_id: Option<String>,
+    /// An unknown name creates the agent.
+    pub agent_name: Option<String>,
+    /// A transcript of `User:` / `Assistant:` lines (also Human/AI, Customer/Agent).
+    pub content: Option<String>,
+    pub messages: Option<Vec<Message>>,
+    pub status: Option<ConversationStatus>,
+    pub llm_model: Option<String>,
+    pub company_name: Option<String>,
+    pub title: Option<String>,
+    pub session_id: Option<String>,
+    pub user_id: Option<String>,
+    pub trace_id: Option<String>,
+    pub parent_trace_id: Option<String>,
+    pub metadata: Option<Map<String, Value>>,
+    pub tool_definitions: Option<Vec<ToolDefinition>>,
+    /// A repeat within 24 hours returns the first conversation instead of a new one.
+    pub idempotency_key: Option<String>,
+}
+
+/// `POST /conversations/:id/messages` and `POST /runs/:id/messages`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AppendMessages {
+    pub messages: Vec<Message>,
+    /// `active` or `completed`; completing triggers insights.
+    pub status: Option<ConversationStatus>,
+    pub session_id: Option<String>,
+    pub metadata: Option<Map<String, Value>>,
+    pub tool_definitions: Option<Vec<ToolDefinition>>,
+}
+
+/// The sort orders of `GET /conversations`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ConversationSort {
+    /// Newest first (the default).
+    #[default]
+    #[serde(rename = "-createdAt")]
+    NewestFirst,
+    #[serde(rename = "createdAt")]
+    OldestFirst,
+    #[serde(rename = "-qualityScore")]
+    BestFirst,
+    #[serde(rename = "qualityScore")]
+    WorstFirst,
+}
+
+/// Filters of `GET /conversations`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationFilter {
+    #[serde(alias = "promptId")]
+    pub agent_id: Option<String>,
+    pub status: Option<ConversationStatus>,
+    pub has_insights: Option<bool>,
+    /// Created at or after (RFC 3339).
+    pub from: Option<String>,
+    /// Created before (RFC 3339).
+    pub to: Option<String>,
+    /// Full-text search over the messages.
+    pub q: Option<String>,
+    pub min_quality: Option<f64>,
+    pub max_quality: Option<f64>,
+    pub session_id: Option<String>,
+    pub has_failed_steps: Option<bool>,
+    pub sort: Option<ConversationSort>,
+}

@@ -1,0 +1,90 @@
+// Starts the real server over a fresh SQLite database with the built dashboard, and
+// Debian's Chromium through playwright-core. Each test file gets its own server.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { chromium } from 'playwright-core';
+
+const SERVER_BIN = process.env.CONVERRA_SERVER_BIN ?? 'target/debug/converra-server';
+const DIST = process.env.CONVERRA_DIST ?? 'dist';
+export const SCREENSHOTS = join(process.cwd(), 'e2e', 'screenshots');
+
+const CHROMIUM_ARGS = [
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+];
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHttp(url, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const response = await fetch(url);
+      if (response.status < 500) return;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) throw new Error(`server did not answer at ${url}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A running server; `createKey(account)` makes a key with `keys create`. */
+export async function startServer({ demo = false } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'converra-e2e-'));
+  const db = join(dir, 'converra.db');
+  let demoKey = null;
+  if (demo) {
+    demoKey = execFileSync(SERVER_BIN, ['demo', '--db', db], { encoding: 'utf8' }).trim().split('\n').pop();
+  }
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const child = spawn(SERVER_BIN, ['serve', '--db', db, '--addr', `127.0.0.1:${port}`, '--dist', DIST], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr.on('data', (chunk) => { log += chunk; });
+  await waitForHttp(`${origin}/api/v1/openapi.json`);
+  return {
+    origin,
+    db,
+    demoKey,
+    log: () => log,
+    createKey(account, plan = 'free') {
+      const out = execFileSync(SERVER_BIN, ['keys', 'create', '--db', db, '--account', account, '--plan', plan], { encoding: 'utf8' });
+      return out.trim().split('\n').pop();
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+/** Chromium with a page that fails the test on any console error or uncaught exception. */
+export async function openBrowser() {
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
+  page.on('pageerror', (err) => errors.push(String(err)));
+  return { browser, context, page, errors };
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}

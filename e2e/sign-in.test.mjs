@@ -1,0 +1,59 @@
+// First run: sign in with a key made by `keys create`, see the account, sign out.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, openBrowser, screenshot } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => { server = await startServer(); });
+after(async () => { await browser?.browser.close(); await server?.stop(); });
+
+test('a wrong key shows the server message, a good key shows the account', async () => {
+  browser = await openBrowser();
+  const { page } = browser;
+  const key = server.createKey('Wayne Enterprises', 'pro');
+
+  await page.goto(`${server.origin}/`);
+  await page.getByLabel('API key').waitFor();
+  assert.equal(await page.getByLabel('API base URL').inputValue(), `${server.origin}/api/v1`);
+  await screenshot(page, 'sign-in');
+
+  await page.getByLabel('API key').fill('sk_live_not_a_real_key');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  assert.match(await alert.innerText(), /INVALID_API_KEY/);
+  assert.match(await alert.innerText(), /The provided API key is invalid/);
+
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const badge = page.getByTestId('account-badge');
+  await badge.waitFor();
+  assert.match(await badge.innerText(), /Wayne Enterprises/);
+  assert.match(await badge.innerText(), /Pro/);
+  await page.getByRole('heading', { name: 'Wayne Enterprises' }).waitFor();
+  await screenshot(page, 'account');
+
+  // The key survives a reload (localStorage) and never appears in the URL.
+  await page.reload();
+  await badge.waitFor();
+  assert.ok(!page.url().includes(key));
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('API key').waitFor();
+  assert.equal(await page.evaluate(() => localStorage.getItem('converra.apiKey')), null);
+
+  // The wrong-key request logs a 401 in the console; nothing else may.
+  const unexpected = browser.errors.filter((e) => !e.includes('401'));
+  assert.deepEqual(unexpected, []);
+});
+
+test('a deep link is served the dashboard, not a 404', async () => {
+  const response = await fetch(`${server.origin}/some/deep/link`);
+  assert.equal(response.status, 200);
+  assert.match(await response.text(), /<html/);
+  const api = await fetch(`${server.origin}/api/v1/nope`);
+  assert.equal(api.status, 404);
+  assert.equal((await api.json()).error.code, 'NOT_FOUND');
+});
