@@ -12,11 +12,11 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "Formatting and lints"
 cargo fmt --all -- --check
-cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --workspace --exclude converra-dashboard --all-targets -- -D warnings
 cargo clippy --locked -p converra-dashboard --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 step "Server and wire types (cargo test)"
-cargo test --locked
+cargo test --locked --workspace --exclude converra-dashboard
 
 step "Dashboard components in headless Chromium (wasm-bindgen-test)"
 cargo test --locked -p converra-dashboard --target wasm32-unknown-unknown

@@ -1,4 +1,5 @@
 //! The sign-in form in a real browser: validation happens before any request is sent.
+#![cfg(target_arch = "wasm32")]
 
 use converra_dashboard::pages::sign_in::{validate_sign_in, SignIn};
 use leptos::prelude::*;
@@ -69,8 +70,9 @@ async fn a_key_of_the_wrong_shape_is_refused_before_any_request() {
 }
 
 #[wasm_bindgen_test]
-fn the_base_url_defaults_to_this_origin() {
+async fn the_base_url_defaults_to_this_origin() {
     let host = mount_sign_in();
+    leptos::task::tick().await;
     let input: web_sys::HtmlInputElement = host
         .query_selector("#baseUrl")
         .unwrap()
