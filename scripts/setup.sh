@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 TRUNK_VERSION=0.21.14
+# The official Python SDK whose wire format the server must serve unchanged.
+CONVERRA_SDK_VERSION=0.5.1
 # wasm-bindgen-cli must be exactly the wasm-bindgen the dashboard links.
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 
@@ -41,6 +43,12 @@ fi
 if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   step "npm packages: binaryen (wasm-opt 132), playwright-core, axe-core"
   npm ci --no-audit --no-fund
+fi
+
+if [ ! -x .venv-sdk/bin/python ] || ! .venv-sdk/bin/python -c "import converra, pytest" 2>/dev/null; then
+  step "Python environment for the SDK compatibility test (converra $CONVERRA_SDK_VERSION from PyPI)"
+  python3 -m venv .venv-sdk
+  .venv-sdk/bin/pip install -q "converra==$CONVERRA_SDK_VERSION" "pytest>=8,<9"
 fi
 
 step "Crates (trunk builds offline)"

@@ -18,10 +18,13 @@ cargo clippy --locked -p converra-dashboard --target wasm32-unknown-unknown --al
 step "Server and wire types (cargo test)"
 cargo test --locked --workspace --exclude converra-dashboard
 
+step "The official Python SDK against the server (pytest)"
+cargo build --locked -p converra-server
+CONVERRA_SERVER_BIN="$PWD/target/debug/converra-server" .venv-sdk/bin/python -m pytest -q sdk-tests
+
 step "Dashboard components in headless Chromium (wasm-bindgen-test)"
 cargo test --locked -p converra-dashboard --target wasm32-unknown-unknown
 
 step "End to end (playwright-core + Chromium)"
 trunk build --release
-cargo build --locked -p converra-server
 CONVERRA_SERVER_BIN="$PWD/target/debug/converra-server" CONVERRA_DIST="$PWD/dist" npm run --silent e2e

@@ -9,6 +9,9 @@ pub mod envelope;
 pub mod error;
 pub mod paging;
 pub mod sdk;
+pub mod settings;
+pub mod usage;
+pub mod webhooks;
 
 pub use account::{Account, Plan, PlanId, PlanLimits};
 pub use envelope::{Data, List, Pagination};

@@ -12,7 +12,6 @@ use axum::Router;
 use converra_api::ErrorCode;
 use tokio::net::TcpListener;
 use tower_http::cors::{Any, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -30,9 +29,19 @@ pub struct AppState {
     pub store: Store,
     pub clock: SharedClock,
     pub config: Arc<ServerConfig>,
+    /// Rate-limit windows and requests counted but not yet written to `usage_daily`.
+    pub limiter: Arc<crate::limits::RateLimiter>,
+    /// Wakes the webhook worker after a commit that queued deliveries.
+    pub webhook_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
+    /// Tells the webhook worker that deliveries were queued; call it after the commit.
+    pub fn wake_webhooks(&self) {
+        // A stored permit: a wake-up sent while the worker is busy is not lost.
+        self.webhook_wakeup.notify_one();
+    }
+
     /// The state of a server over `store`; in-memory parts (rate-limit windows, wake-ups of
     /// background workers) start empty.
     pub fn new(store: Store, clock: SharedClock, config: ServerConfig) -> AppState {
@@ -40,6 +49,8 @@ impl AppState {
             store,
             clock,
             config: Arc::new(config),
+            limiter: Arc::new(crate::limits::RateLimiter::new()),
+            webhook_wakeup: Arc::new(tokio::sync::Notify::new()),
         }
     }
 }
@@ -51,6 +62,11 @@ pub struct ServerConfig {
     pub dist: Option<PathBuf>,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Lets webhooks use plain http and private, loopback or link-local addresses: for
+    /// local development and tests only, since it lets callers reach the server's network.
+    pub allow_private_webhooks: bool,
+    /// The first retry delay of a failed webhook delivery; each retry doubles it.
+    pub webhook_retry_base_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +74,8 @@ impl Default for ServerConfig {
         ServerConfig {
             dist: None,
             body_limit: 1024 * 1024,
+            allow_private_webhooks: false,
+            webhook_retry_base_ms: 10_000,
         }
     }
 }
@@ -66,15 +84,35 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
-    let authed = Router::new().merge(routes::account::router()).route_layer(
-        axum::middleware::from_fn_with_state(state.clone(), auth::require_api_key),
-    );
+    let authed = Router::new()
+        .merge(routes::account::router())
+        .merge(routes::agents::router())
+        .merge(routes::conversations::router())
+        .merge(routes::sdk::router())
+        .merge(routes::usage::router())
+        .merge(routes::settings::router())
+        .merge(routes::webhooks::router())
+        // Route layers wrap the ones before them: auth runs first, then the rate limit.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::limits::enforce_rate_limit,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_key,
+        ));
     let api = Router::new()
         .merge(routes::openapi::router())
         .merge(authed)
         .fallback(unknown_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(RequestBodyLimitLayer::new(state.config.body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.body_limit,
+            refuse_oversized_body,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.body_limit,
+        ))
         .layer(cors());
 
     let mut app = Router::new()
@@ -137,6 +175,27 @@ fn request_span(request: &Request) -> tracing::Span {
     )
 }
 
+/// Refuses a body whose declared length is over the limit before reading any of it; a body
+/// without a length (chunked) is cut at the limit by `DefaultBodyLimit` as it is read.
+async fn refuse_oversized_body(
+    axum::extract::State(limit): axum::extract::State<usize>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Result<axum::response::Response, ApiError> {
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("The request body is larger than the {limit} bytes the server accepts"),
+        ));
+    }
+    Ok(next.run(request).await)
+}
+
 async fn unknown_endpoint() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "No such endpoint")
 }
@@ -166,12 +225,17 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = router(state.clone());
+    let usage_flusher = crate::limits::UsageFlusher::start(&state);
+    let webhook_worker = crate::jobs::webhooks::WebhookWorker::start(&state)?;
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await?;
+    // After the last request in flight, so its count is flushed too.
+    usage_flusher.stop().await;
+    webhook_worker.stop().await;
     state.store.close().await;
     Ok(())
 }

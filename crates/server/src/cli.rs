@@ -73,6 +73,9 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CONVERRA_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
+    /// Let webhooks use plain http and private or loopback addresses (development only).
+    #[arg(long, env = "CONVERRA_ALLOW_PRIVATE_WEBHOOKS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub allow_private_webhooks: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,6 +154,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServerConfig {
         dist: args.dist,
         body_limit: args.body_limit,
+        allow_private_webhooks: args.allow_private_webhooks,
+        ..ServerConfig::default()
     };
     let state = AppState::new(store, Arc::new(SystemClock), config);
     let listener = tokio::net::TcpListener::bind(args.addr)

@@ -11,7 +11,16 @@ use crate::app::AppState;
 #[openapi(
     info(title = "Converra API", description = "Agents, conversations, insights and optimizations."),
     servers((url = "/api/v1")),
-    paths(super::account::get_account),
+    paths(super::account::get_account, super::usage::get_usage,
+        super::settings::get_settings, super::settings::update_settings,
+        super::webhooks::list_webhooks, super::webhooks::create_webhook,
+        super::webhooks::delete_webhook, super::webhooks::list_deliveries,
+        super::webhooks::redeliver,
+        super::agents::list_agents, super::agents::create_agent, super::agents::get_agent,
+        super::agents::update_agent, super::agents::list_versions,
+        super::conversations::list_conversations, super::conversations::create_conversation,
+        super::conversations::get_conversation, super::conversations::append_messages,
+        super::sdk::sdk_config, super::sdk::match_agent),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -5,9 +5,16 @@
 //! The SQL keeps to what PostgreSQL also accepts, so a second backend needs no rewrite.
 
 pub mod accounts;
+pub mod agents;
+pub mod conversations;
+pub mod paging;
+pub mod settings;
+pub mod usage;
+pub mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -25,6 +32,34 @@ pub enum Durability {
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// SQLite has one writer at a time. Queueing writers here, first come first served,
+    /// replaces SQLite's busy handler, which sleeps and retries and so gives long tails.
+    writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A write transaction holding the writer's turn until it commits or is dropped.
+pub struct WriteTransaction {
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl WriteTransaction {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTransaction {
+    type Target = sqlx::SqliteConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTransaction {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
 }
 
 impl Store {
@@ -54,17 +89,22 @@ impl Store {
             .run(&pool)
             .await
             .context("applying database migrations")?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 
-    /// A write transaction that takes SQLite's write lock up front, so two writers never
-    /// deadlock upgrading from a read.
-    pub async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+    /// A write transaction: waits for the writer's turn, then takes SQLite's write lock up
+    /// front (`BEGIN IMMEDIATE`), so a transaction never fails upgrading from a read.
+    pub async fn begin_write(&self) -> sqlx::Result<WriteTransaction> {
+        let turn = self.writer.clone().lock_owned().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTransaction { tx, _turn: turn })
     }
 
     pub async fn close(&self) {

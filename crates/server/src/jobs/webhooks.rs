@@ -1,0 +1,482 @@
+//! The webhook worker: sends due deliveries from the outbox (`store::webhooks`), signed,
+//! retried with exponential backoff, and disables a webhook that keeps failing. Also the
+//! URL policy that keeps webhooks off the server's own network.
+//!
+//! Delivery is at least once: a send cut off by a crash is sent again after a restart, so
+//! receivers should deduplicate by the event id (or `X-Converra-Delivery`).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use converra_api::webhooks::{WebhookEvent, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use tokio::task::JoinSet;
+
+use crate::app::AppState;
+use crate::clock::{rfc3339, SharedClock};
+use crate::store::webhooks::{AttemptRecord, DueDelivery, NextStep};
+use crate::store::Store;
+
+/// Attempts per delivery: the first and five retries, after 1, 2, 4, 8 and 16 times the
+/// retry base (`ServerConfig::webhook_retry_base_ms`; 10 s by default, so about five minutes
+/// in all).
+pub const MAX_ATTEMPTS: u32 = 6;
+
+/// A webhook is disabled once this many deliveries in a row have failed every attempt; a
+/// successful delivery starts the count again. Its pending deliveries then fail too.
+pub const DISABLE_AFTER_FAILED_DELIVERIES: u32 = 5;
+
+/// A receiver that has not answered within this is counted as failed.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a claimed delivery is kept from being claimed again: longer than any send.
+const LEASE_MS: i64 = 60_000;
+const MAX_IN_FLIGHT: usize = 16;
+/// The longest the worker sleeps; it covers deliveries queued by another process.
+const IDLE_POLL: Duration = Duration::from_secs(5);
+/// The shortest, so a delivery due now but not claimable never makes the loop spin.
+const MIN_WAIT: Duration = Duration::from_millis(10);
+const ERROR_PAUSE: Duration = Duration::from_secs(1);
+/// How long shutdown waits for sends in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The delay before the retry that follows failed attempt `attempt` (1-based).
+pub fn retry_delay_ms(base_ms: u64, attempt: u32) -> i64 {
+    let factor = 1u64 << attempt.saturating_sub(1).min(20);
+    i64::try_from(base_ms.saturating_mul(factor)).unwrap_or(i64::MAX)
+}
+
+/// `X-Converra-Signature`'s `v1`: hex HMAC-SHA256 of `"<t>.<body>"` keyed by the whole
+/// secret (`whsec_…`).
+pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    // HMAC takes a key of any length; the `Err` of `new_from_slice` cannot happen for it.
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Whether a webhook must not be sent to `ip`: loopback, private (10/8, 172.16/12,
+/// 192.168/16), carrier-grade NAT (100.64/10), link-local, unique-local, unspecified,
+/// multicast, broadcast or reserved, including IPv6 forms that embed such an IPv4 address.
+pub fn is_forbidden_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_forbidden_v4(v4),
+        IpAddr::V6(v6) => is_forbidden_v6(v6),
+    }
+}
+
+fn is_forbidden_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || ip.is_broadcast()
+        || a == 0
+        || (a == 100 && (b & 0xc0) == 64)
+        || (a == 192 && b == 0 && c == 0)
+        || (a == 198 && (b & 0xfe) == 18)
+        || a >= 240
+}
+
+fn is_forbidden_v6(ip: Ipv6Addr) -> bool {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return is_forbidden_v4(v4);
+    }
+    let s = ip.segments();
+    let embedded_v4 = |hi: u16, lo: u16| {
+        let [a, b] = hi.to_be_bytes();
+        let [c, d] = lo.to_be_bytes();
+        Ipv4Addr::new(a, b, c, d)
+    };
+    ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || (s[0] & 0xffc0) == 0xfe80
+        || (s[0] & 0xffc0) == 0xfec0
+        || (s[0] & 0xfe00) == 0xfc00
+        // IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96) and 6to4 (2002::/16) reach the
+        // IPv4 address they carry.
+        || (s[..6] == [0; 6] && is_forbidden_v4(embedded_v4(s[6], s[7])))
+        || (s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] && is_forbidden_v4(embedded_v4(s[6], s[7])))
+        || (s[0] == 0x2002 && is_forbidden_v4(embedded_v4(s[1], s[2])))
+}
+
+const FORBIDDEN_ADDRESS: &str =
+    "must not point at a loopback, private, link-local or otherwise internal address";
+
+/// Parses a webhook URL and checks what can be checked without DNS: the scheme and an IP
+/// literal host. Returns the URL and its host name when it is a name.
+fn check_url_literal(
+    text: &str,
+    allow_private: bool,
+) -> Result<(reqwest::Url, Option<String>), String> {
+    let url = reqwest::Url::parse(text).map_err(|err| format!("is not a valid URL ({err})"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_private => {}
+        _ => return Err("must be an https:// URL".to_owned()),
+    }
+    let host = url.host_str().ok_or("must name a host")?.to_owned();
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = literal.parse::<IpAddr>() {
+        if !allow_private && is_forbidden_ip(ip) {
+            return Err(FORBIDDEN_ADDRESS.to_owned());
+        }
+        return Ok((url, None));
+    }
+    Ok((url, Some(host)))
+}
+
+/// Checks a webhook URL when it is registered: https, and a host that is not, and does not
+/// resolve to, an internal address. A name that does not resolve now is accepted: each
+/// delivery resolves and checks it again.
+pub async fn check_webhook_url(text: &str, allow_private: bool) -> Result<reqwest::Url, String> {
+    let (url, host) = check_url_literal(text, allow_private)?;
+    let Some(host) = host.filter(|_| !allow_private) else {
+        return Ok(url);
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host == "localhost" || host.ends_with(".localhost") {
+        return Err(FORBIDDEN_ADDRESS.to_owned());
+    }
+    let port = url.port_or_known_default().unwrap_or(443);
+    let lookup = tokio::net::lookup_host((host.as_str(), port));
+    if let Ok(Ok(addrs)) = tokio::time::timeout(Duration::from_secs(3), lookup).await {
+        if let Some(bad) = addrs.map(|a| a.ip()).find(|ip| is_forbidden_ip(*ip)) {
+            return Err(format!("{FORBIDDEN_ADDRESS} ({host} resolves to {bad})"));
+        }
+    }
+    Ok(url)
+}
+
+/// The error a refused address gives inside reqwest's error chain.
+#[derive(Debug)]
+struct ForbiddenAddress(String);
+
+impl std::fmt::Display for ForbiddenAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ForbiddenAddress {}
+
+/// Resolves a webhook's host and refuses internal addresses. The client connects only to
+/// the addresses returned here, so a name cannot pass the check and then resolve elsewhere
+/// (DNS rebinding).
+struct CheckedResolver {
+    allow_private: bool,
+}
+
+impl reqwest::dns::Resolve for CheckedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow_private = self.allow_private;
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if !allow_private {
+                if let Some(bad) = addrs.iter().find(|a| is_forbidden_ip(a.ip())) {
+                    let message = format!(
+                        "refused to connect: {host} resolves to {}, an internal address",
+                        bad.ip()
+                    );
+                    return Err(Box::new(ForbiddenAddress(message)) as _);
+                }
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// What every send needs.
+struct Sender {
+    store: Store,
+    clock: SharedClock,
+    client: reqwest::Client,
+    allow_private: bool,
+    retry_base_ms: u64,
+}
+
+/// The running worker; [`WebhookWorker::stop`] ends it. Dropping it ends it too.
+pub struct WebhookWorker {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl WebhookWorker {
+    pub fn start(state: &AppState) -> anyhow::Result<WebhookWorker> {
+        let client = reqwest::Client::builder()
+            .timeout(SEND_TIMEOUT)
+            // A redirect could lead anywhere, past the address check; a proxy would be
+            // resolved instead of the receiver.
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(Arc::new(CheckedResolver {
+                allow_private: state.config.allow_private_webhooks,
+            }))
+            .user_agent(concat!("Converra-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let sender = Arc::new(Sender {
+            store: state.store.clone(),
+            clock: state.clock.clone(),
+            client,
+            allow_private: state.config.allow_private_webhooks,
+            retry_base_ms: state.config.webhook_retry_base_ms,
+        });
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(run(sender, state.webhook_wakeup.clone(), stopped));
+        Ok(WebhookWorker {
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// Stops claiming deliveries and waits a little for sends in flight; one that does not
+    /// finish keeps its lease and is sent again after a restart.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Err(err) = (&mut self.task).await {
+            tracing::error!(error = %err, "the webhook worker ended abnormally");
+        }
+    }
+}
+
+async fn run(
+    sender: Arc<Sender>,
+    wakeup: Arc<tokio::sync::Notify>,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    let mut in_flight = JoinSet::new();
+    loop {
+        let now = sender.clock.now_ms();
+        let room = MAX_IN_FLIGHT.saturating_sub(in_flight.len());
+        let mut wait = IDLE_POLL;
+        if room > 0 {
+            match sender.store.claim_due_deliveries(now, room, LEASE_MS).await {
+                Ok((due, next_due)) => {
+                    for delivery in due {
+                        in_flight.spawn(send_and_record(sender.clone(), delivery));
+                    }
+                    if let Some(at) = next_due {
+                        let until = Duration::from_millis(u64::try_from(at - now).unwrap_or(0));
+                        wait = until.clamp(MIN_WAIT, IDLE_POLL);
+                    }
+                }
+                Err(err) => {
+                    tracing::error!(
+                        error = format!("{err:#}"),
+                        "claiming webhook deliveries failed"
+                    );
+                    wait = ERROR_PAUSE;
+                }
+            }
+        }
+        tokio::select! {
+            // A send or a dropped handle both end the loop.
+            _ = &mut stopped => break,
+            () = wakeup.notified() => {}
+            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                if let Err(err) = done {
+                    tracing::error!(error = %err, "a webhook send ended abnormally");
+                }
+            }
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+    let drain = async { while in_flight.join_next().await.is_some() {} };
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, drain).await;
+    in_flight.shutdown().await;
+}
+
+async fn send_and_record(sender: Arc<Sender>, delivery: DueDelivery) {
+    let attempted_at_ms = sender.clock.now_ms();
+    let started = Instant::now();
+    let outcome = send(&sender, &delivery, attempted_at_ms).await;
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let (status_code, error) = match outcome {
+        Ok(code) if (200..300).contains(&code) => (Some(code), None),
+        Ok(code) => (
+            Some(code),
+            Some(format!("the receiver answered HTTP {code}")),
+        ),
+        Err(error) => (None, Some(error)),
+    };
+    let now = sender.clock.now_ms();
+    let next = if error.is_none() {
+        NextStep::Succeeded
+    } else if delivery.attempt >= MAX_ATTEMPTS {
+        NextStep::GiveUp
+    } else {
+        NextStep::RetryAt(
+            now.saturating_add(retry_delay_ms(sender.retry_base_ms, delivery.attempt)),
+        )
+    };
+    let record = AttemptRecord {
+        status_code,
+        duration_ms,
+        error,
+        attempted_at_ms,
+    };
+    match sender
+        .store
+        .record_attempt(
+            &delivery,
+            &record,
+            next,
+            DISABLE_AFTER_FAILED_DELIVERIES,
+            now,
+        )
+        .await
+    {
+        Ok(true) => tracing::warn!(
+            webhook = %delivery.webhook_id,
+            "webhook disabled after {DISABLE_AFTER_FAILED_DELIVERIES} failed deliveries in a row"
+        ),
+        Ok(false) => {}
+        // The lease runs out and the delivery is tried again.
+        Err(err) => tracing::error!(
+            delivery = %delivery.id,
+            error = format!("{err:#}"),
+            "recording a webhook attempt failed"
+        ),
+    }
+}
+
+/// One POST; the receiver's status, or why there is none.
+async fn send(sender: &Sender, delivery: &DueDelivery, now_ms: i64) -> Result<u16, String> {
+    // Checked at every attempt: the policy may have changed since the webhook was made.
+    let (url, _) = check_url_literal(&delivery.url, sender.allow_private)
+        .map_err(|message| format!("url {message}"))?;
+    let data = serde_json::from_str(&delivery.data)
+        .map_err(|err| format!("the stored event is not JSON: {err}"))?;
+    let event = WebhookEvent {
+        id: delivery.event_id.clone(),
+        event_type: delivery.event_type.clone(),
+        created_at: rfc3339(delivery.event_created_at_ms),
+        data,
+    };
+    let body = serde_json::to_vec(&event).map_err(|err| err.to_string())?;
+    let timestamp = now_ms.div_euclid(1000);
+    let signature = signature(&delivery.secret, timestamp, &body);
+    let response = sender
+        .client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(EVENT_HEADER, &delivery.event_type)
+        .header(DELIVERY_HEADER, &delivery.id)
+        .header(SIGNATURE_HEADER, format!("t={timestamp},v1={signature}"))
+        .body(body)
+        .send()
+        .await
+        .map_err(|err| describe(&err))?;
+    Ok(response.status().as_u16())
+}
+
+/// The error and its causes on one line, e.g. "error sending request: …: connection refused".
+fn describe(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        return format!("no answer within {} s", SEND_TIMEOUT.as_secs());
+    }
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forbidden(text: &str) -> bool {
+        is_forbidden_ip(text.parse().unwrap())
+    }
+
+    #[test]
+    fn internal_addresses_are_forbidden_and_public_ones_are_not() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "100.64.0.1",
+            "100.127.255.255",
+            "169.254.169.254",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fe80::1",
+            "fc00::1",
+            "fd12:3456::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254",
+            "::127.0.0.1",
+            "64:ff9b::a00:1",
+            "2002:c0a8:101::1",
+        ] {
+            assert!(forbidden(ip), "{ip} should be forbidden");
+        }
+        for ip in [
+            "93.184.215.14",
+            "8.8.8.8",
+            "172.32.0.1",
+            "100.128.0.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(!forbidden(ip), "{ip} should be allowed");
+        }
+    }
+
+    #[test]
+    fn literal_urls_are_checked_without_dns() {
+        assert!(check_url_literal("http://93.184.215.14/hook", false).is_err());
+        assert!(check_url_literal("https://93.184.215.14/hook", false).is_ok());
+        assert!(check_url_literal("https://[::1]/hook", false).is_err());
+        assert!(check_url_literal("https://2130706433/hook", false).is_err());
+        assert!(check_url_literal("ftp://example.com/", true).is_err());
+        assert!(check_url_literal("http://127.0.0.1:9/hook", true).is_ok());
+        assert!(check_url_literal("not a url", true).is_err());
+    }
+
+    #[test]
+    fn retries_back_off_exponentially() {
+        assert_eq!(retry_delay_ms(10_000, 1), 10_000);
+        assert_eq!(retry_delay_ms(10_000, 2), 20_000);
+        assert_eq!(retry_delay_ms(10_000, 5), 160_000);
+    }
+
+    #[test]
+    fn signature_is_hmac_sha256_of_timestamp_dot_body() {
+        // Computed independently with Python's hmac module.
+        let sig = signature("whsec_test", 1_700_000_000, b"{}");
+        assert_eq!(
+            sig,
+            "35495024f4ef3f94e5a93e22221544c4b75e9a42300cd965ab81cb85cd994e91"
+        );
+        assert_ne!(sig, signature("whsec_test", 1_700_000_001, b"{}"));
+        assert_ne!(sig, signature("whsec_other", 1_700_000_000, b"{}"));
+    }
+}

@@ -1,0 +1,425 @@
+//! Plans enforced: per-account rate limits (fixed one-minute windows on the server's clock,
+//! in memory), the request counts behind `/usage` (kept beside the windows and written to
+//! the database in batches), and the monthly quotas checked before a write.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use converra_api::{ErrorCode, PlanId};
+use sqlx::SqliteConnection;
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::clock::rfc3339;
+use crate::error::{ApiError, ApiResult};
+use crate::store::accounts::AccountRecord;
+use crate::store::usage::{self, UsageDelta, DAY_MS};
+use crate::store::Store;
+
+/// The length of a rate-limit window.
+pub const WINDOW_MS: i64 = 60_000;
+
+/// How often counted requests are written to `usage_daily`.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(5);
+
+/// Windows kept before stale ones are dropped; the threshold doubles with the number of
+/// accounts active in one minute, so pruning stays amortized O(1) per request.
+const MIN_PRUNE_AT: usize = 1_024;
+
+/// The in-memory side of the plans: one window per account, and requests counted but not
+/// yet written to the database.
+pub struct RateLimiter {
+    state: Mutex<LimiterState>,
+    /// Held while a flush moves counts from memory to the database, so a reader that takes
+    /// it sees each request exactly once, in one place or the other.
+    flush_turn: tokio::sync::Mutex<()>,
+}
+
+struct LimiterState {
+    windows: HashMap<String, Window>,
+    prune_at: usize,
+    /// (account id, UTC day number since the epoch) -> requests not yet in `usage_daily`.
+    unflushed: HashMap<(String, i64), i64>,
+}
+
+struct Window {
+    start_ms: i64,
+    admitted: u32,
+}
+
+/// The verdict on one request, and what its rate-limit headers say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateDecision {
+    pub allowed: bool,
+    pub limit: u32,
+    pub remaining: u32,
+    /// When the window resets, ms since the epoch.
+    pub reset_ms: i64,
+    /// Whole seconds until then, at least 1: the `Retry-After` of a 429.
+    pub retry_after_secs: u64,
+}
+
+impl RateDecision {
+    /// `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (Unix seconds).
+    pub fn write_headers(&self, headers: &mut HeaderMap) {
+        headers.insert("x-ratelimit-limit", HeaderValue::from(self.limit));
+        headers.insert("x-ratelimit-remaining", HeaderValue::from(self.remaining));
+        headers.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from(self.reset_ms.div_euclid(1000)),
+        );
+    }
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        RateLimiter::new()
+    }
+}
+
+impl RateLimiter {
+    pub fn new() -> RateLimiter {
+        RateLimiter {
+            state: Mutex::new(LimiterState {
+                windows: HashMap::new(),
+                prune_at: MIN_PRUNE_AT,
+                unflushed: HashMap::new(),
+            }),
+            flush_turn: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, LimiterState> {
+        // Nothing panics while holding the lock; if something did, the counters are
+        // still whole numbers worth keeping.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Admits or refuses one request of `account_id`, whose plan allows `limit` a minute.
+    /// An admitted request is also counted for the account's day.
+    pub fn admit(&self, account_id: &str, limit: u32, now_ms: i64) -> RateDecision {
+        let start_ms = now_ms - now_ms.rem_euclid(WINDOW_MS);
+        let reset_ms = start_ms + WINDOW_MS;
+        let mut state = self.lock();
+        if state.windows.len() >= state.prune_at {
+            state.windows.retain(|_, w| w.start_ms == start_ms);
+            state.prune_at = (state.windows.len() * 2).max(MIN_PRUNE_AT);
+        }
+        let window = state
+            .windows
+            .entry(account_id.to_owned())
+            .or_insert(Window {
+                start_ms,
+                admitted: 0,
+            });
+        if window.start_ms != start_ms {
+            *window = Window {
+                start_ms,
+                admitted: 0,
+            };
+        }
+        let allowed = window.admitted < limit;
+        if allowed {
+            window.admitted += 1;
+        }
+        let remaining = limit.saturating_sub(window.admitted);
+        if allowed {
+            *state
+                .unflushed
+                .entry((account_id.to_owned(), now_ms.div_euclid(DAY_MS)))
+                .or_default() += 1;
+        }
+        let wait_ms = u64::try_from(reset_ms - now_ms).unwrap_or(0);
+        RateDecision {
+            allowed,
+            limit,
+            remaining,
+            reset_ms,
+            retry_after_secs: wait_ms.div_ceil(1000).max(1),
+        }
+    }
+
+    /// The account's requests counted but not yet in the database: (UTC midnight of the
+    /// day in ms, requests). Read it under [`RateLimiter::hold_flushes`] together with the
+    /// database to count each request once.
+    pub fn unflushed_requests(&self, account_id: &str) -> Vec<(i64, i64)> {
+        let state = self.lock();
+        state
+            .unflushed
+            .iter()
+            .filter(|((account, _), _)| account == account_id)
+            .map(|((_, day), n)| (day * DAY_MS, *n))
+            .collect()
+    }
+
+    /// Keeps flushes out until the guard drops.
+    pub async fn hold_flushes(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.flush_turn.lock().await
+    }
+
+    /// Writes the counted requests to `usage_daily` in one transaction. On failure the
+    /// counts go back to memory for the next flush, so none is lost.
+    pub async fn flush(&self, store: &Store) -> anyhow::Result<()> {
+        let _turn = self.flush_turn.lock().await;
+        let batch = std::mem::take(&mut self.lock().unflushed);
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if let Err(err) = write_requests(store, &batch).await {
+            let mut state = self.lock();
+            for (key, n) in batch {
+                *state.unflushed.entry(key).or_default() += n;
+            }
+            return Err(anyhow::Error::new(err).context("writing counted requests"));
+        }
+        Ok(())
+    }
+}
+
+async fn write_requests(store: &Store, batch: &HashMap<(String, i64), i64>) -> sqlx::Result<()> {
+    let mut tx = store.begin_write().await?;
+    for ((account_id, day), requests) in batch {
+        let delta = UsageDelta {
+            requests: *requests,
+            ..UsageDelta::default()
+        };
+        usage::add_usage(&mut tx, account_id, day * DAY_MS, delta).await?;
+    }
+    tx.commit().await
+}
+
+/// The background task that flushes counted requests every [`FLUSH_EVERY`] and once more
+/// when stopped (or dropped), so a clean shutdown loses none.
+pub struct UsageFlusher {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl UsageFlusher {
+    pub fn start(state: &AppState) -> UsageFlusher {
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(flush_periodically(
+            state.limiter.clone(),
+            state.store.clone(),
+            stopped,
+        ));
+        UsageFlusher {
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// Stops the task after a last flush; call it once no request is in flight.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Err(err) = (&mut self.task).await {
+            tracing::error!(error = %err, "the usage flusher ended abnormally");
+        }
+    }
+}
+
+async fn flush_periodically(
+    limiter: Arc<RateLimiter>,
+    store: Store,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    let mut ticks =
+        tokio::time::interval_at(tokio::time::Instant::now() + FLUSH_EVERY, FLUSH_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => flush_logged(&limiter, &store).await,
+            // A send or a dropped sender both end the loop.
+            _ = &mut stopped => break,
+        }
+    }
+    flush_logged(&limiter, &store).await;
+}
+
+async fn flush_logged(limiter: &RateLimiter, store: &Store) {
+    if let Err(err) = limiter.flush(store).await {
+        tracing::error!(
+            error = format!("{err:#}"),
+            "flushing request counts failed; will retry"
+        );
+    }
+}
+
+/// The layer behind auth: admits the caller's request against its plan's requests per
+/// minute, and puts the rate-limit headers on whatever the request gets back.
+pub async fn enforce_rate_limit(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let Some(Caller(account)) = request.extensions().get::<Caller>() else {
+        // Only reachable if this layer were mounted outside the auth layer by mistake.
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "the rate limit runs without the auth layer"
+        )));
+    };
+    let (limit, plan) = (account.limits.requests_per_minute, account.plan);
+    let decision = state
+        .limiter
+        .admit(&account.id, limit, state.clock.now_ms());
+    let mut response = if decision.allowed {
+        next.run(request).await
+    } else {
+        let secs = decision.retry_after_secs;
+        ApiError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "Rate limit exceeded: the {} plan allows {limit} requests per minute; retry in {secs} second{} or {}",
+                plan.display_name(),
+                plural(secs),
+                raise_limit(plan),
+            ),
+        )
+        .retry_after(secs)
+        .into_response()
+    };
+    decision.write_headers(response.headers_mut());
+    Ok(response)
+}
+
+fn plural(many: u64) -> &'static str {
+    if many == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn raise_limit(plan: PlanId) -> &'static str {
+    match plan {
+        PlanId::Free | PlanId::Pro => "upgrade your plan",
+        PlanId::Enterprise => "ask us to raise your limit",
+    }
+}
+
+/// 403 `LIMIT_EXCEEDED` unless the account may create one more agent. Call it in the
+/// write transaction that inserts the agent, so two creates cannot both take the last place.
+pub async fn ensure_agent_quota(
+    conn: &mut SqliteConnection,
+    account: &AccountRecord,
+) -> ApiResult<()> {
+    let limit = account.limits.agents;
+    let used = usage::count_agents(conn, &account.id).await?;
+    if used < i64::from(limit) {
+        return Ok(());
+    }
+    let advice = match account.plan {
+        PlanId::Free | PlanId::Pro => "archive one or upgrade",
+        PlanId::Enterprise => "archive one or ask us to raise your limit",
+    };
+    Err(ApiError::new(
+        ErrorCode::LimitExceeded,
+        format!(
+            "The {} plan allows {limit} agent{}; {advice}",
+            account.plan.display_name(),
+            plural(u64::from(limit)),
+        ),
+    ))
+}
+
+/// 403 `LIMIT_EXCEEDED` once this month's conversations reach the plan's limit. Call it in
+/// the write transaction that inserts the conversation (and counts it with `add_usage`).
+pub async fn ensure_conversation_quota(
+    conn: &mut SqliteConnection,
+    account: &AccountRecord,
+    now_ms: i64,
+) -> ApiResult<()> {
+    let used = usage::period_totals(conn, &account.id, now_ms)
+        .await?
+        .conversations;
+    ensure_monthly(
+        account,
+        "conversations",
+        used,
+        account.limits.conversations_per_month,
+        now_ms,
+    )
+}
+
+/// 403 `LIMIT_EXCEEDED` once this month's optimizations reach the plan's limit. Call it in
+/// the write transaction that inserts the optimization (and counts it with `add_usage`).
+pub async fn ensure_optimization_quota(
+    conn: &mut SqliteConnection,
+    account: &AccountRecord,
+    now_ms: i64,
+) -> ApiResult<()> {
+    let used = usage::period_totals(conn, &account.id, now_ms)
+        .await?
+        .optimizations;
+    ensure_monthly(
+        account,
+        "optimizations",
+        used,
+        account.limits.optimizations_per_month,
+        now_ms,
+    )
+}
+
+fn ensure_monthly(
+    account: &AccountRecord,
+    what: &str,
+    used: i64,
+    limit: u32,
+    now_ms: i64,
+) -> ApiResult<()> {
+    if used < i64::from(limit) {
+        return Ok(());
+    }
+    let (_, next_period) = usage::billing_period(now_ms);
+    Err(ApiError::new(
+        ErrorCode::LimitExceeded,
+        format!(
+            "The {} plan allows {limit} {what} a month and this month's are used up; {} or wait for the next period, which starts {}",
+            account.plan.display_name(),
+            raise_limit(account.plan),
+            rfc3339(next_period),
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2026-11-28T00:00:00Z, the start of a window.
+    const T0: i64 = 1_795_824_000_000;
+
+    #[test]
+    fn a_window_admits_exactly_the_limit_then_resets() {
+        let limiter = RateLimiter::new();
+        for i in 1..=3 {
+            let d = limiter.admit("acct_a", 3, T0 + i);
+            assert!(d.allowed);
+            assert_eq!(d.remaining, 3 - i as u32);
+        }
+        let refused = limiter.admit("acct_a", 3, T0 + 20_500);
+        assert!(!refused.allowed);
+        assert_eq!((refused.remaining, refused.retry_after_secs), (0, 40));
+        assert_eq!(refused.reset_ms, T0 + WINDOW_MS);
+        assert!(limiter.admit("acct_a", 3, T0 + WINDOW_MS).allowed);
+        // Refused requests are not counted as used.
+        assert_eq!(limiter.unflushed_requests("acct_a"), vec![(T0, 4)]);
+    }
+
+    #[test]
+    fn stale_windows_are_pruned() {
+        let limiter = RateLimiter::new();
+        for i in 0..MIN_PRUNE_AT {
+            limiter.admit(&format!("acct_{i}"), 10, T0);
+        }
+        limiter.admit("acct_late", 10, T0 + WINDOW_MS);
+        assert_eq!(limiter.lock().windows.len(), 1);
+    }
+}

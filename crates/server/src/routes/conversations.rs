@@ -1,0 +1,332 @@
+//! Conversations, and the same endpoints under the SDK's name for them, `/runs`.
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use converra_api::agents::AgentStatus;
+use converra_api::conversations::{
+    AppendMessages, Conversation, ConversationFilter, ConversationStatus, CreateConversation,
+    InsightsStatus, Message, Role,
+};
+use converra_api::{Data, List, Paging};
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::limits::{ensure_agent_quota, ensure_conversation_quota};
+use crate::store::accounts::AccountRecord;
+use crate::store::agents::{self as agent_store, NewAgent, VersionOrigin};
+use crate::store::conversations::{self as conversation_store, Appended, NewConversation};
+use crate::store::paging::PageRequest;
+use crate::store::usage::{add_usage, UsageDelta};
+use crate::transcript::parse_transcript;
+use crate::validate::Checks;
+
+pub fn router() -> Router<AppState> {
+    let mut router = Router::new();
+    for base in ["/conversations", "/runs"] {
+        router = router
+            .route(base, get(list_conversations).post(create_conversation))
+            .route(&format!("{base}/{{id}}"), get(get_conversation))
+            .route(&format!("{base}/{{id}}/messages"), post(append_messages));
+    }
+    router
+}
+
+const MAX_MESSAGES: usize = 10_000;
+const MAX_MESSAGE_CHARS: usize = 200_000;
+
+fn check_messages(checks: &mut Checks, messages: &[Message]) {
+    if messages.len() > MAX_MESSAGES {
+        checks.fail(
+            "messages",
+            format!("at most {MAX_MESSAGES} messages per request"),
+        );
+    }
+    for (i, message) in messages.iter().enumerate() {
+        if message.content.chars().count() > MAX_MESSAGE_CHARS {
+            checks.fail(
+                format!("messages[{i}].content"),
+                format!("must be at most {MAX_MESSAGE_CHARS} characters"),
+            );
+        }
+        for (j, call) in message.tool_calls.iter().flatten().enumerate() {
+            if call.name.trim().is_empty() {
+                checks.fail(
+                    format!("messages[{i}].toolCalls[{j}].name"),
+                    "must not be empty",
+                );
+            }
+        }
+        if let Some(latency) = message.latency_ms {
+            if !latency.is_finite() || latency < 0.0 {
+                checks.fail(
+                    format!("messages[{i}].latencyMs"),
+                    "must be a non-negative number",
+                );
+            }
+        }
+    }
+}
+
+/// Where a new conversation's agent comes from.
+enum AgentRef {
+    Id(String),
+    Name(String),
+}
+
+fn validate_create(input: CreateConversation) -> ApiResult<(AgentRef, NewConversation)> {
+    let mut checks = Checks::default();
+    let agent = match (&input.agent_id, &input.agent_name) {
+        (Some(id), _) => Some(AgentRef::Id(id.clone())),
+        (None, Some(name)) => Some(AgentRef::Name(checks.text("agentName", name, 200))),
+        (None, None) => {
+            checks.fail("agentId", "agentId or agentName is required");
+            None
+        }
+    };
+    let messages = match (input.messages, &input.content) {
+        (Some(messages), _) if !messages.is_empty() => messages,
+        (_, Some(content)) if !content.trim().is_empty() => parse_transcript(content)
+            .unwrap_or_else(|| {
+                checks.fail(
+                    "content",
+                    "must be a transcript of 'User: …' / 'Assistant: …' lines",
+                );
+                Vec::new()
+            }),
+        _ => {
+            checks.fail("messages", "messages or content is required");
+            Vec::new()
+        }
+    };
+    check_messages(&mut checks, &messages);
+    let new = NewConversation {
+        agent_id: String::new(),
+        status: input.status.unwrap_or(ConversationStatus::Completed),
+        llm_model: checks.optional_text("llmModel", input.llm_model.as_deref(), 100),
+        company_name: checks.optional_text("companyName", input.company_name.as_deref(), 200),
+        title: checks.optional_text("title", input.title.as_deref(), 500),
+        session_id: checks.optional_text("sessionId", input.session_id.as_deref(), 200),
+        user_id: checks.optional_text("userId", input.user_id.as_deref(), 200),
+        trace_id: checks.optional_text("traceId", input.trace_id.as_deref(), 200),
+        parent_trace_id: checks.optional_text(
+            "parentTraceId",
+            input.parent_trace_id.as_deref(),
+            200,
+        ),
+        metadata: input.metadata.unwrap_or_default(),
+        tool_definitions: input.tool_definitions,
+        idempotency_key: checks.optional_text(
+            "idempotencyKey",
+            input.idempotency_key.as_deref(),
+            200,
+        ),
+        insights_status: InsightsStatus::Pending,
+        messages,
+    };
+    checks.finish()?;
+    // `checks.finish` fails whenever no agent reference was given.
+    let agent = agent
+        .ok_or_else(|| ApiError::invalid_field("agentId", "agentId or agentName is required"))?;
+    Ok((agent, new))
+}
+
+/// The agent a new conversation belongs to; an unknown name registers the agent with the
+/// conversation's system prompt (source `sdk`).
+async fn resolve_agent(
+    tx: &mut sqlx::SqliteConnection,
+    account: &AccountRecord,
+    agent: AgentRef,
+    new: &NewConversation,
+    default_model: &str,
+    now: i64,
+) -> ApiResult<String> {
+    match agent {
+        AgentRef::Id(id) => Ok(agent_store::agent_in(tx, &account.id, &id).await?.id),
+        AgentRef::Name(name) => {
+            if let Some(agent) = agent_store::agent_by_name(tx, &account.id, &name).await? {
+                return Ok(agent.id);
+            }
+            ensure_agent_quota(tx, account).await?;
+            let system_prompt = new
+                .messages
+                .iter()
+                .find(|m| m.role == Role::System)
+                .map(|m| m.content.clone())
+                .unwrap_or_default();
+            let agent = NewAgent {
+                name,
+                content: system_prompt,
+                llm_model: new
+                    .llm_model
+                    .clone()
+                    .unwrap_or_else(|| default_model.to_owned()),
+                description: None,
+                tags: Vec::new(),
+                status: AgentStatus::Active,
+                objective: None,
+                constraints: None,
+                temperature: None,
+                top_p: None,
+                max_tokens: None,
+                reasoning_effort: None,
+            };
+            Ok(
+                agent_store::insert_agent(tx, &account.id, &agent, &VersionOrigin::sdk(), now)
+                    .await?
+                    .id,
+            )
+        }
+    }
+}
+
+/// Logs a conversation. Answered only once it is committed; a repeated `idempotencyKey`
+/// within 24 hours returns the first conversation.
+#[utoipa::path(post, path = "/conversations", tag = "conversations", request_body = CreateConversation,
+    responses((status = 200, body = Data<Conversation>), (status = 400, body = converra_api::ErrorBody),
+        (status = 403, body = converra_api::ErrorBody), (status = 404, body = converra_api::ErrorBody)))]
+pub async fn create_conversation(
+    State(state): State<AppState>,
+    Caller(account): Caller,
+    ApiJson(input): ApiJson<CreateConversation>,
+) -> ApiResult<Json<Data<Conversation>>> {
+    let (agent, mut new) = validate_create(input)?;
+    let settings = state.store.settings(&account.id).await?;
+    if !settings.insights.auto_generate {
+        new.insights_status = InsightsStatus::Skipped;
+    }
+    let now = state.clock.now_ms();
+    let mut tx = state.store.begin_write().await?;
+    if let Some(key) = &new.idempotency_key {
+        if let Some(existing) =
+            conversation_store::find_idempotent(&mut tx, &account.id, key, now).await?
+        {
+            tx.commit().await?;
+            return Ok(Json(Data::new(existing)));
+        }
+    }
+    new.agent_id = resolve_agent(
+        &mut tx,
+        &account,
+        agent,
+        &new,
+        &settings.general.preferred_llm,
+        now,
+    )
+    .await?;
+    ensure_conversation_quota(&mut tx, &account, now).await?;
+    let conversation =
+        conversation_store::insert_conversation(&mut tx, &account.id, &new, now).await?;
+    let delta = UsageDelta {
+        conversations: 1,
+        tokens: i64::try_from(conversation.total_tokens).unwrap_or(i64::MAX),
+        ..UsageDelta::default()
+    };
+    add_usage(&mut tx, &account.id, now, delta).await?;
+    crate::store::webhooks::enqueue_event(
+        &mut tx,
+        &account.id,
+        "conversation.created",
+        serde_json::json!({
+            "conversationId": conversation.id,
+            "agentId": conversation.agent_id,
+            "agentName": conversation.agent_name,
+            "status": conversation.status,
+            "messageCount": conversation.message_count,
+            "createdAt": conversation.created_at,
+        }),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    state.wake_webhooks();
+    Ok(Json(Data::new(conversation)))
+}
+
+fn validate_append(input: AppendMessages) -> ApiResult<Appended> {
+    let mut checks = Checks::default();
+    if input.messages.is_empty() {
+        checks.fail("messages", "must hold at least one message");
+    }
+    check_messages(&mut checks, &input.messages);
+    if let Some(status) = input.status {
+        if !matches!(
+            status,
+            ConversationStatus::Active | ConversationStatus::Completed
+        ) {
+            checks.fail("status", "must be active or completed");
+        }
+    }
+    let appended = Appended {
+        session_id: checks.optional_text("sessionId", input.session_id.as_deref(), 200),
+        messages: input.messages,
+        status: input.status,
+        metadata: input.metadata,
+        tool_definitions: input.tool_definitions,
+    };
+    checks.finish()?;
+    Ok(appended)
+}
+
+/// Appends messages; `status: completed` closes the conversation (409 afterwards).
+#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "conversations", params(("id" = String, Path)),
+    request_body = AppendMessages,
+    responses((status = 200, body = Data<Conversation>), (status = 404, body = converra_api::ErrorBody),
+        (status = 409, body = converra_api::ErrorBody)))]
+pub async fn append_messages(
+    State(state): State<AppState>,
+    Caller(account): Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<AppendMessages>,
+) -> ApiResult<Json<Data<Conversation>>> {
+    let appended = validate_append(input)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.store.begin_write().await?;
+    let (conversation, tokens) =
+        conversation_store::append_messages(&mut tx, &account.id, &id, &appended, now).await?;
+    if tokens > 0 {
+        add_usage(
+            &mut tx,
+            &account.id,
+            now,
+            UsageDelta {
+                tokens,
+                ..UsageDelta::default()
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Json(Data::new(conversation)))
+}
+
+#[utoipa::path(get, path = "/conversations/{id}", tag = "conversations", params(("id" = String, Path)),
+    responses((status = 200, body = Data<Conversation>), (status = 404, body = converra_api::ErrorBody)))]
+pub async fn get_conversation(
+    State(state): State<AppState>,
+    Caller(account): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Data<Conversation>>> {
+    Ok(Json(Data::new(
+        state.store.conversation(&account.id, &id).await?,
+    )))
+}
+
+/// Conversations without their transcripts, newest first, filtered and paged.
+#[utoipa::path(get, path = "/conversations", tag = "conversations", params(ConversationFilter, Paging),
+    responses((status = 200, body = List<Conversation>), (status = 400, body = converra_api::ErrorBody)))]
+pub async fn list_conversations(
+    State(state): State<AppState>,
+    Caller(account): Caller,
+    ApiQuery(filter): ApiQuery<ConversationFilter>,
+    ApiQuery(paging): ApiQuery<Paging>,
+) -> ApiResult<Json<List<Conversation>>> {
+    let page = PageRequest::from_query(&paging, Paging::DEFAULT_LIMIT)?;
+    let (data, pagination) = state
+        .store
+        .list_conversations(&account.id, &filter, &page)
+        .await?;
+    Ok(Json(List { data, pagination }))
+}

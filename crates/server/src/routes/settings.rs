@@ -1,0 +1,286 @@
+//! `GET /settings` and `PATCH /settings` (a deep merge into the stored document).
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use converra_api::settings::{Settings, SettingsPatch, SettingsUpdated};
+use converra_api::{Data, FieldError};
+use serde_json::{Map, Value};
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::store::settings::{load_settings, save_settings, ApiKeyChange};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/settings", get(get_settings).patch(update_settings))
+}
+
+/// The account's settings; defaults for anything never set. `llm.apiKey` is never shown.
+#[utoipa::path(get, path = "/settings", tag = "settings",
+    responses((status = 200, body = Data<Settings>), (status = 401, body = converra_api::ErrorBody)))]
+pub async fn get_settings(
+    State(state): State<AppState>,
+    Caller(account): Caller,
+) -> ApiResult<Json<Data<Settings>>> {
+    Ok(Json(Data::new(state.store.settings(&account.id).await?)))
+}
+
+/// Deep-merges the body into the settings: absent fields stay, `null` restores a field's
+/// default, unknown fields and values out of range are refused with their paths.
+#[utoipa::path(patch, path = "/settings", tag = "settings", request_body = SettingsPatch,
+    responses((status = 200, body = SettingsUpdated), (status = 400, body = converra_api::ErrorBody),
+        (status = 415, body = converra_api::ErrorBody)))]
+pub async fn update_settings(
+    State(state): State<AppState>,
+    Caller(account): Caller,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<SettingsUpdated>> {
+    let (patch, api_key) = validate_patch(body)?;
+    let now = state.clock.now_ms();
+    // Read, merge and write in one transaction, so concurrent patches both land.
+    let mut tx = state.store.begin_write().await?;
+    let current = load_settings(&mut tx, &account.id).await?;
+    let merged = merge_settings(&current, patch)?;
+    let saved = save_settings(&mut tx, &account.id, &merged, &api_key, now).await?;
+    tx.commit().await?;
+    Ok(Json(SettingsUpdated::new(saved)))
+}
+
+/// Checks the patch's shape against [`SettingsPatch`] (unknown fields, wrong types) and takes
+/// `llm.apiKey` out of it, since the key is not part of the stored document.
+fn validate_patch(body: Value) -> ApiResult<(Map<String, Value>, ApiKeyChange)> {
+    let Value::Object(mut patch) = body else {
+        return Err(ApiError::invalid_field("body", "must be a JSON object"));
+    };
+    deserialize_at_path::<SettingsPatch>(Value::Object(patch.clone()))?;
+    let mut api_key = ApiKeyChange::Keep;
+    if patch.get("llm").is_some_and(Value::is_null) {
+        // The whole section back to its defaults, which have no key.
+        api_key = ApiKeyChange::Clear;
+    }
+    if let Some(Value::Object(llm)) = patch.get_mut("llm") {
+        match llm.remove("apiKey") {
+            None => {}
+            Some(Value::String(key)) if !key.trim().is_empty() => {
+                let key = key.trim();
+                if key.chars().count() > 1_000 || key.chars().any(char::is_control) {
+                    return Err(ApiError::invalid_field(
+                        "llm.apiKey",
+                        "must be at most 1000 characters, without control characters",
+                    ));
+                }
+                api_key = ApiKeyChange::Set(key.to_owned());
+            }
+            // `null` or an empty string: the shape check let nothing else through.
+            Some(_) => api_key = ApiKeyChange::Clear,
+        }
+    }
+    Ok((patch, api_key))
+}
+
+/// `current` with `patch` merged in (RFC 7396), then normalized and range-checked.
+fn merge_settings(current: &Settings, patch: Map<String, Value>) -> ApiResult<Settings> {
+    let mut document = serde_json::to_value(current).map_err(anyhow::Error::from)?;
+    merge_patch(&mut document, Value::Object(patch));
+    let mut merged: Settings = deserialize_at_path(document)?;
+    merged.llm.has_api_key = current.llm.has_api_key;
+    normalize_and_check(&mut merged)?;
+    Ok(merged)
+}
+
+/// JSON Merge Patch: objects merge key by key, `null` removes (so the default returns),
+/// anything else replaces.
+fn merge_patch(target: &mut Value, patch: Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch;
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    if let Value::Object(target) = target {
+        for (key, value) in patch {
+            if value.is_null() {
+                target.remove(&key);
+            } else {
+                merge_patch(target.entry(key).or_insert(Value::Null), value);
+            }
+        }
+    }
+}
+
+fn deserialize_at_path<T: serde::de::DeserializeOwned>(value: Value) -> ApiResult<T> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        ApiError::invalid_field(field, err.inner().to_string())
+    })
+}
+
+/// Field errors of a settings document, each named by its path.
+#[derive(Default)]
+struct SettingsChecks(Vec<FieldError>);
+
+impl SettingsChecks {
+    fn fail(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    fn range(&mut self, field: &str, value: u32, (min, max): (u32, u32)) {
+        if !(min..=max).contains(&value) {
+            self.fail(field, format!("must be between {min} and {max}"));
+        }
+    }
+
+    /// Trims an optional text; an empty one becomes `null`.
+    fn optional_text(&mut self, field: &str, value: &mut Option<String>, max: usize) {
+        if let Some(text) = value.take() {
+            let text = text.trim();
+            if text.chars().count() > max {
+                self.fail(field, format!("must be at most {max} characters"));
+            }
+            *value = Some(text.to_owned()).filter(|t| !t.is_empty());
+        }
+    }
+
+    fn required_text(&mut self, field: &str, value: &mut String, max: usize) {
+        *value = value.trim().to_owned();
+        if value.is_empty() {
+            self.fail(field, "must not be empty");
+        } else if value.chars().count() > max {
+            self.fail(field, format!("must be at most {max} characters"));
+        }
+    }
+}
+
+fn normalize_and_check(settings: &mut Settings) -> ApiResult<()> {
+    use converra_api::settings::{OptimizationSettings as O, SimulationSettings as S};
+    let mut checks = SettingsChecks::default();
+    let general = &mut settings.general;
+    checks.optional_text("general.name", &mut general.name, 200);
+    checks.optional_text("general.industry", &mut general.industry, 200);
+    checks.required_text("general.preferredLLM", &mut general.preferred_llm, 100);
+    checks.optional_text("general.objectives", &mut general.objectives, 10_000);
+    checks.optional_text("general.kpis", &mut general.kpis, 10_000);
+    checks.optional_text(
+        "general.insightRequirements",
+        &mut general.insight_requirements,
+        10_000,
+    );
+    checks.optional_text(
+        "general.excludedDataAndTopics",
+        &mut general.excluded_data_and_topics,
+        10_000,
+    );
+
+    let optimization = &mut settings.optimization;
+    checks.optional_text(
+        "optimization.optimizationStrategy",
+        &mut optimization.optimization_strategy,
+        2_000,
+    );
+    checks.range(
+        "optimization.variantsPerGeneration",
+        optimization.variants_per_generation,
+        O::VARIANTS_PER_GENERATION,
+    );
+    checks.range(
+        "optimization.maxIterations",
+        optimization.max_iterations,
+        O::MAX_ITERATIONS,
+    );
+    let simulation = &optimization.simulation;
+    checks.range(
+        "optimization.simulation.personaCount",
+        simulation.persona_count,
+        S::PERSONA_COUNT,
+    );
+    checks.range(
+        "optimization.simulation.scenariosPerSimulation",
+        simulation.scenarios_per_simulation,
+        S::SCENARIOS_PER_SIMULATION,
+    );
+    checks.range(
+        "optimization.simulation.maxTurns",
+        simulation.max_turns,
+        S::MAX_TURNS,
+    );
+
+    let llm = &mut settings.llm;
+    checks.optional_text("llm.baseUrl", &mut llm.base_url, 2_000);
+    if let Some(base_url) = &llm.base_url {
+        let parsed = reqwest::Url::parse(base_url);
+        if !parsed.is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host()) {
+            checks.fail("llm.baseUrl", "must be an http or https URL");
+        }
+    }
+    checks.optional_text("llm.model", &mut llm.model, 200);
+
+    let impact = &mut settings.business_impact;
+    if let Some(value) = impact.value_per_conversation {
+        if !value.is_finite() || value < 0.0 {
+            checks.fail(
+                "businessImpact.valuePerConversation",
+                "must be a number of at least 0",
+            );
+        }
+    }
+    impact.currency = impact.currency.trim().to_ascii_uppercase();
+    if impact.currency.len() != 3 || !impact.currency.chars().all(|c| c.is_ascii_uppercase()) {
+        checks.fail(
+            "businessImpact.currency",
+            "must be a three-letter ISO 4217 code such as USD",
+        );
+    }
+
+    if checks.0.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(checks.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_merges_objects_and_null_removes() {
+        let mut doc = json!({"a": {"b": 1, "c": 2}, "d": 3});
+        merge_patch(&mut doc, json!({"a": {"b": null, "e": 4}, "d": [1]}));
+        assert_eq!(doc, json!({"a": {"c": 2, "e": 4}, "d": [1]}));
+    }
+
+    #[test]
+    fn null_restores_a_default_and_ranges_are_checked() {
+        let mut current = Settings::default();
+        current.optimization.variants_per_generation = 5;
+        let merged = merge_settings(
+            &current,
+            json!({"optimization": {"variantsPerGeneration": null}})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(merged.optimization.variants_per_generation, 3);
+        let err = merge_settings(
+            &current,
+            json!({"optimization": {"simulation": {"maxTurns": 1}}})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("optimization.simulation.maxTurns"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,476 @@
+//! Conversations: insert, append, read, and the filtered, paged, searchable list.
+
+use converra_api::conversations::{
+    Conversation, ConversationFilter, ConversationLinks, ConversationSort, ConversationStatus,
+    InsightsStatus, Message, ToolDefinition,
+};
+use converra_api::Pagination;
+use serde_json::{Map, Value};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+
+use super::paging::{PageRequest, Start};
+use super::Store;
+use crate::clock::{parse_rfc3339, rfc3339};
+use crate::error::{ApiError, ApiResult};
+use crate::ids::new_id;
+use crate::transcript::{fts_query, render_transcript, searchable_text};
+
+/// Conversations are forgotten by their idempotency key after this long.
+pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// A validated conversation to insert.
+#[derive(Debug, Clone)]
+pub struct NewConversation {
+    pub agent_id: String,
+    pub messages: Vec<Message>,
+    pub status: ConversationStatus,
+    pub llm_model: Option<String>,
+    pub company_name: Option<String>,
+    pub title: Option<String>,
+    pub session_id: Option<String>,
+    pub user_id: Option<String>,
+    pub trace_id: Option<String>,
+    pub parent_trace_id: Option<String>,
+    pub metadata: Map<String, Value>,
+    pub tool_definitions: Option<Vec<ToolDefinition>>,
+    pub idempotency_key: Option<String>,
+    pub insights_status: InsightsStatus,
+}
+
+/// A validated append.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub messages: Vec<Message>,
+    pub status: Option<ConversationStatus>,
+    pub session_id: Option<String>,
+    pub metadata: Option<Map<String, Value>>,
+    pub tool_definitions: Option<Vec<ToolDefinition>>,
+}
+
+/// What the messages add up to, stored beside them so lists never parse transcripts.
+pub struct MessageTotals {
+    pub tokens: i64,
+    pub has_failed_steps: bool,
+}
+
+pub fn totals(messages: &[Message]) -> MessageTotals {
+    MessageTotals {
+        tokens: messages
+            .iter()
+            .filter_map(|m| m.usage)
+            .map(|u| i64::try_from(u.prompt_tokens + u.completion_tokens).unwrap_or(i64::MAX))
+            .sum(),
+        has_failed_steps: messages
+            .iter()
+            .flat_map(|m| m.tool_calls.iter().flatten())
+            .any(|call| call.error.is_some()),
+    }
+}
+
+/// The columns a list shows: all but the transcript.
+const SUMMARY_COLUMNS: &str = "c.rowid AS row_id, c.id, c.agent_id, a.name AS agent_name, c.status, c.llm_model, c.company_name, \
+    c.title, c.session_id, c.user_id, c.trace_id, c.parent_trace_id, c.metadata, c.message_count, c.total_tokens, \
+    c.has_failed_steps, c.insights_status, c.quality_score, c.created_at, c.updated_at";
+
+fn conversation_from_row(row: &SqliteRow, with_transcript: bool) -> anyhow::Result<Conversation> {
+    let status: String = row.try_get("status")?;
+    let insights_status: String = row.try_get("insights_status")?;
+    let insights_status: InsightsStatus = insights_status.parse().map_err(anyhow::Error::msg)?;
+    let metadata: String = row.try_get("metadata")?;
+    let id: String = row.try_get("id")?;
+    let (messages, tool_definitions, links) = if with_transcript {
+        let messages: Vec<Message> = serde_json::from_str(&row.try_get::<String, _>("messages")?)?;
+        let tool_definitions = row
+            .try_get::<Option<String>, _>("tool_definitions")?
+            .map(|t| serde_json::from_str(&t))
+            .transpose()?;
+        let links = ConversationLinks {
+            append_messages: format!("{}/conversations/{id}/messages", converra_api::BASE_PATH),
+        };
+        (Some(messages), tool_definitions, Some(links))
+    } else {
+        (None, None, None)
+    };
+    Ok(Conversation {
+        content: messages.as_deref().map(render_transcript),
+        messages,
+        tool_definitions,
+        links,
+        agent_id: row.try_get("agent_id")?,
+        agent_name: row.try_get("agent_name")?,
+        message_count: u32::try_from(row.try_get::<i64, _>("message_count")?)?,
+        status: status.parse().map_err(anyhow::Error::msg)?,
+        llm_model: row.try_get("llm_model")?,
+        company_name: row.try_get("company_name")?,
+        title: row.try_get("title")?,
+        session_id: row.try_get("session_id")?,
+        user_id: row.try_get("user_id")?,
+        trace_id: row.try_get("trace_id")?,
+        parent_trace_id: row.try_get("parent_trace_id")?,
+        metadata: serde_json::from_str(&metadata)?,
+        has_insights: insights_status == InsightsStatus::Ready,
+        insights_status,
+        quality_score: row.try_get("quality_score")?,
+        total_tokens: u64::try_from(row.try_get::<i64, _>("total_tokens")?)?,
+        has_failed_steps: row.try_get("has_failed_steps")?,
+        created_at: rfc3339(row.try_get("created_at")?),
+        updated_at: rfc3339(row.try_get("updated_at")?),
+        id,
+    })
+}
+
+/// One whole conversation of the account.
+pub async fn conversation_in(
+    conn: &mut SqliteConnection,
+    account_id: &str,
+    id: &str,
+) -> ApiResult<Conversation> {
+    let row = sqlx::query(
+        "SELECT c.*, a.name AS agent_name FROM conversations c JOIN agents a ON a.id = c.agent_id \
+         WHERE c.id = $1 AND c.account_id = $2",
+    )
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(row) => Ok(conversation_from_row(&row, true)?),
+        None => Err(ApiError::not_found("Conversation", id)),
+    }
+}
+
+/// The conversation created under this idempotency key in the last 24 hours. An older use
+/// of the key is released so the key can start a new conversation.
+pub async fn find_idempotent(
+    conn: &mut SqliteConnection,
+    account_id: &str,
+    key: &str,
+    now_ms: i64,
+) -> ApiResult<Option<Conversation>> {
+    let row = sqlx::query(
+        "SELECT id, created_at FROM conversations WHERE account_id = $1 AND idempotency_key = $2",
+    )
+    .bind(account_id)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let id: String = row.try_get("id")?;
+    let created_at: i64 = row.try_get("created_at")?;
+    if now_ms - created_at < IDEMPOTENCY_WINDOW_MS {
+        return conversation_in(conn, account_id, &id).await.map(Some);
+    }
+    sqlx::query("UPDATE conversations SET idempotency_key = NULL WHERE id = $1")
+        .bind(&id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(None)
+}
+
+/// Inserts a conversation, its search text, and the agent's counters, inside the caller's
+/// transaction.
+pub async fn insert_conversation(
+    conn: &mut SqliteConnection,
+    account_id: &str,
+    new: &NewConversation,
+    now_ms: i64,
+) -> ApiResult<Conversation> {
+    let id = new_id("conv");
+    let sums = totals(&new.messages);
+    let variant_id = new.metadata.get("variantId").and_then(Value::as_str);
+    let optimization_id = new.metadata.get("optimizationId").and_then(Value::as_str);
+    sqlx::query(
+        "INSERT INTO conversations (id, account_id, agent_id, status, llm_model, company_name, title, session_id, \
+         user_id, trace_id, parent_trace_id, metadata, tool_definitions, messages, message_count, total_tokens, \
+         has_failed_steps, insights_status, variant_id, optimization_id, idempotency_key, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22)",
+    )
+    .bind(&id)
+    .bind(account_id)
+    .bind(&new.agent_id)
+    .bind(new.status.as_str())
+    .bind(&new.llm_model)
+    .bind(&new.company_name)
+    .bind(&new.title)
+    .bind(&new.session_id)
+    .bind(&new.user_id)
+    .bind(&new.trace_id)
+    .bind(&new.parent_trace_id)
+    .bind(json(&new.metadata)?)
+    .bind(new.tool_definitions.as_ref().map(json).transpose()?)
+    .bind(json(&new.messages)?)
+    .bind(i64::try_from(new.messages.len()).unwrap_or(i64::MAX))
+    .bind(sums.tokens)
+    .bind(sums.has_failed_steps)
+    .bind(new.insights_status.as_str())
+    .bind(variant_id)
+    .bind(optimization_id)
+    .bind(&new.idempotency_key)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    index_text(
+        conn,
+        &id,
+        &searchable_text(new.title.as_deref(), &new.messages),
+        false,
+    )
+    .await?;
+    sqlx::query(
+        "UPDATE agents SET conversation_count = conversation_count + 1, last_activity_at = $1 WHERE id = $2",
+    )
+    .bind(now_ms)
+    .bind(&new.agent_id)
+    .execute(&mut *conn)
+    .await?;
+    conversation_in(conn, account_id, &id).await
+}
+
+/// A wire value as the text of a JSON column.
+fn json<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
+    Ok(serde_json::to_string(value)?)
+}
+
+async fn index_text(
+    conn: &mut SqliteConnection,
+    id: &str,
+    text: &str,
+    replace: bool,
+) -> sqlx::Result<()> {
+    if replace {
+        sqlx::query("DELETE FROM conversations_fts WHERE rowid = (SELECT rowid FROM conversations WHERE id = $1)")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("INSERT INTO conversations_fts (rowid, body) SELECT rowid, $2 FROM conversations WHERE id = $1")
+        .bind(id)
+        .bind(text)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Appends messages inside the caller's transaction; 409 once the conversation is completed.
+/// Returns the conversation after the append and the tokens the new messages carry.
+pub async fn append_messages(
+    conn: &mut SqliteConnection,
+    account_id: &str,
+    id: &str,
+    appended: &Appended,
+    now_ms: i64,
+) -> ApiResult<(Conversation, i64)> {
+    let current = conversation_in(conn, account_id, id).await?;
+    if current.status == ConversationStatus::Completed {
+        return Err(ApiError::conflict(format!(
+            "Conversation '{id}' is completed; messages can no longer be appended"
+        )));
+    }
+    let mut messages = current.messages.unwrap_or_default();
+    messages.extend(appended.messages.iter().cloned());
+    let sums = totals(&messages);
+    let added_tokens = totals(&appended.messages).tokens;
+    let mut metadata = current.metadata;
+    if let Some(extra) = &appended.metadata {
+        metadata.extend(extra.clone());
+    }
+    let tool_definitions = appended
+        .tool_definitions
+        .clone()
+        .or(current.tool_definitions);
+    sqlx::query(
+        "UPDATE conversations SET messages = $1, message_count = $2, total_tokens = $3, has_failed_steps = $4, \
+         status = $5, session_id = $6, metadata = $7, tool_definitions = $8, updated_at = $9 WHERE id = $10",
+    )
+    .bind(json(&messages)?)
+    .bind(i64::try_from(messages.len()).unwrap_or(i64::MAX))
+    .bind(sums.tokens)
+    .bind(sums.has_failed_steps)
+    .bind(appended.status.unwrap_or(current.status).as_str())
+    .bind(appended.session_id.clone().or(current.session_id))
+    .bind(json(&metadata)?)
+    .bind(tool_definitions.as_ref().map(json).transpose()?)
+    .bind(now_ms)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    index_text(
+        conn,
+        id,
+        &searchable_text(current.title.as_deref(), &messages),
+        true,
+    )
+    .await?;
+    sqlx::query("UPDATE agents SET last_activity_at = $1 WHERE id = $2")
+        .bind(now_ms)
+        .bind(&current.agent_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok((conversation_in(conn, account_id, id).await?, added_tokens))
+}
+
+impl Store {
+    pub async fn conversation(&self, account_id: &str, id: &str) -> ApiResult<Conversation> {
+        let mut conn = self.pool().acquire().await?;
+        conversation_in(&mut conn, account_id, id).await
+    }
+
+    /// A page of the account's conversations, without transcripts.
+    pub async fn list_conversations(
+        &self,
+        account_id: &str,
+        filter: &ConversationFilter,
+        page: &PageRequest,
+    ) -> ApiResult<(Vec<Conversation>, Pagination)> {
+        let sort = filter.sort.unwrap_or_default();
+        let time_ordered = matches!(
+            sort,
+            ConversationSort::NewestFirst | ConversationSort::OldestFirst
+        );
+        if !time_ordered && matches!(page.start, Start::After { .. }) {
+            return Err(ApiError::invalid_field(
+                "cursor",
+                "cursors page the time orders; page quality orders with offset",
+            ));
+        }
+        let bounds = TimeBounds::from_filter(filter)?;
+
+        let fts = filter.q.as_deref().and_then(fts_query);
+        // A search starts from the words' index and looks the matches up, rather than
+        // testing every conversation of the account against the match set.
+        let from = if fts.is_some() {
+            "conversations_fts f JOIN conversations c ON c.rowid = f.rowid"
+        } else {
+            "conversations c"
+        };
+        let mut count = QueryBuilder::<Sqlite>::new(format!("SELECT COUNT(*) FROM {from} WHERE "));
+        push_filter(&mut count, account_id, filter, &bounds, fts.as_deref());
+        let total: i64 = count.build_query_scalar().fetch_one(self.pool()).await?;
+
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {SUMMARY_COLUMNS} FROM {from} JOIN agents a ON a.id = c.agent_id WHERE "
+        ));
+        push_filter(&mut query, account_id, filter, &bounds, fts.as_deref());
+        if let Start::After { key, id } = &page.start {
+            let op = if sort == ConversationSort::OldestFirst {
+                ">"
+            } else {
+                "<"
+            };
+            query
+                .push(format!(" AND (c.created_at {op} "))
+                .push_bind(*key)
+                .push(" OR (c.created_at = ")
+                .push_bind(*key)
+                .push(format!(" AND c.id {op} "))
+                .push_bind(id.clone())
+                .push("))");
+        }
+        query.push(match sort {
+            ConversationSort::NewestFirst => " ORDER BY c.created_at DESC, c.id DESC",
+            ConversationSort::OldestFirst => " ORDER BY c.created_at ASC, c.id ASC",
+            ConversationSort::BestFirst => {
+                " ORDER BY c.quality_score DESC NULLS LAST, c.created_at DESC, c.id DESC"
+            }
+            ConversationSort::WorstFirst => {
+                " ORDER BY c.quality_score ASC NULLS LAST, c.created_at DESC, c.id DESC"
+            }
+        });
+        query.push(" LIMIT ").push_bind(i64::from(page.limit) + 1);
+        if let Start::Offset(offset) = page.start {
+            query
+                .push(" OFFSET ")
+                .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+        }
+        let rows = query.build().fetch_all(self.pool()).await?;
+        let mut conversations = rows
+            .iter()
+            .map(|r| conversation_from_row(r, false))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut pagination =
+            page.finish(&mut conversations, u64::try_from(total).unwrap_or(0), |c| {
+                (parse_rfc3339(&c.created_at).unwrap_or(0), c.id.clone())
+            });
+        if !time_ordered {
+            pagination.next_cursor = None;
+        }
+        Ok((conversations, pagination))
+    }
+}
+
+/// `from` and `to` parsed once, so a bad date is a 400 rather than an empty list.
+struct TimeBounds {
+    from: Option<i64>,
+    to: Option<i64>,
+}
+
+impl TimeBounds {
+    fn from_filter(filter: &ConversationFilter) -> ApiResult<TimeBounds> {
+        let parse = |field: &str, value: &Option<String>| -> ApiResult<Option<i64>> {
+            value
+                .as_deref()
+                .map(|v| {
+                    parse_rfc3339(v).ok_or_else(|| {
+                        ApiError::invalid_field(field, "must be an RFC 3339 timestamp")
+                    })
+                })
+                .transpose()
+        };
+        Ok(TimeBounds {
+            from: parse("from", &filter.from)?,
+            to: parse("to", &filter.to)?,
+        })
+    }
+}
+
+/// The WHERE conditions; `fts` (already a safe FTS5 query) needs `f` joined in the FROM.
+fn push_filter(
+    query: &mut QueryBuilder<Sqlite>,
+    account_id: &str,
+    filter: &ConversationFilter,
+    bounds: &TimeBounds,
+    fts: Option<&str>,
+) {
+    query
+        .push("c.account_id = ")
+        .push_bind(account_id.to_owned());
+    if let Some(agent_id) = &filter.agent_id {
+        query.push(" AND c.agent_id = ").push_bind(agent_id.clone());
+    }
+    if let Some(status) = filter.status {
+        query.push(" AND c.status = ").push_bind(status.as_str());
+    }
+    match filter.has_insights {
+        Some(true) => {
+            query.push(" AND c.insights_status = 'ready'");
+        }
+        Some(false) => {
+            query.push(" AND c.insights_status <> 'ready'");
+        }
+        None => {}
+    }
+    if let Some(failed) = filter.has_failed_steps {
+        query.push(" AND c.has_failed_steps = ").push_bind(failed);
+    }
+    if let Some(from) = bounds.from {
+        query.push(" AND c.created_at >= ").push_bind(from);
+    }
+    if let Some(to) = bounds.to {
+        query.push(" AND c.created_at < ").push_bind(to);
+    }
+    if let Some(min) = filter.min_quality {
+        query.push(" AND c.quality_score >= ").push_bind(min);
+    }
+    if let Some(max) = filter.max_quality {
+        query.push(" AND c.quality_score <= ").push_bind(max);
+    }
+    if let Some(session_id) = &filter.session_id {
+        query
+            .push(" AND c.session_id = ")
+            .push_bind(session_id.clone());
+    }
+    if let Some(fts) = fts {
+        query.push(" AND f.body MATCH ").push_bind(fts.to_owned());
+    }
+}

@@ -1,0 +1,293 @@
+//! Usage counters per account per UTC day (`usage_daily`), and the billing period (the
+//! calendar month in UTC) they roll up into. Counters only ever grow by upserts made as
+//! things happen; nothing here scans conversations or agents' histories.
+
+use std::collections::HashMap;
+
+use sqlx::{Row, SqliteConnection};
+use time::{Date, Duration, OffsetDateTime};
+
+use super::Store;
+
+/// Milliseconds in a UTC day.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// What one event adds to an account's counters for its day.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct UsageDelta {
+    pub requests: i64,
+    pub conversations: i64,
+    pub optimizations: i64,
+    pub tokens: i64,
+}
+
+impl UsageDelta {
+    pub fn is_zero(&self) -> bool {
+        *self == UsageDelta::default()
+    }
+
+    fn add(&mut self, other: UsageDelta) {
+        self.requests += other.requests;
+        self.conversations += other.conversations;
+        self.optimizations += other.optimizations;
+        self.tokens += other.tokens;
+    }
+}
+
+/// One UTC day of counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayUsage {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub usage: UsageDelta,
+}
+
+/// The counters of one billing period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodUsage {
+    /// Inclusive, ms since the epoch.
+    pub start_ms: i64,
+    /// Exclusive: the first instant of the next month.
+    pub end_ms: i64,
+    pub totals: UsageDelta,
+    /// Every day from the period's first up to today (or the last day with counts, if
+    /// later), quiet days as zeros, oldest first: a chart gets a continuous axis.
+    pub by_day: Vec<DayUsage>,
+}
+
+/// What `GET /usage` reads from the database, in one snapshot.
+#[derive(Debug, Clone)]
+pub struct AccountUsage {
+    pub period: PeriodUsage,
+    /// Agents that count against the plan: all but archived ones.
+    pub agents: i64,
+    pub running_optimizations: i64,
+}
+
+fn utc_date(ms: i64) -> Date {
+    OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .map(|t| t.date())
+        // Only a clock outside the years ±9999 fails; neither clock of the server is one.
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH.date())
+}
+
+fn midnight_ms(date: Date) -> i64 {
+    date.midnight().assume_utc().unix_timestamp() * 1000
+}
+
+fn day_text(date: Date) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
+/// The UTC day of an instant as stored in `usage_daily.day`: `YYYY-MM-DD`.
+pub fn day_of(ms: i64) -> String {
+    day_text(utc_date(ms))
+}
+
+/// The billing period holding `now_ms`: the calendar month in UTC, as (start inclusive,
+/// end exclusive) in ms since the epoch.
+pub fn billing_period(now_ms: i64) -> (i64, i64) {
+    let date = utc_date(now_ms);
+    let start = date.replace_day(1).unwrap_or(date);
+    let days = i64::from(date.month().length(date.year()));
+    // Only the last month of the year 9999 has no next month.
+    let end = start.checked_add(Duration::days(days)).unwrap_or(Date::MAX);
+    (midnight_ms(start), midnight_ms(end))
+}
+
+/// Adds `delta` to the account's counters for the UTC day of `now_ms`. Runs on the
+/// caller's connection, so inside its transaction the count commits (or rolls back)
+/// together with the thing counted.
+pub async fn add_usage(
+    conn: &mut SqliteConnection,
+    account_id: &str,
+    now_ms: i64,
+    delta: UsageDelta,
+) -> sqlx::Result<()> {
+    if delta.is_zero() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO usage_daily (account_id, day, requests, conversations, optimizations, tokens) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (account_id, day) DO UPDATE SET \
+           requests = usage_daily.requests + excluded.requests, \
+           conversations = usage_daily.conversations + excluded.conversations, \
+           optimizations = usage_daily.optimizations + excluded.optimizations, \
+           tokens = usage_daily.tokens + excluded.tokens",
+    )
+    .bind(account_id)
+    .bind(day_of(now_ms))
+    .bind(delta.requests)
+    .bind(delta.conversations)
+    .bind(delta.optimizations)
+    .bind(delta.tokens)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The account's totals for the billing period holding `now_ms`: what the monthly quotas
+/// are checked against.
+pub async fn period_totals(
+    conn: &mut SqliteConnection,
+    account_id: &str,
+    now_ms: i64,
+) -> sqlx::Result<UsageDelta> {
+    let (start, end) = billing_period(now_ms);
+    // SUM of BIGINT is NUMERIC in PostgreSQL: cast back so both backends decode an i64.
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(requests), 0) AS BIGINT) AS requests, \
+                CAST(COALESCE(SUM(conversations), 0) AS BIGINT) AS conversations, \
+                CAST(COALESCE(SUM(optimizations), 0) AS BIGINT) AS optimizations, \
+                CAST(COALESCE(SUM(tokens), 0) AS BIGINT) AS tokens \
+         FROM usage_daily WHERE account_id = $1 AND day >= $2 AND day < $3",
+    )
+    .bind(account_id)
+    .bind(day_of(start))
+    .bind(day_of(end))
+    .fetch_one(&mut *conn)
+    .await?;
+    delta_from_row(&row)
+}
+
+fn delta_from_row(row: &sqlx::sqlite::SqliteRow) -> sqlx::Result<UsageDelta> {
+    Ok(UsageDelta {
+        requests: row.try_get("requests")?,
+        conversations: row.try_get("conversations")?,
+        optimizations: row.try_get("optimizations")?,
+        tokens: row.try_get("tokens")?,
+    })
+}
+
+/// The period holding `now_ms`, totalled and day by day.
+pub async fn period_usage(
+    conn: &mut SqliteConnection,
+    account_id: &str,
+    now_ms: i64,
+) -> sqlx::Result<PeriodUsage> {
+    let (start_ms, end_ms) = billing_period(now_ms);
+    let rows = sqlx::query(
+        "SELECT day, requests, conversations, optimizations, tokens FROM usage_daily \
+         WHERE account_id = $1 AND day >= $2 AND day < $3 ORDER BY day",
+    )
+    .bind(account_id)
+    .bind(day_of(start_ms))
+    .bind(day_of(end_ms))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut counted = HashMap::with_capacity(rows.len());
+    let mut totals = UsageDelta::default();
+    let mut last_day = day_of(now_ms);
+    for row in &rows {
+        let day: String = row.try_get("day")?;
+        let usage = delta_from_row(row)?;
+        totals.add(usage);
+        if day > last_day {
+            last_day = day.clone();
+        }
+        counted.insert(day, usage);
+    }
+    let mut by_day = Vec::new();
+    let mut date = utc_date(start_ms);
+    loop {
+        let text = day_text(date);
+        if text > last_day {
+            break;
+        }
+        let usage = counted.get(&text).copied().unwrap_or_default();
+        by_day.push(DayUsage { date: text, usage });
+        match date.next_day() {
+            Some(next) if midnight_ms(next) < end_ms => date = next,
+            _ => break,
+        }
+    }
+    Ok(PeriodUsage {
+        start_ms,
+        end_ms,
+        totals,
+        by_day,
+    })
+}
+
+/// Agents that count against the plan's agent limit: archiving one frees its place.
+pub async fn count_agents(conn: &mut SqliteConnection, account_id: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM agents WHERE account_id = $1 AND status <> 'archived'")
+        .bind(account_id)
+        .fetch_one(&mut *conn)
+        .await
+}
+
+/// Optimizations of the account running now.
+pub async fn count_running_optimizations(
+    conn: &mut SqliteConnection,
+    account_id: &str,
+) -> sqlx::Result<i64> {
+    // The `optimizations` table arrives with the optimization runs; until its migration
+    // exists no optimization can run, so none is counted rather than failing the read.
+    let table: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'optimizations'",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if table.is_none() {
+        return Ok(0);
+    }
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM optimizations WHERE account_id = $1 AND status = 'running'",
+    )
+    .bind(account_id)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+impl Store {
+    /// Everything `GET /usage` reads from the database, from one consistent snapshot.
+    pub async fn account_usage(&self, account_id: &str, now_ms: i64) -> sqlx::Result<AccountUsage> {
+        let mut tx = self.pool().begin().await?;
+        let period = period_usage(&mut tx, account_id, now_ms).await?;
+        let agents = count_agents(&mut tx, account_id).await?;
+        let running_optimizations = count_running_optimizations(&mut tx, account_id).await?;
+        tx.commit().await?;
+        Ok(AccountUsage {
+            period,
+            agents,
+            running_optimizations,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2026-11-28T00:00:00Z.
+    const NOV_28: i64 = 1_795_824_000_000;
+
+    #[test]
+    fn the_billing_period_is_the_utc_calendar_month() {
+        let (start, end) = billing_period(NOV_28 + 5 * 3_600_000);
+        assert_eq!(crate::clock::rfc3339(start), "2026-11-01T00:00:00.000Z");
+        assert_eq!(crate::clock::rfc3339(end), "2026-12-01T00:00:00.000Z");
+        // The last millisecond of November is still November; the next is December.
+        assert_eq!(billing_period(end - 1), (start, end));
+        let (dec_start, jan_start) = billing_period(end);
+        assert_eq!(dec_start, end);
+        assert_eq!(crate::clock::rfc3339(jan_start), "2027-01-01T00:00:00.000Z");
+        let (feb_start, feb_end) =
+            billing_period(crate::clock::parse_rfc3339("2028-02-29T12:00:00Z").unwrap());
+        assert_eq!((feb_end - feb_start) / DAY_MS, 29);
+    }
+
+    #[test]
+    fn days_are_utc_dates() {
+        assert_eq!(day_of(NOV_28), "2026-11-28");
+        assert_eq!(day_of(NOV_28 - 1), "2026-11-27");
+        assert_eq!(day_of(0), "1970-01-01");
+    }
+}

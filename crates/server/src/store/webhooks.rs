@@ -1,0 +1,632 @@
+//! Webhooks and their durable outbox: [`enqueue_event`] queues one delivery per subscribed
+//! webhook inside the caller's transaction; the worker in `jobs::webhooks` claims due
+//! deliveries, sends them and records each attempt here.
+
+use anyhow::Context;
+use converra_api::webhooks::{
+    legacy_event_name, CreatedWebhook, DeliveryAttempt, DeliveryStatus, Webhook, WebhookDelivery,
+    WebhookStatus, WEBHOOK_EVENTS,
+};
+use converra_api::Pagination;
+use rand::distr::{Alphanumeric, SampleString};
+use sqlx::{Row, SqliteConnection};
+
+use super::paging::{PageRequest, Start};
+use super::Store;
+use crate::clock::rfc3339;
+use crate::ids::new_id;
+
+/// A webhook as validated by the route, ready to insert.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    pub url: String,
+    pub events: Vec<String>,
+    pub description: Option<String>,
+}
+
+/// A delivery the worker has claimed: everything one attempt needs.
+#[derive(Debug, Clone)]
+pub struct DueDelivery {
+    pub id: String,
+    pub webhook_id: String,
+    pub url: String,
+    pub secret: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub event_created_at_ms: i64,
+    /// The event's `data`, as stored JSON text.
+    pub data: String,
+    /// The number of this attempt (1 for the first).
+    pub attempt: u32,
+}
+
+/// What one attempt found.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub status_code: Option<u16>,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+    pub attempted_at_ms: i64,
+}
+
+/// Where a delivery goes after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    Succeeded,
+    RetryAt(i64),
+    GiveUp,
+}
+
+/// What `redeliver` did.
+pub enum Redelivery {
+    Queued(Box<WebhookDelivery>),
+    NotFound,
+    WebhookDisabled,
+    StillPending,
+}
+
+/// Queues `event_type` for every active webhook of the account subscribed to it (or to its
+/// older name, under which it is then sent), inside the caller's transaction, so the event
+/// is delivered exactly when the change that caused it commits. After the commit, call
+/// `AppState::wake_webhooks` so the worker sends at once.
+pub async fn enqueue_event(
+    conn: &mut SqliteConnection,
+    account_id: &str,
+    event_type: &str,
+    data: serde_json::Value,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        WEBHOOK_EVENTS.contains(&event_type),
+        "'{event_type}' is not a webhook event"
+    );
+    let rows =
+        sqlx::query("SELECT id, events FROM webhooks WHERE account_id = $1 AND status = 'active'")
+            .bind(account_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut targets = Vec::new();
+    for row in &rows {
+        let events: Vec<String> = serde_json::from_str(&row.try_get::<String, _>("events")?)?;
+        let subscribed = |name: &str| events.iter().any(|e| e == name);
+        // One delivery per webhook, under the current name when it subscribed to both.
+        let sent_as = if subscribed(event_type) {
+            Some(event_type)
+        } else {
+            legacy_event_name(event_type).filter(|old| subscribed(old))
+        };
+        if let Some(name) = sent_as {
+            targets.push((row.try_get::<String, _>("id")?, name));
+        }
+    }
+    if targets.is_empty() {
+        return Ok(());
+    }
+    let event_id = new_id("evt");
+    sqlx::query(
+        "INSERT INTO webhook_events (id, account_id, type, data, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&event_id)
+    .bind(account_id)
+    .bind(event_type)
+    .bind(serde_json::to_string(&data)?)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    for (webhook_id, name) in targets {
+        insert_delivery(conn, &webhook_id, &event_id, name, None, now_ms).await?;
+    }
+    Ok(())
+}
+
+async fn insert_delivery(
+    conn: &mut SqliteConnection,
+    webhook_id: &str,
+    event_id: &str,
+    event_type: &str,
+    redelivery_of: Option<&str>,
+    now_ms: i64,
+) -> anyhow::Result<String> {
+    let id = new_id("dlv");
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, status, attempt_count,
+             next_attempt_at, redelivery_of, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $5, $5)",
+    )
+    .bind(&id)
+    .bind(webhook_id)
+    .bind(event_id)
+    .bind(event_type)
+    .bind(now_ms)
+    .bind(redelivery_of)
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// A new signing secret: `whsec_` and 32 random alphanumerics (190 bits).
+fn new_secret() -> String {
+    format!("whsec_{}", Alphanumeric.sample_string(&mut rand::rng(), 32))
+}
+
+fn webhook_from_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<Webhook> {
+    Ok(Webhook {
+        id: row.try_get("id")?,
+        url: row.try_get("url")?,
+        events: serde_json::from_str(&row.try_get::<String, _>("events")?)?,
+        description: row.try_get("description")?,
+        status: row
+            .try_get::<String, _>("status")?
+            .parse()
+            .map_err(anyhow::Error::msg)?,
+        created_at: rfc3339(row.try_get("created_at")?),
+    })
+}
+
+fn delivery_from_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<WebhookDelivery> {
+    let status: DeliveryStatus = row
+        .try_get::<String, _>("status")?
+        .parse()
+        .map_err(anyhow::Error::msg)?;
+    let next_attempt_at: Option<i64> = row.try_get("next_attempt_at")?;
+    Ok(WebhookDelivery {
+        id: row.try_get("id")?,
+        webhook_id: row.try_get("webhook_id")?,
+        event_id: row.try_get("event_id")?,
+        event: row.try_get("event_type")?,
+        status,
+        attempt_count: u32::try_from(row.try_get::<i64, _>("attempt_count")?)?,
+        status_code: None,
+        duration_ms: None,
+        error: None,
+        attempted_at: None,
+        next_attempt_at: next_attempt_at
+            .filter(|_| status == DeliveryStatus::Pending)
+            .map(rfc3339),
+        redelivery_of: row.try_get("redelivery_of")?,
+        created_at: rfc3339(row.try_get("created_at")?),
+        attempts: Vec::new(),
+    })
+}
+
+/// Fills in each delivery's attempts, oldest first, and the last one's summary fields.
+async fn attach_attempts(
+    conn: &mut SqliteConnection,
+    deliveries: &mut [WebhookDelivery],
+) -> anyhow::Result<()> {
+    if deliveries.is_empty() {
+        return Ok(());
+    }
+    let placeholders: Vec<String> = (1..=deliveries.len()).map(|i| format!("${i}")).collect();
+    // Only numbered placeholders are spliced in; every id is bound.
+    let sql = format!(
+        "SELECT delivery_id, attempt, status_code, duration_ms, error, attempted_at
+         FROM webhook_attempts WHERE delivery_id IN ({}) ORDER BY delivery_id, attempt",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for delivery in deliveries.iter() {
+        query = query.bind(delivery.id.clone());
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    for row in rows {
+        let delivery_id: String = row.try_get("delivery_id")?;
+        let Some(delivery) = deliveries.iter_mut().find(|d| d.id == delivery_id) else {
+            continue;
+        };
+        let attempt = DeliveryAttempt {
+            attempt: u32::try_from(row.try_get::<i64, _>("attempt")?)?,
+            event: delivery.event.clone(),
+            status_code: row
+                .try_get::<Option<i64>, _>("status_code")?
+                .and_then(|c| u16::try_from(c).ok()),
+            duration_ms: u64::try_from(row.try_get::<i64, _>("duration_ms")?).unwrap_or(0),
+            error: row.try_get("error")?,
+            attempted_at: rfc3339(row.try_get("attempted_at")?),
+        };
+        delivery.status_code = attempt.status_code;
+        delivery.duration_ms = Some(attempt.duration_ms);
+        delivery.error = attempt.error.clone();
+        delivery.attempted_at = Some(attempt.attempted_at.clone());
+        delivery.attempts.push(attempt);
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Inserts a webhook with a new secret; the answer is the only place the secret shows.
+    pub async fn create_webhook(
+        &self,
+        account_id: &str,
+        new: &NewWebhook,
+        now_ms: i64,
+    ) -> anyhow::Result<CreatedWebhook> {
+        let id = new_id("wh");
+        let secret = new_secret();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO webhooks (id, account_id, url, events, description, secret, status,
+                 consecutive_failures, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'active', 0, $7, $7)",
+        )
+        .bind(&id)
+        .bind(account_id)
+        .bind(&new.url)
+        .bind(serde_json::to_string(&new.events)?)
+        .bind(&new.description)
+        .bind(&secret)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(CreatedWebhook {
+            webhook: Webhook {
+                id,
+                url: new.url.clone(),
+                events: new.events.clone(),
+                description: new.description.clone(),
+                status: WebhookStatus::Active,
+                created_at: rfc3339(now_ms),
+            },
+            secret,
+        })
+    }
+
+    /// The account's webhooks, newest first.
+    pub async fn list_webhooks(
+        &self,
+        account_id: &str,
+        page: &PageRequest,
+    ) -> anyhow::Result<(Vec<Webhook>, Pagination)> {
+        let mut conn = self.pool().acquire().await?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhooks WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        let probe = i64::from(page.limit) + 1;
+        let rows = match &page.start {
+            Start::Offset(offset) => {
+                sqlx::query(
+                    "SELECT * FROM webhooks WHERE account_id = $1
+                     ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
+                )
+                .bind(account_id)
+                .bind(probe)
+                .bind(i64::try_from(*offset).unwrap_or(i64::MAX))
+                .fetch_all(&mut *conn)
+                .await?
+            }
+            Start::After { key, id } => {
+                sqlx::query(
+                    "SELECT * FROM webhooks WHERE account_id = $1
+                         AND (created_at < $2 OR (created_at = $2 AND id < $3))
+                     ORDER BY created_at DESC, id DESC LIMIT $4",
+                )
+                .bind(account_id)
+                .bind(key)
+                .bind(id)
+                .bind(probe)
+                .fetch_all(&mut *conn)
+                .await?
+            }
+        };
+        let mut keyed = rows
+            .iter()
+            .map(|row| Ok((row.try_get::<i64, _>("created_at")?, webhook_from_row(row)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let pagination = page.finish(&mut keyed, u64::try_from(total)?, |(at, w)| {
+            (*at, w.id.clone())
+        });
+        Ok((keyed.into_iter().map(|(_, w)| w).collect(), pagination))
+    }
+
+    /// Deletes the account's webhook and its deliveries; false when it has none by that id.
+    pub async fn delete_webhook(&self, account_id: &str, id: &str) -> anyhow::Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND account_id = $2")
+            .bind(id)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        // Events live as long as a delivery of them does.
+        sqlx::query(
+            "DELETE FROM webhook_events WHERE account_id = $1 AND NOT EXISTS
+                 (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id)",
+        )
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn webhook_status(
+        conn: &mut SqliteConnection,
+        account_id: &str,
+        webhook_id: &str,
+    ) -> anyhow::Result<Option<WebhookStatus>> {
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM webhooks WHERE id = $1 AND account_id = $2")
+                .bind(webhook_id)
+                .bind(account_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        status
+            .map(|s| s.parse().map_err(anyhow::Error::msg))
+            .transpose()
+    }
+
+    /// The webhook's deliveries, newest first, each with its attempts; `None` when the
+    /// account has no webhook by that id.
+    pub async fn webhook_deliveries(
+        &self,
+        account_id: &str,
+        webhook_id: &str,
+        page: &PageRequest,
+    ) -> anyhow::Result<Option<(Vec<WebhookDelivery>, Pagination)>> {
+        let mut conn = self.pool().acquire().await?;
+        if Self::webhook_status(&mut conn, account_id, webhook_id)
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = $1")
+                .bind(webhook_id)
+                .fetch_one(&mut *conn)
+                .await?;
+        let probe = i64::from(page.limit) + 1;
+        let rows = match &page.start {
+            Start::Offset(offset) => {
+                sqlx::query(
+                    "SELECT * FROM webhook_deliveries WHERE webhook_id = $1
+                     ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
+                )
+                .bind(webhook_id)
+                .bind(probe)
+                .bind(i64::try_from(*offset).unwrap_or(i64::MAX))
+                .fetch_all(&mut *conn)
+                .await?
+            }
+            Start::After { key, id } => {
+                sqlx::query(
+                    "SELECT * FROM webhook_deliveries WHERE webhook_id = $1
+                         AND (created_at < $2 OR (created_at = $2 AND id < $3))
+                     ORDER BY created_at DESC, id DESC LIMIT $4",
+                )
+                .bind(webhook_id)
+                .bind(key)
+                .bind(id)
+                .bind(probe)
+                .fetch_all(&mut *conn)
+                .await?
+            }
+        };
+        let mut keyed = rows
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<i64, _>("created_at")?,
+                    delivery_from_row(row)?,
+                ))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let pagination = page.finish(&mut keyed, u64::try_from(total)?, |(at, d)| {
+            (*at, d.id.clone())
+        });
+        let mut deliveries: Vec<WebhookDelivery> = keyed.into_iter().map(|(_, d)| d).collect();
+        attach_attempts(&mut conn, &mut deliveries).await?;
+        Ok(Some((deliveries, pagination)))
+    }
+
+    /// Queues the event of a finished delivery again, as a new delivery (new id, same
+    /// event id, so a receiver can tell it already has the event).
+    pub async fn redeliver(
+        &self,
+        account_id: &str,
+        webhook_id: &str,
+        delivery_id: &str,
+        now_ms: i64,
+    ) -> anyhow::Result<Redelivery> {
+        let mut tx = self.begin_write().await?;
+        let Some(status) = Self::webhook_status(&mut tx, account_id, webhook_id).await? else {
+            return Ok(Redelivery::NotFound);
+        };
+        let original = sqlx::query(
+            "SELECT event_id, event_type, status FROM webhook_deliveries WHERE id = $1 AND webhook_id = $2",
+        )
+        .bind(delivery_id)
+        .bind(webhook_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(original) = original else {
+            return Ok(Redelivery::NotFound);
+        };
+        if status == WebhookStatus::Disabled {
+            return Ok(Redelivery::WebhookDisabled);
+        }
+        if original.try_get::<String, _>("status")? == DeliveryStatus::Pending.as_str() {
+            return Ok(Redelivery::StillPending);
+        }
+        let event_id: String = original.try_get("event_id")?;
+        let event_type: String = original.try_get("event_type")?;
+        let id = insert_delivery(
+            &mut tx,
+            webhook_id,
+            &event_id,
+            &event_type,
+            Some(delivery_id),
+            now_ms,
+        )
+        .await?;
+        let row = sqlx::query("SELECT * FROM webhook_deliveries WHERE id = $1")
+            .bind(&id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let delivery = delivery_from_row(&row)?;
+        tx.commit().await?;
+        Ok(Redelivery::Queued(Box::new(delivery)))
+    }
+
+    /// Claims up to `limit` deliveries due at `now_ms`, pushing each one's next attempt out
+    /// by `lease_ms` so that it is not claimed twice while in flight, and a crash mid-send
+    /// retries it after the lease. Also returns when the next pending delivery falls due.
+    pub async fn claim_due_deliveries(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        lease_ms: i64,
+    ) -> anyhow::Result<(Vec<DueDelivery>, Option<i64>)> {
+        let due_query = "SELECT d.id, d.webhook_id, d.event_id, d.event_type, d.attempt_count,
+                 w.url, w.secret, e.data, e.created_at AS event_created_at
+             FROM webhook_deliveries d
+             JOIN webhooks w ON w.id = d.webhook_id
+             JOIN webhook_events e ON e.id = d.event_id
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND w.status = 'active'
+             ORDER BY d.next_attempt_at, d.id LIMIT $2";
+        let next_due_query = "SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d
+             JOIN webhooks w ON w.id = d.webhook_id
+             WHERE d.status = 'pending' AND w.status = 'active'";
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // A read first, so that an idle worker never queues for the writer's turn.
+        let rows = sqlx::query(due_query)
+            .bind(now_ms)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        if rows.is_empty() {
+            let next_due: Option<i64> = sqlx::query_scalar(next_due_query)
+                .fetch_one(self.pool())
+                .await?;
+            return Ok((Vec::new(), next_due));
+        }
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(due_query)
+            .bind(now_ms)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.try_get("id")?;
+            sqlx::query(
+                "UPDATE webhook_deliveries SET next_attempt_at = $1, updated_at = $2 WHERE id = $3",
+            )
+            .bind(now_ms + lease_ms)
+            .bind(now_ms)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+            claimed.push(DueDelivery {
+                id,
+                webhook_id: row.try_get("webhook_id")?,
+                url: row.try_get("url")?,
+                secret: row.try_get("secret")?,
+                event_id: row.try_get("event_id")?,
+                event_type: row.try_get("event_type")?,
+                event_created_at_ms: row.try_get("event_created_at")?,
+                data: row.try_get("data")?,
+                attempt: u32::try_from(row.try_get::<i64, _>("attempt_count")? + 1)?,
+            });
+        }
+        let next_due: Option<i64> = sqlx::query_scalar(next_due_query)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((claimed, next_due))
+    }
+
+    /// Records one attempt of a claimed delivery and moves it on. A delivery that fails for
+    /// good counts against its webhook; `disable_after` such failures in a row disable the
+    /// webhook and fail its other pending deliveries. Returns true when this disabled it.
+    pub async fn record_attempt(
+        &self,
+        delivery: &DueDelivery,
+        record: &AttemptRecord,
+        next: NextStep,
+        disable_after: u32,
+        now_ms: i64,
+    ) -> anyhow::Result<bool> {
+        let (status, next_attempt_at) = match next {
+            NextStep::Succeeded => (DeliveryStatus::Succeeded, None),
+            NextStep::RetryAt(at) => (DeliveryStatus::Pending, Some(at)),
+            NextStep::GiveUp => (DeliveryStatus::Failed, None),
+        };
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE webhook_deliveries SET status = $1, attempt_count = $2, next_attempt_at = $3,
+                 updated_at = $4
+             WHERE id = $5 AND status = 'pending'",
+        )
+        .bind(status.as_str())
+        .bind(i64::from(delivery.attempt))
+        .bind(next_attempt_at)
+        .bind(now_ms)
+        .bind(&delivery.id)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            // Deleted with its webhook, or failed when the webhook was disabled meanwhile.
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO webhook_attempts (delivery_id, attempt, status_code, duration_ms, error, attempted_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&delivery.id)
+        .bind(i64::from(delivery.attempt))
+        .bind(record.status_code.map(i64::from))
+        .bind(i64::try_from(record.duration_ms).unwrap_or(i64::MAX))
+        .bind(&record.error)
+        .bind(record.attempted_at_ms)
+        .execute(&mut *tx)
+        .await?;
+        let mut disabled = false;
+        match next {
+            NextStep::Succeeded => {
+                sqlx::query(
+                    "UPDATE webhooks SET consecutive_failures = 0, updated_at = $1 WHERE id = $2",
+                )
+                .bind(now_ms)
+                .bind(&delivery.webhook_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            NextStep::GiveUp => {
+                let failures: i64 = sqlx::query_scalar(
+                    "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1, updated_at = $1
+                     WHERE id = $2 RETURNING consecutive_failures",
+                )
+                .bind(now_ms)
+                .bind(&delivery.webhook_id)
+                .fetch_one(&mut *tx)
+                .await
+                .context("counting a failed delivery against its webhook")?;
+                if failures >= i64::from(disable_after) {
+                    let done = sqlx::query(
+                        "UPDATE webhooks SET status = 'disabled', updated_at = $1
+                         WHERE id = $2 AND status = 'active'",
+                    )
+                    .bind(now_ms)
+                    .bind(&delivery.webhook_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    disabled = done.rows_affected() == 1;
+                    sqlx::query(
+                        "UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL,
+                             updated_at = $1
+                         WHERE webhook_id = $2 AND status = 'pending'",
+                    )
+                    .bind(now_ms)
+                    .bind(&delivery.webhook_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            NextStep::RetryAt(_) => {}
+        }
+        tx.commit().await?;
+        Ok(disabled)
+    }
+}

@@ -1,0 +1,151 @@
+//! Between the two forms a conversation arrives in: `content` (a transcript of labelled
+//! lines) and `messages` (structured turns).
+
+use converra_api::conversations::{Message, Role};
+
+/// The role a transcript label names: User/Human/Customer, Assistant/AI/Agent/Bot, System, Tool.
+fn role_of_label(label: &str) -> Option<Role> {
+    match label.trim().to_ascii_lowercase().as_str() {
+        "user" | "human" | "customer" => Some(Role::User),
+        "assistant" | "ai" | "agent" | "bot" => Some(Role::Assistant),
+        "system" => Some(Role::System),
+        "tool" => Some(Role::Tool),
+        _ => None,
+    }
+}
+
+fn message(role: Role, content: String) -> Message {
+    Message {
+        role,
+        content,
+        timestamp: None,
+        model: None,
+        tool_calls: None,
+        usage: None,
+        latency_ms: None,
+        metadata: None,
+    }
+}
+
+/// Parses a transcript of `Label: text` lines. A line without a known label continues the
+/// message before it. `None` when no line carries a label: the text is not a transcript.
+pub fn parse_transcript(content: &str) -> Option<Vec<Message>> {
+    let mut messages: Vec<Message> = Vec::new();
+    let mut preamble: Vec<&str> = Vec::new();
+    for line in content.lines() {
+        let labelled = line
+            .split_once(':')
+            .and_then(|(label, rest)| Some((role_of_label(label)?, rest.trim_start())));
+        match (labelled, messages.last_mut()) {
+            (Some((role, text)), _) => messages.push(message(role, text.to_owned())),
+            (None, Some(last)) => {
+                last.content.push('\n');
+                last.content.push_str(line);
+            }
+            (None, None) => preamble.push(line),
+        }
+    }
+    if messages.is_empty() {
+        return None;
+    }
+    let preamble = preamble.join("\n");
+    if !preamble.trim().is_empty() {
+        messages.insert(0, message(Role::User, preamble.trim().to_owned()));
+    }
+    for m in &mut messages {
+        m.content = m.content.trim_end().to_owned();
+    }
+    Some(messages)
+}
+
+/// Renders messages as `User: …` / `Assistant: …` lines (system prompts left out).
+pub fn render_transcript(messages: &[Message]) -> String {
+    messages
+        .iter()
+        .filter(|m| m.role != Role::System)
+        .map(|m| format!("{}: {}", m.role.label(), m.content))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The text the full-text index holds for a conversation.
+pub fn searchable_text(title: Option<&str>, messages: &[Message]) -> String {
+    let mut text = String::new();
+    if let Some(title) = title {
+        text.push_str(title);
+        text.push('\n');
+    }
+    for m in messages {
+        text.push_str(&m.content);
+        text.push('\n');
+        for call in m.tool_calls.iter().flatten() {
+            text.push_str(&call.name);
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// A user's search words as an FTS5 query that cannot be a syntax error: each word quoted,
+/// all required, the last one as a prefix (so results appear while typing).
+pub fn fts_query(q: &str) -> Option<String> {
+    let words: Vec<String> = q
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .map(|w| format!("\"{w}\""))
+        .collect();
+    let (last, rest) = words.split_last()?;
+    let mut query = rest.join(" ");
+    if !query.is_empty() {
+        query.push(' ');
+    }
+    query.push_str(last);
+    query.push('*');
+    Some(query)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_documented_label_and_continuation_lines() {
+        let messages =
+            parse_transcript("Customer: my order\nis late\nAgent: Sorry!\nHuman: ok\nAI: bye")
+                .unwrap();
+        let roles: Vec<Role> = messages.iter().map(|m| m.role).collect();
+        assert_eq!(
+            roles,
+            [Role::User, Role::Assistant, Role::User, Role::Assistant]
+        );
+        assert_eq!(messages[0].content, "my order\nis late");
+        assert_eq!(parse_transcript("just some text"), None);
+    }
+
+    #[test]
+    fn a_label_needs_a_colon_and_a_known_name() {
+        let messages = parse_transcript("User: see note: urgent\nNote: not a role").unwrap();
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].content, "see note: urgent\nNote: not a role");
+    }
+
+    #[test]
+    fn renders_without_the_system_prompt() {
+        let messages = vec![
+            message(Role::System, "be nice".into()),
+            message(Role::User, "hi".into()),
+            message(Role::Assistant, "hello".into()),
+        ];
+        assert_eq!(render_transcript(&messages), "User: hi\nAssistant: hello");
+    }
+
+    #[test]
+    fn fts_queries_quote_words_and_prefix_the_last() {
+        assert_eq!(
+            fts_query("refund AND\"x"),
+            Some("\"refund\" \"AND\" \"x\"*".into())
+        );
+        assert_eq!(fts_query("  ;; "), None);
+    }
+}

@@ -1,0 +1,270 @@
+//! Agents over real HTTP.
+
+mod common;
+
+use common::TestServer;
+use converra_api::PlanId;
+use serde_json::json;
+
+const PROMPT: &str = "You are Acme's support agent.\n\nBe brief.";
+
+#[tokio::test]
+async fn create_get_and_list_an_agent() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    let (status, body) = server
+        .post(
+            "/agents",
+            &key,
+            json!({"name": "Support Bot", "content": PROMPT, "tags": ["support"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let agent = &body["data"];
+    let id = agent["id"].as_str().unwrap();
+    assert!(id.starts_with("agent_"));
+    assert_eq!(agent["version"], 1);
+    assert_eq!(agent["status"], "active");
+    assert_eq!(agent["isActive"], true);
+    assert_eq!(agent["llmModel"], "gpt-4o-mini");
+    assert_eq!(agent["conversationCount"], 0);
+    // printf "You are Acme's support agent. Be brief." | sha256sum
+    assert_eq!(
+        agent["contentHash"],
+        "22bc1499d3f6bd45a7544a72dea45fc4e3ffef7f1a0b6e50c8c3000aca70546f"
+    );
+
+    let (status, body) = server.get(&format!("/agents/{id}"), &key).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["name"], "Support Bot");
+
+    let (status, body) = server.get("/agents?tag=support", &key).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["pagination"]["total"], 1);
+    assert_eq!(body["data"][0]["id"], id);
+    let (_, body) = server.get("/agents?tag=sales", &key).await;
+    assert_eq!(body["pagination"]["total"], 0);
+    let (_, body) = server.get("/agents?search=ACME", &key).await;
+    assert_eq!(body["pagination"]["total"], 1);
+    let (_, body) = server.get("/agents?status=draft", &key).await;
+    assert_eq!(body["pagination"]["total"], 0);
+}
+
+#[tokio::test]
+async fn content_hash_is_the_sdks_normalized_sha256() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    let (_, body) = server
+        .post(
+            "/agents",
+            &key,
+            json!({"name": "A", "content": "  Hello \n\n world  "}),
+        )
+        .await;
+    // printf 'Hello world' | sha256sum
+    assert_eq!(
+        body["data"]["contentHash"],
+        "64ec88ca00b268e5ba1a35678a1b5316d212f4f366b2477232534a8aeca37f3c"
+    );
+}
+
+#[tokio::test]
+async fn a_new_prompt_or_model_makes_a_version_other_fields_do_not() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    let (_, body) = server
+        .post("/agents", &key, json!({"name": "A", "content": "v1"}))
+        .await;
+    let id = body["data"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/agents/{id}");
+
+    let (status, body) = server
+        .patch(&path, &key, json!({"description": "now described"}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["version"], 1);
+    assert_eq!(body["data"]["description"], "now described");
+
+    let (_, body) = server.patch(&path, &key, json!({"content": "v2"})).await;
+    assert_eq!(body["data"]["version"], 2);
+    let (_, body) = server
+        .patch(&path, &key, json!({"llmModel": "gpt-4.1"}))
+        .await;
+    assert_eq!(body["data"]["version"], 3);
+    assert_eq!(body["data"]["content"], "v2");
+    assert_eq!(body["data"]["description"], "now described");
+
+    let (status, body) = server.get(&format!("{path}/versions"), &key).await;
+    assert_eq!(status, 200);
+    let versions = body["data"].as_array().unwrap();
+    let numbers: Vec<_> = versions
+        .iter()
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [3, 2, 1]);
+    assert_eq!(versions[0]["source"], "manual");
+    assert_eq!(versions[2]["content"], "v1");
+}
+
+#[tokio::test]
+async fn invalid_fields_are_all_named() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    let (status, body) = server
+        .post(
+            "/agents",
+            &key,
+            json!({"name": "  ", "content": "x", "temperature": 3.5, "reasoningEffort": "max"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "VALIDATION_ERROR");
+    let fields: Vec<_> = body["error"]["details"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(fields, ["name", "temperature", "reasoningEffort"]);
+
+    let (status, body) = server.post("/agents", &key, json!({"name": "A"})).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("content"),
+        "{body}"
+    );
+    let (status, body) = server
+        .post(
+            "/agents",
+            &key,
+            json!({"name": "A", "content": "x", "colour": 1}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("VALIDATION_ERROR"))
+    );
+    let (status, body) = server
+        .post(
+            "/agents",
+            &key,
+            json!({"name": "A", "content": "x", "status": "sleeping"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("VALIDATION_ERROR"))
+    );
+}
+
+#[tokio::test]
+async fn duplicate_names_conflict() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    server
+        .post("/agents", &key, json!({"name": "A", "content": "x"}))
+        .await;
+    let (status, body) = server
+        .post("/agents", &key, json!({"name": "A", "content": "y"}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("CONFLICT"))
+    );
+}
+
+#[tokio::test]
+async fn another_accounts_agent_answers_404_like_a_missing_one() {
+    let server = TestServer::start().await;
+    let ours = server.key("Acme", PlanId::Pro).await;
+    let theirs = server.key("Globex", PlanId::Pro).await;
+    let (_, body) = server
+        .post(
+            "/agents",
+            &theirs,
+            json!({"name": "Secret", "content": "x"}),
+        )
+        .await;
+    let their_id = body["data"]["id"].as_str().unwrap();
+
+    let (status, foreign) = server.get(&format!("/agents/{their_id}"), &ours).await;
+    let (status_missing, missing) = server.get("/agents/agent_doesnotexist", &ours).await;
+    assert_eq!((status, status_missing), (404, 404));
+    assert_eq!(foreign["error"]["code"], missing["error"]["code"]);
+    let (status, _) = server
+        .patch(
+            &format!("/agents/{their_id}"),
+            &ours,
+            json!({"name": "Mine"}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = server
+        .get(&format!("/agents/{their_id}/versions"), &ours)
+        .await;
+    assert_eq!(status, 404);
+    let (_, list) = server.get("/agents", &ours).await;
+    assert_eq!(list["pagination"]["total"], 0);
+}
+
+#[tokio::test]
+async fn the_free_plan_stops_at_five_agents() {
+    let server = TestServer::start().await;
+    let key = server.key("Tiny", PlanId::Free).await;
+    for i in 0..5 {
+        let (status, _) = server
+            .post(
+                "/agents",
+                &key,
+                json!({"name": format!("A{i}"), "content": "x"}),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    let (status, body) = server
+        .post("/agents", &key, json!({"name": "A5", "content": "x"}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("LIMIT_EXCEEDED"))
+    );
+}
+
+#[tokio::test]
+async fn agents_page_by_cursor_without_repeats() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    for i in 0..7 {
+        server.clock.advance_ms(1);
+        server
+            .post(
+                "/agents",
+                &key,
+                json!({"name": format!("A{i}"), "content": "x"}),
+            )
+            .await;
+    }
+    let mut seen = Vec::new();
+    let mut path = "/agents?limit=3".to_owned();
+    loop {
+        let (status, body) = server.get(&path, &key).await;
+        assert_eq!(status, 200);
+        seen.extend(
+            body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["name"].as_str().unwrap().to_owned()),
+        );
+        match body["pagination"]["nextCursor"].as_str() {
+            Some(cursor) => path = format!("/agents?limit=3&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["A6", "A5", "A4", "A3", "A2", "A1", "A0"]);
+    let (status, _) = server.get("/agents?limit=0", &key).await;
+    assert_eq!(status, 400);
+}

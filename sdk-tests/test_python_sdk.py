@@ -1,0 +1,112 @@
+"""The official `converra` Python SDK from PyPI, unchanged, against our server."""
+
+import os
+import socket
+import subprocess
+import tempfile
+import time
+
+import httpx
+import pytest
+from converra import Converra
+from converra._hasher import hash_prompt_content
+
+SERVER_BIN = os.environ.get("CONVERRA_SERVER_BIN", "target/debug/converra-server")
+SYSTEM_PROMPT = "You are Acme's returns assistant.\n\nBe brief and friendly."
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    with tempfile.TemporaryDirectory() as tmp:
+        db = os.path.join(tmp, "converra.db")
+        out = subprocess.run(
+            [SERVER_BIN, "keys", "create", "--db", db, "--account", "SDK Test", "--plan", "pro"],
+            check=True, capture_output=True, text=True,
+        )
+        key = out.stdout.strip().splitlines()[-1]
+        port = free_port()
+        proc = subprocess.Popen(
+            [SERVER_BIN, "serve", "--db", db, "--addr", f"127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}/api/v1"
+        deadline = time.time() + 20
+        while True:
+            try:
+                httpx.get(f"{base}/openapi.json")
+                break
+            except httpx.TransportError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield {"base": base, "key": key}
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def api(server, method, path, **kwargs):
+    headers = {"Authorization": f"Bearer {server['key']}"}
+    return httpx.request(method, f"{server['base']}{path}", headers=headers, **kwargs)
+
+
+def test_init_send_append_and_match(server):
+    client = Converra(api_key=server["key"], base_url=server["base"]).init()
+    assert client.testing_mode == "simulation"
+
+    result = client.send(
+        agent="Returns Bot",
+        messages=[
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": "Can I return these boots?"},
+            {"role": "assistant", "content": "Yes, within 30 days."},
+        ],
+        status="active",
+        session_id="session-1",
+    )
+    assert result.conversation_id.startswith("conv_")
+
+    client.send(
+        agent="Returns Bot",
+        conversation_id=result.conversation_id,
+        messages=[{"role": "user", "content": "Great, thanks"}],
+        status="completed",
+    )
+
+    conv = api(server, "GET", f"/runs/{result.conversation_id}").json()["data"]
+    assert conv["agentName"] == "Returns Bot"
+    assert conv["messageCount"] == 4
+    assert conv["status"] == "completed"
+    assert conv["sessionId"] == "session-1"
+    assert conv["metadata"]["source"] == "sdk"
+
+    # The agent the SDK created carries the system prompt, so the resolver matches it.
+    resolved = client.resolver.match_agent(SYSTEM_PROMPT)
+    assert resolved is not None
+    assert resolved.agent_id == conv["agentId"]
+    assert resolved.content_hash == hash_prompt_content(SYSTEM_PROMPT)
+    client.shutdown()
+
+
+def test_init_preloads_the_hashes_of_registered_agents(server):
+    created = api(server, "POST", "/agents", json={"name": "Preloaded", "content": "You help with billing."})
+    assert created.status_code == 201
+    agent_id = created.json()["data"]["id"]
+    client = Converra(api_key=server["key"], base_url=server["base"]).init()
+    resolved = client.resolver.match_agent("  You help   with billing. ")
+    assert resolved is not None and resolved.agent_id == agent_id
+    client.shutdown()
+
+
+def test_a_wrong_key_raises_on_send(server):
+    from converra import ConverraError
+
+    client = Converra(api_key="sk_live_wrong", base_url=server["base"])
+    with pytest.raises(ConverraError):
+        client.send(agent="X", messages=[{"role": "user", "content": "hi"}])
+    client.shutdown()
