@@ -1,7 +1,8 @@
 //! `converra-server demo`: a realistic, deterministic account to explore. Six agents with
 //! real-looking prompts and a few versions each, and a little over 2,000 conversations
 //! spread over the last 60 days, with tool calls (some failing), sessions, token usage,
-//! latency and every kind of outcome. The same seed gives the same data, relative to now.
+//! latency and every kind of outcome; business settings and two webhooks. The same seed
+//! gives the same content, relative to now (ids are random).
 
 use converra_api::agents::AgentStatus;
 use converra_api::conversations::{
@@ -14,7 +15,9 @@ use serde_json::{json, Map, Value};
 
 use crate::store::agents::{self as agent_store, AgentChange, NewAgent, VersionOrigin};
 use crate::store::conversations::{self as conversation_store, NewConversation};
+use crate::store::settings::{load_settings, save_settings, ApiKeyChange};
 use crate::store::usage::{add_usage, UsageDelta};
+use crate::store::webhooks::NewWebhook;
 use crate::store::Store;
 
 pub const DEMO_ACCOUNT: &str = "Acme Support (demo)";
@@ -585,7 +588,36 @@ pub async fn seed(store: &Store, now_ms: i64) -> anyhow::Result<String> {
         };
         add_usage(&mut tx, &account_id, at, delta).await?;
     }
+    let mut settings = load_settings(&mut tx, &account_id).await?;
+    settings.general.name = Some("Acme Holdings".to_owned());
+    settings.general.industry = Some("E-commerce and consumer services".to_owned());
+    settings.general.objectives =
+        Some("Resolve customer issues on first contact; book qualified demos.".to_owned());
+    settings.general.kpis = Some("First-contact resolution, escalation rate, CSAT".to_owned());
+    settings.business_impact.value_per_conversation = Some(12.5);
+    save_settings(&mut tx, &account_id, &settings, &ApiKeyChange::Keep, now_ms).await?;
     tx.commit().await?;
+
+    // Webhooks last, so the seeded history enqueues no deliveries.
+    for (url, events, description) in [
+        (
+            "https://hooks.acme.example/converra",
+            vec!["conversation.created", "insights.generated"],
+            "Data warehouse ingest",
+        ),
+        (
+            "https://ops.acme.example/alerts",
+            vec!["optimization.completed", "optimization.failed"],
+            "Ops channel alerts",
+        ),
+    ] {
+        let new = NewWebhook {
+            url: url.to_owned(),
+            events: events.into_iter().map(str::to_owned).collect(),
+            description: Some(description.to_owned()),
+        };
+        store.create_webhook(&account_id, &new, now_ms).await?;
+    }
     Ok(issued.key)
 }
 

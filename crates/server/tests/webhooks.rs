@@ -903,3 +903,36 @@ async fn openapi_lists_the_webhook_and_settings_paths() {
     assert!(paths["/webhooks/{id}/deliveries/{deliveryId}/redeliver"]["post"].is_object());
     assert!(paths["/settings"]["patch"].is_object());
 }
+
+#[tokio::test]
+async fn logging_a_conversation_delivers_conversation_created_and_counts_usage() {
+    let (_dir, db) = temp_db();
+    let server = HookServer::start(&db, ManualClock::new(START_MS), true).await;
+    let receiver = Receiver::start(&[]).await;
+    let key = server.key("Acme").await;
+    let (_, secret) = server
+        .create_hook(&key, &receiver.url, &["conversation.created"])
+        .await;
+    let (status, body) = server
+        .post(
+            "/conversations",
+            &key,
+            json!({"agentName": "Support", "messages": [
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "hello", "usage": {"promptTokens": 40, "completionTokens": 2}}
+            ]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let got = receiver.wait_for(1).await[0].clone();
+    verify_signature(&got, &secret);
+    let event: Value = serde_json::from_slice(&got.body).unwrap();
+    assert_eq!(event["type"], "conversation.created");
+    assert_eq!(event["data"]["conversationId"], body["data"]["id"]);
+    assert_eq!(event["data"]["agentName"], "Support");
+
+    let (_, usage) = server.get("/usage", &key).await;
+    assert_eq!(usage["data"]["conversations"]["used"], 1);
+    assert_eq!(usage["data"]["tokens"]["used"], 42);
+    assert_eq!(usage["data"]["agents"], 1);
+}

@@ -1,0 +1,101 @@
+//! The demo data: rich enough for every page, and the same content for the same seed.
+
+mod common;
+
+use common::TestServer;
+
+#[tokio::test]
+async fn demo_seeds_agents_versions_conversations_settings_and_webhooks() {
+    let server = TestServer::start().await;
+    let key = converra_server::demo::seed(&server.store, common::START_MS)
+        .await
+        .unwrap();
+
+    let (status, agents) = server.get("/agents?limit=100", &key).await;
+    assert_eq!(status, 200);
+    let agents = agents["data"].as_array().unwrap();
+    assert!(agents.len() >= 5);
+    assert!(
+        agents
+            .iter()
+            .filter(|a| a["version"].as_u64().unwrap() >= 2)
+            .count()
+            >= 5
+    );
+
+    let (_, conversations) = server.get("/conversations?limit=1", &key).await;
+    assert!(conversations["pagination"]["total"].as_u64().unwrap() >= 2_000);
+    let (_, failed) = server
+        .get("/conversations?hasFailedSteps=true&limit=1", &key)
+        .await;
+    assert!(failed["pagination"]["total"].as_u64().unwrap() > 50);
+    let (_, abandoned) = server
+        .get("/conversations?status=abandoned&limit=1", &key)
+        .await;
+    assert!(abandoned["pagination"]["total"].as_u64().unwrap() > 20);
+    let fifty_five_days_ago =
+        converra_server::clock::rfc3339(common::START_MS - 55 * 24 * 3_600_000);
+    let (_, old) = server
+        .get(
+            &format!("/conversations?to={fifty_five_days_ago}&limit=1"),
+            &key,
+        )
+        .await;
+    assert!(
+        old["pagination"]["total"].as_u64().unwrap() > 0,
+        "history reaches back most of the 60 days"
+    );
+
+    let (_, usage) = server.get("/usage", &key).await;
+    assert!(usage["data"]["byDay"].as_array().unwrap().len() >= 27);
+    let (_, webhooks) = server.get("/webhooks", &key).await;
+    assert_eq!(webhooks["data"].as_array().unwrap().len(), 2);
+    let (_, settings) = server.get("/settings", &key).await;
+    assert_eq!(
+        settings["data"]["businessImpact"]["valuePerConversation"],
+        12.5
+    );
+
+    // Seeding again adds a key, not a second copy of the data.
+    let again = converra_server::demo::seed(&server.store, common::START_MS)
+        .await
+        .unwrap();
+    let (_, conversations_again) = server.get("/conversations?limit=1", &again).await;
+    assert_eq!(
+        conversations_again["pagination"]["total"],
+        conversations["pagination"]["total"]
+    );
+}
+
+#[tokio::test]
+async fn the_same_seed_gives_the_same_transcripts() {
+    let first = TestServer::start().await;
+    let second = TestServer::start().await;
+    let a = converra_server::demo::seed(&first.store, common::START_MS)
+        .await
+        .unwrap();
+    let b = converra_server::demo::seed(&second.store, common::START_MS)
+        .await
+        .unwrap();
+    let (_, one) = first
+        .get("/conversations?limit=20&sort=createdAt", &a)
+        .await;
+    let (_, two) = second
+        .get("/conversations?limit=20&sort=createdAt", &b)
+        .await;
+    let shape = |list: &serde_json::Value| -> Vec<(String, String, u64)> {
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["title"].as_str().unwrap().to_owned(),
+                    c["createdAt"].as_str().unwrap().to_owned(),
+                    c["totalTokens"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(shape(&one), shape(&two));
+}
