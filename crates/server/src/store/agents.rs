@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::paging::{PageRequest, Start};
+use super::paging::{push_newest_first, PageRequest};
 use super::Store;
 use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
@@ -348,29 +348,7 @@ impl Store {
 
         let mut query = QueryBuilder::<Sqlite>::new("SELECT * FROM agents WHERE ");
         push_agent_filter(&mut query, account_id, filter);
-        match &page.start {
-            Start::After { key, id } => {
-                query
-                    .push(" AND (created_at < ")
-                    .push_bind(*key)
-                    .push(" OR (created_at = ")
-                    .push_bind(*key)
-                    .push(" AND id < ")
-                    .push_bind(id.clone())
-                    .push("))");
-                query
-                    .push(" ORDER BY created_at DESC, id DESC LIMIT ")
-                    .push_bind(i64::from(page.limit) + 1);
-            }
-            Start::Offset(offset) => {
-                query
-                    .push(" ORDER BY created_at DESC, id DESC LIMIT ")
-                    .push_bind(i64::from(page.limit) + 1);
-                query
-                    .push(" OFFSET ")
-                    .push_bind(i64::try_from(*offset).unwrap_or(i64::MAX));
-            }
-        }
+        push_newest_first(&mut query, "agents", page);
         let rows = query.build().fetch_all(self.pool()).await?;
         let mut agents = rows
             .iter()

@@ -1,6 +1,7 @@
 //! Pages of a list: the limit, and where to start (an offset, or an opaque cursor).
 
 use converra_api::{Pagination, Paging};
+use sqlx::{QueryBuilder, Sqlite};
 
 use crate::error::ApiError;
 
@@ -73,6 +74,32 @@ impl PageRequest {
             has_more,
             next_cursor,
         }
+    }
+}
+
+/// Appends to a query whose WHERE clause is open: the keyset condition of `page`, the
+/// newest-first order on `table`'s `created_at` and `id`, and the limit (one extra row, for
+/// [`PageRequest::finish`]) with the offset.
+pub fn push_newest_first(query: &mut QueryBuilder<Sqlite>, table: &str, page: &PageRequest) {
+    if let Start::After { key, id } = &page.start {
+        query
+            .push(format!(" AND ({table}.created_at < "))
+            .push_bind(*key)
+            .push(format!(" OR ({table}.created_at = "))
+            .push_bind(*key)
+            .push(format!(" AND {table}.id < "))
+            .push_bind(id.clone())
+            .push("))");
+    }
+    query
+        .push(format!(
+            " ORDER BY {table}.created_at DESC, {table}.id DESC LIMIT "
+        ))
+        .push_bind(i64::from(page.limit) + 1);
+    if let Start::Offset(offset) = page.start {
+        query
+            .push(" OFFSET ")
+            .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
     }
 }
 

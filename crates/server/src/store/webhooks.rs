@@ -9,9 +9,9 @@ use converra_api::webhooks::{
 };
 use converra_api::Pagination;
 use rand::distr::{Alphanumeric, SampleString};
-use sqlx::{Row, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::paging::{PageRequest, Start};
+use super::paging::{push_newest_first, PageRequest};
 use super::Store;
 use crate::clock::rfc3339;
 use crate::ids::new_id;
@@ -283,33 +283,10 @@ impl Store {
             .bind(account_id)
             .fetch_one(&mut *conn)
             .await?;
-        let probe = i64::from(page.limit) + 1;
-        let rows = match &page.start {
-            Start::Offset(offset) => {
-                sqlx::query(
-                    "SELECT * FROM webhooks WHERE account_id = $1
-                     ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
-                )
-                .bind(account_id)
-                .bind(probe)
-                .bind(i64::try_from(*offset).unwrap_or(i64::MAX))
-                .fetch_all(&mut *conn)
-                .await?
-            }
-            Start::After { key, id } => {
-                sqlx::query(
-                    "SELECT * FROM webhooks WHERE account_id = $1
-                         AND (created_at < $2 OR (created_at = $2 AND id < $3))
-                     ORDER BY created_at DESC, id DESC LIMIT $4",
-                )
-                .bind(account_id)
-                .bind(key)
-                .bind(id)
-                .bind(probe)
-                .fetch_all(&mut *conn)
-                .await?
-            }
-        };
+        let mut query = QueryBuilder::<Sqlite>::new("SELECT * FROM webhooks WHERE account_id = ");
+        query.push_bind(account_id.to_owned());
+        push_newest_first(&mut query, "webhooks", page);
+        let rows = query.build().fetch_all(&mut *conn).await?;
         let mut keyed = rows
             .iter()
             .map(|row| Ok((row.try_get::<i64, _>("created_at")?, webhook_from_row(row)?)))
@@ -376,33 +353,11 @@ impl Store {
                 .bind(webhook_id)
                 .fetch_one(&mut *conn)
                 .await?;
-        let probe = i64::from(page.limit) + 1;
-        let rows = match &page.start {
-            Start::Offset(offset) => {
-                sqlx::query(
-                    "SELECT * FROM webhook_deliveries WHERE webhook_id = $1
-                     ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
-                )
-                .bind(webhook_id)
-                .bind(probe)
-                .bind(i64::try_from(*offset).unwrap_or(i64::MAX))
-                .fetch_all(&mut *conn)
-                .await?
-            }
-            Start::After { key, id } => {
-                sqlx::query(
-                    "SELECT * FROM webhook_deliveries WHERE webhook_id = $1
-                         AND (created_at < $2 OR (created_at = $2 AND id < $3))
-                     ORDER BY created_at DESC, id DESC LIMIT $4",
-                )
-                .bind(webhook_id)
-                .bind(key)
-                .bind(id)
-                .bind(probe)
-                .fetch_all(&mut *conn)
-                .await?
-            }
-        };
+        let mut query =
+            QueryBuilder::<Sqlite>::new("SELECT * FROM webhook_deliveries WHERE webhook_id = ");
+        query.push_bind(webhook_id.to_owned());
+        push_newest_first(&mut query, "webhook_deliveries", page);
+        let rows = query.build().fetch_all(&mut *conn).await?;
         let mut keyed = rows
             .iter()
             .map(|row| {
