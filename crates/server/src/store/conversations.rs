@@ -336,22 +336,25 @@ impl Store {
         }
         let bounds = TimeBounds::from_filter(filter)?;
 
-        let fts = filter.q.as_deref().and_then(fts_query);
-        // A search starts from the words' index and looks the matches up, rather than
-        // testing every conversation of the account against the match set.
-        let from = if fts.is_some() {
-            "conversations_fts f JOIN conversations c ON c.rowid = f.rowid"
-        } else {
-            "conversations c"
+        let search = match filter.q.as_deref().and_then(fts_query) {
+            Some(query) => Some(self.plan_search(query).await?),
+            None => None,
+        };
+        let from = match search {
+            // CROSS JOIN keeps SQLite from reordering: the word index drives.
+            Some(Search::FromMatches(_)) => {
+                "conversations_fts f CROSS JOIN conversations c ON c.rowid = f.rowid"
+            }
+            _ => "conversations c",
         };
         let mut count = QueryBuilder::<Sqlite>::new(format!("SELECT COUNT(*) FROM {from} WHERE "));
-        push_filter(&mut count, account_id, filter, &bounds, fts.as_deref());
+        push_filter(&mut count, account_id, filter, &bounds, search.as_ref());
         let total: i64 = count.build_query_scalar().fetch_one(self.pool()).await?;
 
         let mut query = QueryBuilder::<Sqlite>::new(format!(
             "SELECT {SUMMARY_COLUMNS} FROM {from} JOIN agents a ON a.id = c.agent_id WHERE "
         ));
-        push_filter(&mut query, account_id, filter, &bounds, fts.as_deref());
+        push_filter(&mut query, account_id, filter, &bounds, search.as_ref());
         if let Start::After { key, id } = &page.start {
             let op = if sort == ConversationSort::OldestFirst {
                 ">"
@@ -399,6 +402,34 @@ impl Store {
     }
 }
 
+/// How a full-text search runs. Few matches: start from them and look each up. Many: walk
+/// the account's conversations newest first and keep those in the match set, which stops
+/// as soon as a page is full instead of sorting every match.
+enum Search {
+    FromMatches(String),
+    WithinList(String),
+}
+
+/// Up to this many matches (over all accounts) a search starts from the matches.
+const SEARCH_FROM_MATCHES_MAX: i64 = 2_000;
+
+impl Store {
+    async fn plan_search(&self, query: String) -> ApiResult<Search> {
+        let matches: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT rowid FROM conversations_fts WHERE conversations_fts MATCH $1 LIMIT $2)",
+        )
+        .bind(&query)
+        .bind(SEARCH_FROM_MATCHES_MAX + 1)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(if matches <= SEARCH_FROM_MATCHES_MAX {
+            Search::FromMatches(query)
+        } else {
+            Search::WithinList(query)
+        })
+    }
+}
+
 /// `from` and `to` parsed once, so a bad date is a 400 rather than an empty list.
 struct TimeBounds {
     from: Option<i64>,
@@ -424,13 +455,13 @@ impl TimeBounds {
     }
 }
 
-/// The WHERE conditions; `fts` (already a safe FTS5 query) needs `f` joined in the FROM.
+/// The WHERE conditions; a search that starts from the matches needs `f` in the FROM.
 fn push_filter(
     query: &mut QueryBuilder<Sqlite>,
     account_id: &str,
     filter: &ConversationFilter,
     bounds: &TimeBounds,
-    fts: Option<&str>,
+    search: Option<&Search>,
 ) {
     query
         .push("c.account_id = ")
@@ -470,7 +501,16 @@ fn push_filter(
             .push(" AND c.session_id = ")
             .push_bind(session_id.clone());
     }
-    if let Some(fts) = fts {
-        query.push(" AND f.body MATCH ").push_bind(fts.to_owned());
+    match search {
+        Some(Search::FromMatches(fts)) => {
+            query.push(" AND f.body MATCH ").push_bind(fts.clone());
+        }
+        Some(Search::WithinList(fts)) => {
+            query
+                .push(" AND c.rowid IN (SELECT rowid FROM conversations_fts WHERE conversations_fts MATCH ")
+                .push_bind(fts.clone())
+                .push(")");
+        }
+        None => {}
     }
 }
