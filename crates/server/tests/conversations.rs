@@ -522,3 +522,63 @@ async fn the_sdk_config_and_match_know_every_prompt_version() {
         .await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn a_search_with_many_matches_pages_and_counts_like_one_with_few() {
+    use converra_api::conversations::{ConversationStatus, InsightsStatus};
+    use converra_server::store::conversations::{insert_conversation, NewConversation};
+    use converra_server::transcript::parse_transcript;
+
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Enterprise).await;
+    let agent_id = agent(&server, &key, "Bulk").await;
+    let (_, account) = server.get("/account", &key).await;
+    let account_id = account["data"]["id"].as_str().unwrap().to_owned();
+    // More matches than a search starts from, so it walks the list instead.
+    let mut tx = server.store.begin_write().await.unwrap();
+    for i in 0..2_100_i64 {
+        let word = if i % 3 == 0 { "warranty" } else { "delivery" };
+        let new = NewConversation {
+            agent_id: agent_id.clone(),
+            messages: parse_transcript(&format!("User: my {word} claim {i}\nAssistant: ok"))
+                .unwrap(),
+            status: ConversationStatus::Completed,
+            llm_model: None,
+            company_name: None,
+            title: None,
+            session_id: None,
+            user_id: None,
+            trace_id: None,
+            parent_trace_id: None,
+            metadata: serde_json::Map::new(),
+            tool_definitions: None,
+            idempotency_key: None,
+            insights_status: InsightsStatus::Pending,
+        };
+        insert_conversation(&mut tx, &account_id, &new, common::START_MS + i * 1_000)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let (_, many) = server.get("/conversations?q=claim&limit=5", &key).await;
+    assert_eq!(many["pagination"]["total"], 2_100);
+    assert_eq!(many["data"][0]["messageCount"], 2);
+    let (_, newest) = server.get("/conversations?limit=5", &key).await;
+    assert_eq!(
+        many["data"], newest["data"],
+        "newest first, as without a search"
+    );
+    let (_, some) = server
+        .get("/conversations?q=warranty&limit=100", &key)
+        .await;
+    assert_eq!(some["pagination"]["total"], 700);
+    let (_, few) = server
+        .get("/conversations?q=warranty%20claim%202098", &key)
+        .await;
+    assert_eq!(few["pagination"]["total"], 0, "2098 is a delivery claim");
+    let (_, one) = server
+        .get("/conversations?q=delivery%20claim%202099", &key)
+        .await;
+    assert_eq!(one["pagination"]["total"], 1);
+}
