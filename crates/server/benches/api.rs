@@ -92,20 +92,11 @@ fn new_conversation(agent_id: &str, i: usize) -> NewConversation {
 }
 
 fn agent(name: &str) -> NewAgent {
-    NewAgent {
-        name: name.into(),
-        content: "You are a support agent.".into(),
-        llm_model: "gpt-4o-mini".into(),
-        description: None,
-        tags: vec![],
-        status: converra_api::agents::AgentStatus::Active,
-        objective: None,
-        constraints: None,
-        temperature: None,
-        top_p: None,
-        max_tokens: None,
-        reasoning_effort: None,
-    }
+    NewAgent::from_prompt(
+        name.into(),
+        "You are a support agent.".into(),
+        "gpt-4o-mini".into(),
+    )
 }
 
 async fn start_server(store: Store) -> String {

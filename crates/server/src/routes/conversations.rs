@@ -3,7 +3,6 @@
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use converra_api::agents::AgentStatus;
 use converra_api::conversations::{
     AppendMessages, Conversation, ConversationFilter, ConversationStatus, CreateConversation,
     InsightsStatus, Message, Role,
@@ -156,23 +155,11 @@ async fn resolve_agent(
                 .find(|m| m.role == Role::System)
                 .map(|m| m.content.clone())
                 .unwrap_or_default();
-            let agent = NewAgent {
-                name,
-                content: system_prompt,
-                llm_model: new
-                    .llm_model
-                    .clone()
-                    .unwrap_or_else(|| default_model.to_owned()),
-                description: None,
-                tags: Vec::new(),
-                status: AgentStatus::Active,
-                objective: None,
-                constraints: None,
-                temperature: None,
-                top_p: None,
-                max_tokens: None,
-                reasoning_effort: None,
-            };
+            let model = new
+                .llm_model
+                .clone()
+                .unwrap_or_else(|| default_model.to_owned());
+            let agent = NewAgent::from_prompt(name, system_prompt, model);
             Ok(
                 agent_store::insert_agent(tx, &account.id, &agent, &VersionOrigin::sdk(), now)
                     .await?

@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use converra_api::agents::AgentStatus;
 use converra_api::sdk::{AgentMatch, MatchAgentRequest, SdkConfig, TestingMode};
 use converra_api::Data;
 
@@ -62,20 +61,14 @@ pub async fn match_agent(
         None => {
             ensure_agent_quota(&mut tx, &account).await?;
             let settings = state.store.settings(&account.id).await?;
-            let new_agent = NewAgent {
-                name: format!("Agent {}", &hash[..8]),
+            let mut new_agent = NewAgent::from_prompt(
+                format!("Agent {}", &hash[..8]),
                 content,
-                llm_model: settings.general.preferred_llm,
-                description: Some("Registered by the SDK from a system prompt it met.".to_owned()),
-                tags: vec!["sdk".to_owned()],
-                status: AgentStatus::Active,
-                objective: None,
-                constraints: None,
-                temperature: None,
-                top_p: None,
-                max_tokens: None,
-                reasoning_effort: None,
-            };
+                settings.general.preferred_llm,
+            );
+            new_agent.description =
+                Some("Registered by the SDK from a system prompt it met.".to_owned());
+            new_agent.tags = vec!["sdk".to_owned()];
             (
                 agent_store::insert_agent(
                     &mut tx,

@@ -36,6 +36,26 @@ pub struct NewAgent {
     pub reasoning_effort: Option<String>,
 }
 
+impl NewAgent {
+    /// An active agent with only a name, a prompt and a model: what the SDK's traffic registers.
+    pub fn from_prompt(name: String, content: String, llm_model: String) -> NewAgent {
+        NewAgent {
+            name,
+            content,
+            llm_model,
+            description: None,
+            tags: Vec::new(),
+            status: AgentStatus::Active,
+            objective: None,
+            constraints: None,
+            temperature: None,
+            top_p: None,
+            max_tokens: None,
+            reasoning_effort: None,
+        }
+    }
+}
+
 /// A validated change; `None` leaves the field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct AgentChange {
