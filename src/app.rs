@@ -7,10 +7,17 @@ use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
 
 use crate::api::account::get_account;
-use crate::api::{ApiClient, ClientError};
+use crate::api::{show_rate_limit_waits_in, ApiClient, ClientError};
 use crate::components::error_panel::ErrorPanel;
-use crate::pages::account::AccountPage;
+use crate::components::theme_toggle::ThemeToggle;
+use crate::pages::agent::AgentPage;
+use crate::pages::agents::AgentsPage;
+use crate::pages::conversation::ConversationPage;
+use crate::pages::conversations::ConversationsPage;
+use crate::pages::settings::SettingsPage;
 use crate::pages::sign_in::SignIn;
+use crate::pages::usage::UsagePage;
+use crate::pages::webhook::WebhookPage;
 use crate::session;
 
 /// Where the dashboard stands with the API.
@@ -88,21 +95,40 @@ fn Shell(signed_in: SignedIn) -> impl IntoView {
         auth.set(Auth::SignedOut(None));
     };
     let account = signed_in.account;
+    let rate_limit_wait = RwSignal::new(None::<u64>);
+    show_rate_limit_waits_in(rate_limit_wait);
     view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="top-bar">
             <A href="/" attr:class="brand">"Converra"</A>
             <nav aria-label="Main">
-                <A href="/">"Account"</A>
+                <A href="/agents">"Agents"</A>
+                <A href="/conversations">"Conversations"</A>
+                <A href="/usage">"Usage"</A>
+                <A href="/settings">"Settings"</A>
             </nav>
             <div class="who" data-testid="account-badge">
                 <span class="account-name">{account.name.clone()}</span>
                 <span class="plan-badge">{account.plan.name.clone()}</span>
+                <ThemeToggle/>
                 <button type="button" class="secondary" on:click=sign_out>"Sign out"</button>
             </div>
         </header>
-        <main class="page">
-            <Routes fallback=|| view! { <h1>"Page not found"</h1><p><A href="/">"Back to the account"</A></p> }>
-                <Route path=path!("/") view=AccountPage/>
+        {move || rate_limit_wait.get().map(|seconds| view! {
+            <p class="notice rate-limit-notice" role="status">
+                {format!("The API's rate limit was reached; retrying in {seconds} s.")}
+            </p>
+        })}
+        <main class="page" id="main">
+            <Routes fallback=|| view! { <h1>"Page not found"</h1><p><A href="/agents">"Back to the agents"</A></p> }>
+                <Route path=path!("/") view=AgentsPage/>
+                <Route path=path!("/agents") view=AgentsPage/>
+                <Route path=path!("/agents/:id") view=AgentPage/>
+                <Route path=path!("/conversations") view=ConversationsPage/>
+                <Route path=path!("/conversations/:id") view=ConversationPage/>
+                <Route path=path!("/usage") view=UsagePage/>
+                <Route path=path!("/settings") view=SettingsPage/>
+                <Route path=path!("/webhooks/:id") view=WebhookPage/>
             </Routes>
         </main>
     }

@@ -1,11 +1,16 @@
 //! The typed REST client: one function per endpoint in the submodules, all going through
-//! [`ApiClient`], which adds the key and turns every failure into a [`ClientError`].
+//! [`ApiClient`], which adds the key, waits out a 429 per `Retry-After`, records the
+//! rate-limit headroom and turns every failure into a [`ClientError`].
 
 pub mod account;
 
+use std::cell::Cell;
+
 use converra_api::{ErrorBody, ErrorCode};
-use gloo_net::http::{Request, Response};
+use gloo_net::http::{Method, RequestBuilder, Response};
+use leptos::prelude::*;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::session::Credentials;
 
@@ -39,6 +44,41 @@ impl ClientError {
     }
 }
 
+/// The rate-limit headers of the latest answer: how much of the minute's budget is left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitHeadroom {
+    pub limit: u64,
+    pub remaining: u64,
+    /// Unix seconds at which the window resets.
+    pub reset: u64,
+}
+
+thread_local! {
+    // The browser runs one thread; the latest headroom is a fact about the whole session.
+    static LAST_HEADROOM: Cell<Option<RateLimitHeadroom>> = const { Cell::new(None) };
+}
+
+/// The headroom the latest API answer reported, if it carried the headers.
+pub fn last_rate_limit() -> Option<RateLimitHeadroom> {
+    LAST_HEADROOM.with(Cell::get)
+}
+
+thread_local! {
+    // Where the shell shows "waiting N s" while a call waits out a 429; unset in component
+    // tests, which then simply wait.
+    static RATE_LIMIT_NOTICE: Cell<Option<RwSignal<Option<u64>>>> = const { Cell::new(None) };
+}
+
+/// Names the signal the shell shows the 429 notice from (seconds left, or `None`).
+pub fn show_rate_limit_waits_in(notice: RwSignal<Option<u64>>) {
+    RATE_LIMIT_NOTICE.with(|cell| cell.set(Some(notice)));
+}
+
+/// How many times one call waits out a 429 before giving up with the error.
+const RATE_LIMIT_RETRIES: u32 = 3;
+/// A `Retry-After` longer than this is reported, not waited out.
+const LONGEST_WAIT_SECS: u64 = 60;
+
 /// Calls the API with one set of credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiClient {
@@ -62,18 +102,115 @@ impl ApiClient {
         )
     }
 
-    fn authorization(&self) -> String {
-        format!("Bearer {}", self.credentials.api_key)
-    }
-
     /// `GET path` and decode the JSON answer.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        let response = Request::get(&self.url(path))
-            .header("Authorization", &self.authorization())
-            .send()
-            .await
+        self.send(Method::GET, path, None).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T, ClientError> {
+        self.send(Method::POST, path, Some(to_json(body)?)).await
+    }
+
+    /// `PATCH path` with a JSON body.
+    pub async fn patch<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T, ClientError> {
+        self.send(Method::PATCH, path, Some(to_json(body)?)).await
+    }
+
+    /// `DELETE path`.
+    pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.send(Method::DELETE, path, None).await
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<T, ClientError> {
+        let mut attempt = 0;
+        loop {
+            let mut request = RequestBuilder::new(&self.url(path))
+                .method(method.clone())
+                .header(
+                    "Authorization",
+                    &format!("Bearer {}", self.credentials.api_key),
+                );
+            let response = match &body {
+                Some(json) => {
+                    request
+                        .header("Content-Type", "application/json")
+                        .body(json.clone())
+                        .map_err(ClientError::network)?
+                        .send()
+                        .await
+                }
+                None => {
+                    request = request.header("Accept", "application/json");
+                    request.send().await
+                }
+            }
             .map_err(ClientError::network)?;
-        decode(response).await
+            record_headroom(&response);
+            match decode(response).await {
+                Err(err)
+                    if err.status == 429
+                        && attempt < RATE_LIMIT_RETRIES
+                        && err.retry_after.is_some_and(|s| s <= LONGEST_WAIT_SECS) =>
+                {
+                    attempt += 1;
+                    wait_out(err.retry_after.unwrap_or(1)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+fn to_json(body: &impl Serialize) -> Result<String, ClientError> {
+    serde_json::to_string(body).map_err(|err| ClientError {
+        status: 0,
+        code: ErrorCode::ValidationError,
+        message: format!("The request could not be encoded: {err}"),
+        retry_after: None,
+    })
+}
+
+/// Sleeps `seconds` (at least one), showing the shell's notice meanwhile.
+async fn wait_out(seconds: u64) {
+    let notice = RATE_LIMIT_NOTICE.with(Cell::get);
+    let seconds = seconds.max(1);
+    if let Some(signal) = notice {
+        signal.set(Some(seconds));
+    }
+    gloo_timers::future::sleep(std::time::Duration::from_secs(seconds)).await;
+    if let Some(signal) = notice {
+        signal.set(None);
+    }
+}
+
+fn record_headroom(response: &Response) {
+    let header = |name: &str| -> Option<u64> { response.headers().get(name)?.parse().ok() };
+    if let (Some(limit), Some(remaining), Some(reset)) = (
+        header("x-ratelimit-limit"),
+        header("x-ratelimit-remaining"),
+        header("x-ratelimit-reset"),
+    ) {
+        LAST_HEADROOM.with(|cell| {
+            cell.set(Some(RateLimitHeadroom {
+                limit,
+                remaining,
+                reset,
+            }))
+        });
     }
 }
 

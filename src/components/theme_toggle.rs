@@ -1,0 +1,6 @@
+//! Being written.
+
+use leptos::prelude::*;
+
+#[component]
+pub fn ThemeToggle() -> impl IntoView {}

@@ -1,0 +1,8 @@
+//! Being written.
+
+use leptos::prelude::*;
+
+#[component]
+pub fn AgentsPage() -> impl IntoView {
+    view! { <h1>"AgentsPage"</h1> }
+}

@@ -1,0 +1,8 @@
+//! Being written.
+
+use leptos::prelude::*;
+
+#[component]
+pub fn ConversationPage() -> impl IntoView {
+    view! { <h1>"ConversationPage"</h1> }
+}

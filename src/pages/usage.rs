@@ -1,0 +1,8 @@
+//! Being written.
+
+use leptos::prelude::*;
+
+#[component]
+pub fn UsagePage() -> impl IntoView {
+    view! { <h1>"UsagePage"</h1> }
+}
