@@ -7,6 +7,7 @@ pub mod agents;
 pub mod conversations;
 pub mod envelope;
 pub mod error;
+pub mod insights;
 pub mod paging;
 pub mod sdk;
 pub mod settings;

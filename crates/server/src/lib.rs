@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod demo;
+pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod ids;
