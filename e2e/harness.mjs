@@ -1,7 +1,8 @@
 // Starts the real server over a fresh SQLite database with the built dashboard, and
 // Debian's Chromium through playwright-core. Each test file gets its own server.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -74,7 +75,8 @@ export async function startServer({ demo = false } = {}) {
 /** Chromium with a page that fails the test on any console error or uncaught exception. */
 export async function openBrowser() {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  // bypassCSP only lets the tests inject axe-core; the app itself runs under the server's CSP.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
   const page = await context.newPage();
   const errors = [];
   page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
@@ -87,4 +89,26 @@ export async function screenshot(page, name) {
   const path = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/** Stores the key as the sign-in form would, then opens `path`. */
+export async function signedIn(page, origin, key, path = '/') {
+  await page.goto(`${origin}/`);
+  await page.evaluate(([k, base]) => {
+    localStorage.setItem('converra.apiKey', k);
+    localStorage.setItem('converra.baseUrl', base);
+  }, [key, `${origin}/api/v1`]);
+  await page.goto(`${origin}${path}`);
+  await page.getByTestId('account-badge').waitFor();
+}
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Runs axe-core on the page; returns the serious and critical violations (expect none). */
+export async function seriousA11yViolations(page) {
+  await page.addScriptTag({ content: AXE_SOURCE });
+  const result = await page.evaluate(async () => window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
 }
