@@ -1,4 +1,6 @@
 //! Reusable pieces of the dashboard.
 
+pub mod empty_state;
 pub mod error_panel;
+pub mod loading;
 pub mod theme_toggle;

@@ -276,5 +276,7 @@ pub struct ConversationFilter {
     pub max_quality: Option<f64>,
     pub session_id: Option<String>,
     pub has_failed_steps: Option<bool>,
+    /// Conversations whose insights found at least one issue (or none, with `false`).
+    pub has_issues: Option<bool>,
     pub sort: Option<ConversationSort>,
 }
