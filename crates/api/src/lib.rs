@@ -4,10 +4,12 @@
 
 pub mod account;
 pub mod agents;
+pub mod benchmarks;
 pub mod conversations;
 pub mod envelope;
 pub mod error;
 pub mod insights;
+pub mod optimizations;
 pub mod paging;
 pub mod sdk;
 pub mod settings;

@@ -1,0 +1,404 @@
+//! Optimizations: prompt variants generated from an agent's issues, tested head to head on
+//! simulated conversations, compared with statistics, and applied or stopped.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::agents::Agent;
+
+/// Why a background job (an optimization, a benchmark, insights) failed or was stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct JobError {
+    /// `MODEL_TIMEOUT`, `MODEL_MALFORMED_REPLY`, `SERVER_RESTARTED`, `STOPPED`…
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizationStatus {
+    Queued,
+    Running,
+    Completed,
+    Failed,
+    Stopped,
+}
+
+impl OptimizationStatus {
+    pub const ALL: [OptimizationStatus; 5] = [
+        OptimizationStatus::Queued,
+        OptimizationStatus::Running,
+        OptimizationStatus::Completed,
+        OptimizationStatus::Failed,
+        OptimizationStatus::Stopped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OptimizationStatus::Queued => "queued",
+            OptimizationStatus::Running => "running",
+            OptimizationStatus::Completed => "completed",
+            OptimizationStatus::Failed => "failed",
+            OptimizationStatus::Stopped => "stopped",
+        }
+    }
+
+    /// Whether the run is over (nothing more will change but an apply).
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            OptimizationStatus::Completed | OptimizationStatus::Failed | OptimizationStatus::Stopped
+        )
+    }
+}
+
+impl std::str::FromStr for OptimizationStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        OptimizationStatus::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown optimization status '{s}'"))
+    }
+}
+
+/// `exploratory`: fast, the settings' confidence; `validation`: three times the simulations
+/// and at least 95% confidence.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizationMode {
+    #[default]
+    Exploratory,
+    Validation,
+}
+
+impl OptimizationMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OptimizationMode::Exploratory => "exploratory",
+            OptimizationMode::Validation => "validation",
+        }
+    }
+}
+
+impl std::str::FromStr for OptimizationMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "exploratory" => Ok(OptimizationMode::Exploratory),
+            "validation" => Ok(OptimizationMode::Validation),
+            _ => Err(format!("unknown optimization mode '{s}'")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizationPhase {
+    Analyzing,
+    Generating,
+    Simulating,
+    Evaluating,
+    Selecting,
+    Done,
+}
+
+impl OptimizationPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OptimizationPhase::Analyzing => "analyzing",
+            OptimizationPhase::Generating => "generating",
+            OptimizationPhase::Simulating => "simulating",
+            OptimizationPhase::Evaluating => "evaluating",
+            OptimizationPhase::Selecting => "selecting",
+            OptimizationPhase::Done => "done",
+        }
+    }
+}
+
+impl std::str::FromStr for OptimizationPhase {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            OptimizationPhase::Analyzing,
+            OptimizationPhase::Generating,
+            OptimizationPhase::Simulating,
+            OptimizationPhase::Evaluating,
+            OptimizationPhase::Selecting,
+            OptimizationPhase::Done,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+        .ok_or_else(|| format!("unknown optimization phase '{s}'"))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OptimizationProgress {
+    pub phase: OptimizationPhase,
+    pub simulations_completed: u32,
+    pub simulations_total: u32,
+    /// 0..100.
+    pub percent: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizationOutcome {
+    VariantWon,
+    OriginalWon,
+    Inconclusive,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OptimizationResults {
+    pub winner_selected: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub winning_variant_id: Option<String>,
+    /// The best variant's relative lift on the overall score over the control, in percent.
+    pub lift: f64,
+    /// 1 − the best variant's adjusted p-value (0..1).
+    pub confidence: f64,
+    pub outcome: OptimizationOutcome,
+    /// The best variant's mean overall-score difference, in points of 0..100.
+    pub improvement_percentage: f64,
+    /// Why no winner was named, in a sentence ("not enough data yet: …").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OptimizationIntent {
+    #[serde(default)]
+    pub target_improvements: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hypothesis: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SimulationOverrides {
+    /// 1..20.
+    pub persona_count: Option<u32>,
+    /// 1..10.
+    pub scenarios_per_simulation: Option<u32>,
+    /// 2..30.
+    pub max_turns: Option<u32>,
+}
+
+/// The simulation plan an optimization ran with, after settings and overrides.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SimulationPlan {
+    pub persona_count: u32,
+    pub scenarios_per_simulation: u32,
+    pub max_turns: u32,
+    /// Simulated conversations per variant (personas × scenarios × replicates).
+    pub conversations_per_variant: u32,
+    /// The confidence a winner needs (0.80, 0.90 or 0.95).
+    pub confidence_level: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Optimization {
+    pub id: String,
+    pub agent_id: String,
+    pub agent_name: String,
+    /// The agent version the control is.
+    pub agent_version: u32,
+    pub status: OptimizationStatus,
+    pub mode: OptimizationMode,
+    pub variant_count: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<OptimizationIntent>,
+    pub persona_ids: Vec<String>,
+    pub simulation: SimulationPlan,
+    pub progress: OptimizationProgress,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<OptimizationResults>,
+    /// Which engine ran it (`offline` or `model:<name>`).
+    pub engine: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_variant_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<JobError>,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<String>,
+    pub updated_at: String,
+}
+
+/// `POST /optimizations`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateOptimization {
+    #[serde(alias = "promptId")]
+    pub agent_id: String,
+    pub mode: Option<OptimizationMode>,
+    /// 1..5; default `settings.optimization.variantsPerGeneration`.
+    pub variant_count: Option<u32>,
+    pub intent: Option<OptimizationIntent>,
+    pub persona_ids: Option<Vec<String>>,
+    pub simulation: Option<SimulationOverrides>,
+}
+
+/// Filters of `GET /optimizations`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[serde(rename_all = "camelCase")]
+pub struct OptimizationFilter {
+    #[serde(alias = "promptId")]
+    pub agent_id: Option<String>,
+    pub status: Option<OptimizationStatus>,
+}
+
+/// The documented variant metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct VariantMetrics {
+    pub task_completion: f64,
+    /// Mean of clarity, relevancy and natural language.
+    pub response_quality: f64,
+    pub sentiment: f64,
+    pub overall_score: f64,
+    /// Relative lift of the overall score over the control, in percent (0 for the control).
+    pub lift: f64,
+    /// 1 − the adjusted p-value (0..1; 0 for the control).
+    pub confidence: f64,
+    pub simulation_count: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MetricStats {
+    pub mean: f64,
+    pub ci95_low: f64,
+    pub ci95_high: f64,
+    pub n: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Difference {
+    pub mean: f64,
+    pub ci95_low: f64,
+    pub ci95_high: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CostComparison {
+    pub mean: f64,
+    /// Against the control (0 for the control itself).
+    pub difference: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PersonaResult {
+    pub persona_id: String,
+    pub persona_name: String,
+    /// Mean overall score of this variant with this persona.
+    pub score: f64,
+    /// Against the control with the same persona.
+    pub difference: f64,
+    pub conversation_count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Variant {
+    /// `var_control` for the control.
+    pub id: String,
+    pub optimization_id: String,
+    /// "Control", "Variant A", …
+    pub name: String,
+    pub is_control: bool,
+    pub is_winner: bool,
+    pub content: String,
+    pub change_summary: String,
+    /// `pending`, `testing` or `tested`.
+    pub status: String,
+    pub metrics: VariantMetrics,
+    /// The 11 metrics and `overallScore`.
+    pub stats: BTreeMap<String, MetricStats>,
+    /// Against the control, paired on the same personas and scenarios (absent for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub difference: Option<Difference>,
+    /// The name of the test behind `pValue`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_value: Option<f64>,
+    /// Holm-adjusted across the variants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_value_adjusted: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability_better_than_control: Option<f64>,
+    pub probability_best: f64,
+    /// False: too few simulations to detect the effect sought; then no winner.
+    pub enough_data: bool,
+    /// The smallest overall-score difference this many simulations can detect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_detectable_effect: Option<f64>,
+    pub tokens: CostComparison,
+    pub latency_ms: CostComparison,
+    pub persona_results: Vec<PersonaResult>,
+    pub sample_conversation_ids: Vec<String>,
+}
+
+/// `POST /optimizations/:id/apply`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplyVariant {
+    /// Default: the winner.
+    pub variant_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AppliedVariant {
+    pub success: bool,
+    pub agent_id: String,
+    pub variant_id: String,
+    pub applied_at: String,
+    pub agent: Agent,
+}
+
+/// `POST /optimizations/:id/stop`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StopOptimization {
+    pub reason: Option<String>,
+}
