@@ -51,7 +51,9 @@ impl OptimizationStatus {
     pub fn is_finished(self) -> bool {
         matches!(
             self,
-            OptimizationStatus::Completed | OptimizationStatus::Failed | OptimizationStatus::Stopped
+            OptimizationStatus::Completed
+                | OptimizationStatus::Failed
+                | OptimizationStatus::Stopped
         )
     }
 }
@@ -262,6 +264,9 @@ pub struct CreateOptimization {
     pub intent: Option<OptimizationIntent>,
     pub persona_ids: Option<Vec<String>>,
     pub simulation: Option<SimulationOverrides>,
+    /// Fixes the simulations' random draws: the same seed on the same agent and settings
+    /// gives the same numbers with the offline engine. Random when left out.
+    pub seed: Option<u64>,
 }
 
 /// Filters of `GET /optimizations`.
@@ -372,7 +377,41 @@ pub struct Variant {
     pub tokens: CostComparison,
     pub latency_ms: CostComparison,
     pub persona_results: Vec<PersonaResult>,
+    /// Simulated conversations of this arm: `GET /optimizations/:id/simulations/:simId`.
     pub sample_conversation_ids: Vec<String>,
+    /// Production conversations logged with this variant's id (live traffic), when any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveTraffic>,
+}
+
+/// What live traffic says about an arm: conversations logged with its `variantId`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LiveTraffic {
+    pub conversation_count: u64,
+    /// Mean quality of those with ready insights.
+    pub quality_score: Option<f64>,
+}
+
+/// `GET /optimizations/:id/simulations/:simulationId`: one simulated conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SimulatedTranscript {
+    pub id: String,
+    pub optimization_id: String,
+    pub variant_id: String,
+    pub variant_name: String,
+    pub persona_id: String,
+    pub persona_name: String,
+    pub scenario_id: String,
+    pub scenario_title: String,
+    pub messages: Vec<crate::conversations::Message>,
+    pub overall_score: f64,
+    /// The 11 metrics, keyed by name.
+    pub metrics: BTreeMap<String, f64>,
+    pub task_completed: bool,
 }
 
 /// `POST /optimizations/:id/apply`.

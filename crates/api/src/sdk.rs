@@ -47,3 +47,45 @@ pub struct AgentMatch {
     /// False when no agent had this prompt and one was registered for it.
     pub matched: bool,
 }
+
+/// `GET /sdk/agents/:id/active-variant` query.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[serde(rename_all = "camelCase")]
+pub struct ActiveVariantQuery {
+    /// `user` (default), `background`, `eval` or `batch`; only `user` traffic is split.
+    pub traffic_type: Option<String>,
+    /// The same session always gets the same arm.
+    pub session_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ServedVariant {
+    pub id: String,
+    pub content: String,
+}
+
+/// `GET /sdk/agents/:id/active-variant`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ActiveVariant {
+    pub has_active_variant: bool,
+    /// `baseline` or `variant`.
+    pub assignment: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimization_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<ServedVariant>,
+    /// Percent of sessions per arm: `{"baseline": 50, "variant": 50}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic_split: Option<BTreeMap<String, u32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_test: Option<bool>,
+    /// What the SDK copies into the conversations it logs (`variantId`, `optimizationId`,
+    /// `assignment`…), so they count towards the right arm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Map<String, Value>>,
+}

@@ -16,9 +16,13 @@ use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::clock::SharedClock;
+use crate::engine::model::ModelConfig;
+use crate::engine::registry::{EngineRegistry, ModelDefaults};
+use crate::engine::Engine;
 use crate::error::ApiError;
 use crate::store::Store;
 use crate::{auth, routes};
@@ -33,6 +37,9 @@ pub struct AppState {
     pub limiter: Arc<crate::limits::RateLimiter>,
     /// Wakes the webhook worker after a commit that queued deliveries.
     pub webhook_wakeup: Arc<tokio::sync::Notify>,
+    /// Wakes the insights, optimization and benchmark workers after a commit that queued work.
+    pub jobs_wakeup: Arc<tokio::sync::Notify>,
+    pub engines: Arc<EngineRegistry>,
 }
 
 impl AppState {
@@ -42,15 +49,35 @@ impl AppState {
         self.webhook_wakeup.notify_one();
     }
 
+    /// Tells the background workers that work was queued; call it after the commit.
+    pub fn wake_jobs(&self) {
+        self.jobs_wakeup.notify_waiters();
+        self.jobs_wakeup.notify_one();
+    }
+
+    /// The engine that serves this account now (its settings may change at any time).
+    pub async fn engine_for(&self, account_id: &str) -> anyhow::Result<Arc<dyn Engine>> {
+        let settings = self.store.settings(account_id).await?;
+        let key = self.store.llm_api_key(account_id).await?;
+        Ok(self.engines.for_settings(&settings.llm, key))
+    }
+
     /// The state of a server over `store`; in-memory parts (rate-limit windows, wake-ups of
     /// background workers) start empty.
     pub fn new(store: Store, clock: SharedClock, config: ServerConfig) -> AppState {
+        let config_model_defaults = config.model_defaults.clone();
+        let config_tune_model = config.tune_model;
         AppState {
             store,
             clock,
             config: Arc::new(config),
             limiter: Arc::new(crate::limits::RateLimiter::new()),
             webhook_wakeup: Arc::new(tokio::sync::Notify::new()),
+            jobs_wakeup: Arc::new(tokio::sync::Notify::new()),
+            engines: Arc::new(EngineRegistry::new(
+                config_model_defaults,
+                config_tune_model,
+            )),
         }
     }
 }
@@ -67,6 +94,15 @@ pub struct ServerConfig {
     pub allow_private_webhooks: bool,
     /// The first retry delay of a failed webhook delivery; each retry doubles it.
     pub webhook_retry_base_ms: u64,
+    /// The first retry delay of failed insights; each retry doubles it.
+    pub insights_retry_base_ms: u64,
+    /// Origins besides this one the dashboard may call (its CSP `connect-src`): an API
+    /// served elsewhere than the dashboard.
+    pub dashboard_connect_src: Vec<String>,
+    /// The model the server's flags name, for accounts whose settings name none.
+    pub model_defaults: ModelDefaults,
+    /// Adjusts every model client's configuration (tests shorten timeouts with it).
+    pub tune_model: fn(&mut ModelConfig),
 }
 
 impl Default for ServerConfig {
@@ -76,6 +112,10 @@ impl Default for ServerConfig {
             body_limit: 1024 * 1024,
             allow_private_webhooks: false,
             webhook_retry_base_ms: 10_000,
+            insights_retry_base_ms: 30_000,
+            dashboard_connect_src: Vec::new(),
+            model_defaults: ModelDefaults::default(),
+            tune_model: |_| {},
         }
     }
 }
@@ -87,7 +127,10 @@ pub fn router(state: AppState) -> Router {
     let authed = Router::new()
         .merge(routes::account::router())
         .merge(routes::agents::router())
+        .merge(routes::benchmarks::router())
         .merge(routes::conversations::router())
+        .merge(routes::insights::router())
+        .merge(routes::optimizations::router())
         .merge(routes::sdk::router())
         .merge(routes::usage::router())
         .merge(routes::settings::router())
@@ -122,7 +165,24 @@ pub fn router(state: AppState) -> Router {
     if let Some(dist) = &state.config.dist {
         // Any other path is a dashboard route: index.html, so deep links work.
         let dashboard = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
-        app = app.fallback_service(dashboard);
+        let policy = HeaderValue::from_str(&dashboard_csp(&state.config.dashboard_connect_src))
+            .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
+        app = app.fallback_service(
+            tower::ServiceBuilder::new()
+                .layer(SetResponseHeaderLayer::overriding(
+                    axum::http::header::CONTENT_SECURITY_POLICY,
+                    policy,
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    axum::http::header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    axum::http::header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                ))
+                .service(dashboard),
+        );
     }
     app.layer(
         tower::ServiceBuilder::new()
@@ -135,6 +195,20 @@ pub fn router(state: AppState) -> Router {
             .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
     )
     .with_state(state)
+}
+
+/// The dashboard's Content-Security-Policy: scripts only from this origin (no inline
+/// script; wasm may compile), styles from this origin plus style attributes (the charts and
+/// progress bars size elements with them), API calls only to this origin and `connect_src`.
+pub fn dashboard_csp(connect_src: &[String]) -> String {
+    let mut connect = vec!["'self'".to_owned()];
+    connect.extend(connect_src.iter().cloned());
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+         style-src-attr 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src {}; \
+         object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
+        connect.join(" ")
+    )
 }
 
 fn cors() -> CorsLayer {
@@ -227,6 +301,7 @@ pub async fn serve(
     let app = router(state.clone());
     let usage_flusher = crate::limits::UsageFlusher::start(&state);
     let webhook_worker = crate::jobs::webhooks::WebhookWorker::start(&state)?;
+    let workers = crate::jobs::Workers::start(&state).await?;
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -235,6 +310,7 @@ pub async fn serve(
     .await?;
     // After the last request in flight, so its count is flushed too.
     usage_flusher.stop().await;
+    workers.stop().await;
     webhook_worker.stop().await;
     state.store.close().await;
     Ok(())

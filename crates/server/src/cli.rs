@@ -11,6 +11,7 @@ use converra_api::PlanId;
 
 use crate::app::{AppState, ServerConfig};
 use crate::clock::{Clock, SystemClock};
+use crate::engine::registry::ModelDefaults;
 use crate::store::{Durability, Store};
 
 #[derive(Debug, Parser)]
@@ -76,6 +77,21 @@ pub struct ServeArgs {
     /// Let webhooks use plain http and private or loopback addresses (development only).
     #[arg(long, env = "CONVERRA_ALLOW_PRIVATE_WEBHOOKS", value_parser = clap::builder::BoolishValueParser::new())]
     pub allow_private_webhooks: bool,
+    /// Origins the dashboard may call besides its own (comma-separated), for an API served
+    /// elsewhere: they join the dashboard's Content-Security-Policy `connect-src`.
+    #[arg(long, env = "CONVERRA_DASHBOARD_CONNECT_SRC", value_delimiter = ',')]
+    pub dashboard_connect_src: Vec<String>,
+    /// An OpenAI-compatible API root (https://api.openai.com/v1, http://localhost:11434/v1
+    /// for Ollama…) for accounts whose settings name none. Without it, and without
+    /// `llm.baseUrl` in an account's settings, the offline engine serves.
+    #[arg(long, env = "CONVERRA_LLM_BASE_URL")]
+    pub llm_base_url: Option<String>,
+    /// The model to ask at that endpoint.
+    #[arg(long, env = "CONVERRA_LLM_MODEL")]
+    pub llm_model: Option<String>,
+    /// The key for that endpoint (the environment is safer than the command line for it).
+    #[arg(long, env = "CONVERRA_LLM_API_KEY", hide_env_values = true)]
+    pub llm_api_key: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,6 +171,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         dist: args.dist,
         body_limit: args.body_limit,
         allow_private_webhooks: args.allow_private_webhooks,
+        dashboard_connect_src: args.dashboard_connect_src,
+        model_defaults: ModelDefaults {
+            base_url: args.llm_base_url,
+            model: args.llm_model,
+            api_key: args.llm_api_key,
+        },
         ..ServerConfig::default()
     };
     let state = AppState::new(store, Arc::new(SystemClock), config);

@@ -13,12 +13,18 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 
+use crate::app::{AppState, ServerConfig};
+use crate::clock::ManualClock;
+use crate::engine::personas::personas;
+use crate::jobs::insights::run_due_insights;
 use crate::store::agents::{self as agent_store, AgentChange, NewAgent, VersionOrigin};
 use crate::store::conversations::{self as conversation_store, NewConversation};
+use crate::store::optimizations::{insert_optimization, NewOptimization};
 use crate::store::settings::{load_settings, save_settings, ApiKeyChange};
 use crate::store::usage::{add_usage, UsageDelta};
 use crate::store::webhooks::NewWebhook;
 use crate::store::Store;
+use converra_api::optimizations::{OptimizationMode, SimulationPlan};
 
 pub const DEMO_ACCOUNT: &str = "Acme Support (demo)";
 const SEED: u64 = 20_261_128;
@@ -598,6 +604,8 @@ pub async fn seed(store: &Store, now_ms: i64) -> anyhow::Result<String> {
     save_settings(&mut tx, &account_id, &settings, &ApiKeyChange::Keep, now_ms).await?;
     tx.commit().await?;
 
+    seed_intelligence(store, &account_id, &agent_ids, now_ms).await?;
+
     // Webhooks last, so the seeded history enqueues no deliveries.
     for (url, events, description) in [
         (
@@ -627,4 +635,82 @@ fn capitalize(text: &str) -> String {
         .next()
         .map(|c| c.to_uppercase().chain(chars).collect())
         .unwrap_or_default()
+}
+
+/// Insights for every demo conversation, then two finished optimizations, all by the
+/// offline engine with fixed seeds, run through the same jobs as a live server.
+async fn seed_intelligence(
+    store: &Store,
+    account_id: &str,
+    agent_ids: &[String],
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    let state = AppState::new(
+        store.clone(),
+        std::sync::Arc::new(ManualClock::new(now_ms)),
+        ServerConfig::default(),
+    );
+    let mut tx = store.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO insights_jobs (conversation_id, account_id, next_attempt_at, created_at) \
+         SELECT id, account_id, 0, 0 FROM conversations WHERE account_id = $1",
+    )
+    .bind(account_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    while run_due_insights(state.clone()).await? {}
+
+    let settings = store.settings(account_id).await?;
+    for (agent_id, mode, seed) in [
+        (&agent_ids[0], OptimizationMode::Exploratory, 20_261_128_u64),
+        (&agent_ids[1], OptimizationMode::Validation, 20_261_129_u64),
+    ] {
+        let agent = store.agent(account_id, agent_id).await?;
+        let simulation = settings.optimization.simulation.clone();
+        let replicates = if mode == OptimizationMode::Validation {
+            4
+        } else {
+            2
+        };
+        let level = simulation.confidence_mode.level();
+        let plan = SimulationPlan {
+            persona_count: simulation.persona_count,
+            scenarios_per_simulation: simulation.scenarios_per_simulation,
+            max_turns: simulation.max_turns,
+            conversations_per_variant: simulation.persona_count
+                * simulation.scenarios_per_simulation
+                * replicates,
+            confidence_level: if mode == OptimizationMode::Validation {
+                level.max(0.95)
+            } else {
+                level
+            },
+        };
+        let mut tx = store.begin_write().await?;
+        insert_optimization(
+            &mut tx,
+            account_id,
+            &NewOptimization {
+                agent_id: agent.id.clone(),
+                agent_version: agent.version,
+                mode,
+                variant_count: settings.optimization.variants_per_generation,
+                intent: None,
+                persona_ids: personas()
+                    .iter()
+                    .take(simulation.persona_count as usize)
+                    .map(|p| p.id.to_owned())
+                    .collect(),
+                plan,
+                seed,
+                engine: "offline".to_owned(),
+            },
+            now_ms,
+        )
+        .await?;
+        tx.commit().await?;
+        while crate::jobs::optimizations::run_next(state.clone()).await? {}
+    }
+    Ok(())
 }

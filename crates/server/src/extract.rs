@@ -37,6 +37,36 @@ where
     }
 }
 
+/// An optional JSON body: no body at all (as SDKs send for `POST …/stop`) means
+/// `T::default()`; a body present is held to everything [`ApiJson`] checks.
+pub struct ApiJsonOrDefault<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJsonOrDefault<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Default,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let has_content_type = req.headers().contains_key(CONTENT_TYPE);
+        let (parts, body) = req.into_parts();
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(body_rejection)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(ApiJsonOrDefault(T::default()));
+        }
+        if !has_content_type || !is_json_content_type(parts.headers.get(CONTENT_TYPE)) {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "Expected a body with Content-Type: application/json",
+            ));
+        }
+        parse_json(&bytes).map(ApiJsonOrDefault)
+    }
+}
+
 fn is_json_content_type(value: Option<&axum::http::HeaderValue>) -> bool {
     let Some(mime) = value.and_then(|v| v.to_str().ok()) else {
         return false;

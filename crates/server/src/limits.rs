@@ -367,6 +367,25 @@ pub async fn ensure_optimization_quota(
     )
 }
 
+/// At most the plan's `concurrentOptimizations` (10) queued or running at once; the next
+/// one is refused with 429 `CONCURRENCY_LIMIT` until one finishes.
+pub async fn ensure_optimization_concurrency(
+    conn: &mut SqliteConnection,
+    account: &AccountRecord,
+) -> ApiResult<()> {
+    let running = usage::count_running_optimizations(conn, &account.id).await?;
+    let limit = account.limits.concurrent_optimizations;
+    if running < i64::from(limit) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::ConcurrencyLimit,
+        format!(
+            "{running} optimizations are already queued or running, the most this account may run at once ({limit}); wait for one to finish or stop one"
+        ),
+    ))
+}
+
 fn ensure_monthly(
     account: &AccountRecord,
     what: &str,

@@ -11,9 +11,12 @@
 //! The engine never touches HTTP requests of our API nor the database: callers (the jobs)
 //! hand it messages and prompts and store what it returns.
 
+pub mod aggregate;
 pub mod model;
 pub mod offline;
+pub mod optimizer;
 pub mod personas;
+pub mod registry;
 pub mod rng;
 pub mod stats;
 pub mod steps;

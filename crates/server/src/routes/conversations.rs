@@ -17,6 +17,7 @@ use crate::limits::{ensure_agent_quota, ensure_conversation_quota};
 use crate::store::accounts::AccountRecord;
 use crate::store::agents::{self as agent_store, NewAgent, VersionOrigin};
 use crate::store::conversations::{self as conversation_store, Appended, NewConversation};
+use crate::store::insights::queue_insights;
 use crate::store::paging::PageRequest;
 use crate::store::usage::{add_usage, UsageDelta};
 use crate::transcript::parse_transcript;
@@ -206,6 +207,10 @@ pub async fn create_conversation(
     ensure_conversation_quota(&mut tx, &account, now).await?;
     let conversation =
         conversation_store::insert_conversation(&mut tx, &account.id, &new, now).await?;
+    let insights_queued = conversation.insights_status == InsightsStatus::Pending;
+    if insights_queued {
+        queue_insights(&mut tx, &account.id, &conversation.id, now).await?;
+    }
     let delta = UsageDelta {
         conversations: 1,
         tokens: i64::try_from(conversation.total_tokens).unwrap_or(i64::MAX),
@@ -229,6 +234,9 @@ pub async fn create_conversation(
     .await?;
     tx.commit().await?;
     state.wake_webhooks();
+    if insights_queued {
+        state.wake_jobs();
+    }
     Ok(Json(Data::new(conversation)))
 }
 
@@ -269,8 +277,20 @@ pub async fn append_messages(
     ApiJson(input): ApiJson<AppendMessages>,
 ) -> ApiResult<Json<Data<Conversation>>> {
     let appended = validate_append(input)?;
+    let auto_insights = state
+        .store
+        .settings(&account.id)
+        .await?
+        .insights
+        .auto_generate;
     let now = state.clock.now_ms();
     let mut tx = state.store.begin_write().await?;
+    // New messages make earlier insights stale; queued first so the answer shows `pending`.
+    // A failed append rolls the queueing back with it.
+    if auto_insights {
+        conversation_store::conversation_in(&mut tx, &account.id, &id).await?;
+        queue_insights(&mut tx, &account.id, &id, now).await?;
+    }
     let (conversation, tokens) =
         conversation_store::append_messages(&mut tx, &account.id, &id, &appended, now).await?;
     if tokens > 0 {
@@ -286,6 +306,9 @@ pub async fn append_messages(
         .await?;
     }
     tx.commit().await?;
+    if auto_insights {
+        state.wake_jobs();
+    }
     Ok(Json(Data::new(conversation)))
 }
 

@@ -2,7 +2,10 @@
 
 pub mod account;
 pub mod agents;
+pub mod benchmarks;
 pub mod conversations;
+pub mod insights;
+pub mod optimizations;
 pub mod openapi;
 pub mod sdk;
 pub mod settings;

@@ -20,7 +20,16 @@ use crate::app::AppState;
         super::agents::update_agent, super::agents::list_versions,
         super::conversations::list_conversations, super::conversations::create_conversation,
         super::conversations::get_conversation, super::conversations::append_messages,
-        super::sdk::sdk_config, super::sdk::match_agent),
+        super::sdk::sdk_config, super::sdk::match_agent, super::sdk::active_variant,
+        super::insights::conversation_insights, super::insights::regenerate_conversation_insights,
+        super::insights::agent_insights, super::insights::regenerate_agent_insights,
+        super::insights::step_failures, super::insights::deployments_impact,
+        super::optimizations::list_optimizations, super::optimizations::create_optimization,
+        super::optimizations::get_optimization, super::optimizations::list_variants,
+        super::optimizations::apply_variant, super::optimizations::stop_optimization,
+        super::optimizations::get_simulation,
+        super::benchmarks::list_benchmarks, super::benchmarks::create_benchmark,
+        super::benchmarks::get_benchmark, super::benchmarks::bulk_benchmarks),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -481,6 +481,14 @@ fn push_filter(
         }
         None => {}
     }
+    if let Some(has_issues) = filter.has_issues {
+        // Only analysed conversations know whether they have issues.
+        query.push(if has_issues {
+            " AND c.issue_count > 0"
+        } else {
+            " AND c.issue_count = 0"
+        });
+    }
     if let Some(failed) = filter.has_failed_steps {
         query.push(" AND c.has_failed_steps = ").push_bind(failed);
     }

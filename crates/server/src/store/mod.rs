@@ -6,7 +6,10 @@
 
 pub mod accounts;
 pub mod agents;
+pub mod benchmarks;
 pub mod conversations;
+pub mod insights;
+pub mod optimizations;
 pub mod paging;
 pub mod settings;
 pub mod usage;

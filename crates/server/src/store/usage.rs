@@ -228,18 +228,9 @@ pub async fn count_running_optimizations(
     conn: &mut SqliteConnection,
     account_id: &str,
 ) -> sqlx::Result<i64> {
-    // The `optimizations` table arrives with the optimization runs; until its migration
-    // exists no optimization can run, so none is counted rather than failing the read.
-    let table: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'optimizations'",
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    if table.is_none() {
-        return Ok(0);
-    }
+    // Queued runs hold their slot too: the runner starts them as soon as it can.
     sqlx::query_scalar(
-        "SELECT COUNT(*) FROM optimizations WHERE account_id = $1 AND status = 'running'",
+        "SELECT COUNT(*) FROM optimizations WHERE account_id = $1 AND status IN ('queued', 'running')",
     )
     .bind(account_id)
     .fetch_one(&mut *conn)

@@ -1,5 +1,6 @@
 //! A real server on a loopback port over a real SQLite file in a temp dir, for HTTP tests.
 #![allow(dead_code)] // each test binary uses its own part of this
+pub mod fake_model;
 
 use std::sync::Arc;
 
@@ -18,8 +19,9 @@ pub struct TestServer {
     pub store: Store,
     pub clock: ManualClock,
     pub http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    dir: Option<tempfile::TempDir>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl TestServer {
@@ -28,7 +30,11 @@ impl TestServer {
     }
 
     pub async fn start_with(config: ServerConfig) -> TestServer {
-        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(tempfile::tempdir().expect("temp dir"), config).await
+    }
+
+    /// A server over the database already in `dir` (from [`TestServer::stop`]): a restart.
+    pub async fn start_in(dir: tempfile::TempDir, config: ServerConfig) -> TestServer {
         let store = Store::open(&dir.path().join("converra.db"), Durability::Normal)
             .await
             .expect("open store");
@@ -39,7 +45,7 @@ impl TestServer {
             .expect("bind");
         let base = format!("http://{}/api/v1", listener.local_addr().expect("addr"));
         let (tx, rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(converra_server::app::serve(listener, state, async {
+        let task = tokio::spawn(converra_server::app::serve(listener, state, async {
             let _ = rx.await;
         }));
         TestServer {
@@ -47,8 +53,39 @@ impl TestServer {
             store,
             clock,
             http: reqwest::Client::new(),
-            _dir: dir,
+            dir: Some(dir),
             shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server gracefully and hands back its directory, database included.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+        self.dir.take().expect("the directory is held until stop")
+    }
+
+    /// Polls `GET path` until `done` holds for the body, for up to 30 s.
+    pub async fn wait_for(&self, path: &str, key: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let (status, body) = self.get(path, key).await;
+            assert_eq!(status, 200, "{path}: {body}");
+            if done(&body) {
+                return body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{path} never reached the expected state: {body}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
 

@@ -1,0 +1,85 @@
+//! Which engine serves an account: the model named by its settings (`llm.baseUrl`,
+//! `llm.model`, `llm.apiKey`), else the one named by the server's flags, else the offline
+//! engine. Model clients are kept per connection so that their concurrency limit holds
+//! across all the jobs that use them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use converra_api::settings::LlmSettings;
+
+use super::model::{ModelConfig, ModelEngine};
+use super::offline::OfflineEngine;
+use super::Engine;
+
+/// The model connection the server's command line names (`CONVERRA_LLM_*`), used by
+/// accounts whose settings name none.
+#[derive(Clone, Default)]
+pub struct ModelDefaults {
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+    pub api_key: Option<String>,
+}
+
+// Written by hand so the key never reaches a log line.
+impl std::fmt::Debug for ModelDefaults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelDefaults")
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+/// The model every engine call uses when none is named.
+pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
+
+/// Base URL, model and key: one model client each.
+type ModelConnection = (String, String, Option<String>);
+
+pub struct EngineRegistry {
+    offline: Arc<OfflineEngine>,
+    defaults: ModelDefaults,
+    /// Tests shorten the model client's timeout and backoff through this.
+    tune: fn(&mut ModelConfig),
+    models: Mutex<HashMap<ModelConnection, Arc<ModelEngine>>>,
+}
+
+impl EngineRegistry {
+    pub fn new(defaults: ModelDefaults, tune: fn(&mut ModelConfig)) -> Self {
+        EngineRegistry {
+            offline: Arc::new(OfflineEngine::new()),
+            defaults,
+            tune,
+            models: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The engine for an account's LLM settings and saved key.
+    pub fn for_settings(&self, llm: &LlmSettings, account_key: Option<String>) -> Arc<dyn Engine> {
+        let (base_url, api_key) = match llm.base_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => (url.to_owned(), account_key),
+            None => match &self.defaults.base_url {
+                Some(url) => (url.clone(), account_key.or(self.defaults.api_key.clone())),
+                None => return self.offline.clone(),
+            },
+        };
+        let model = llm
+            .model
+            .clone()
+            .or(self.defaults.model.clone())
+            .unwrap_or_else(|| DEFAULT_MODEL.to_owned());
+        let key = (base_url, model, api_key);
+        // A poisoned lock only means another thread panicked while inserting; the map
+        // itself is still a valid cache.
+        let mut models = self.models.lock().unwrap_or_else(|p| p.into_inner());
+        let engine = models.entry(key.clone()).or_insert_with(|| {
+            let mut config = ModelConfig::new(key.0.clone(), key.1.clone());
+            config.api_key = key.2.clone();
+            (self.tune)(&mut config);
+            Arc::new(ModelEngine::new(config))
+        });
+        engine.clone()
+    }
+}

@@ -1,0 +1,140 @@
+//! The insights queue: conversations wait in `insights_jobs` until the engine has read
+//! them; a failure is retried with exponential backoff, then marked failed with its reason.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
+use super::Worker;
+use crate::app::AppState;
+use crate::clock::rfc3339;
+use crate::engine::{AnalysisInput, ConversationAnalysis, Engine, EngineError};
+use crate::store::insights::{record_insights_failure, save_insights, InsightsJob};
+use crate::store::usage::{add_usage, UsageDelta};
+use crate::store::webhooks::enqueue_event;
+
+/// Conversations taken off the queue per step: one write transaction records them all.
+const BATCH: i64 = 64;
+
+pub fn start(state: &AppState) -> Worker {
+    Worker::spawn("insights", state.clone(), run_due_insights)
+}
+
+/// Reads every due conversation of one batch and records the outcome. Returns whether any
+/// work was due.
+pub async fn run_due_insights(state: AppState) -> anyhow::Result<bool> {
+    let now = state.clock.now_ms();
+    let jobs = state.store.due_insights(now, BATCH).await?;
+    if jobs.is_empty() {
+        return Ok(false);
+    }
+    let mut engines: HashMap<String, Arc<dyn Engine>> = HashMap::new();
+    for job in &jobs {
+        if !engines.contains_key(&job.account_id) {
+            engines.insert(
+                job.account_id.clone(),
+                state.engine_for(&job.account_id).await?,
+            );
+        }
+    }
+    let mut analyses = JoinSet::new();
+    for (index, job) in jobs.iter().enumerate() {
+        let engine = engines[&job.account_id].clone();
+        let messages = job.messages.clone();
+        let prompt = job.agent_prompt.clone();
+        analyses.spawn(async move {
+            let outcome = engine
+                .analyze(AnalysisInput {
+                    messages: &messages,
+                    agent_prompt: Some(&prompt),
+                })
+                .await;
+            (index, engine.name(), outcome)
+        });
+    }
+    let mut outcomes: Vec<Option<(String, Result<ConversationAnalysis, EngineError>)>> =
+        vec![None; jobs.len()];
+    while let Some(joined) = analyses.join_next().await {
+        let (index, engine, outcome) = joined?;
+        outcomes[index] = Some((engine, outcome));
+    }
+
+    let now = state.clock.now_ms();
+    let mut tx = state.store.begin_write().await?;
+    for (job, outcome) in jobs.iter().zip(outcomes) {
+        let Some((engine, outcome)) = outcome else {
+            continue;
+        };
+        match outcome {
+            Ok(analysis) => record_ready(&mut tx, job, &engine, &analysis, now).await?,
+            Err(err) => {
+                let retry_at = err.is_transient().then(|| {
+                    now + retry_delay_ms(state.config.insights_retry_base_ms, job.attempts)
+                });
+                let retrying =
+                    record_insights_failure(&mut tx, job, err.code(), &err.to_string(), retry_at)
+                        .await?;
+                tracing::warn!(conversation = %job.conversation_id, retrying, error = %err, "insights failed");
+            }
+        }
+    }
+    tx.commit().await?;
+    state.wake_webhooks();
+    Ok(true)
+}
+
+async fn record_ready(
+    conn: &mut sqlx::SqliteConnection,
+    job: &InsightsJob,
+    engine: &str,
+    analysis: &ConversationAnalysis,
+    now: i64,
+) -> anyhow::Result<()> {
+    let id = save_insights(conn, job, engine, analysis, now).await?;
+    add_usage(
+        conn,
+        &job.account_id,
+        now,
+        UsageDelta {
+            tokens: i64::try_from(analysis.engine_tokens).unwrap_or(i64::MAX),
+            ..UsageDelta::default()
+        },
+    )
+    .await?;
+    enqueue_event(
+        conn,
+        &job.account_id,
+        "insights.generated",
+        serde_json::json!({
+            "insightsId": id,
+            "conversationId": job.conversation_id,
+            "agentId": job.agent_id,
+            "qualityScore": analysis.quality_score,
+            "issueCount": analysis.issues.len(),
+            "taskCompleted": analysis.task_completed,
+            "generatedAt": rfc3339(now),
+        }),
+        now,
+    )
+    .await
+}
+
+/// `base`, doubled for each earlier attempt, capped at an hour.
+fn retry_delay_ms(base_ms: u64, attempts: i64) -> i64 {
+    let factor = 1u64 << attempts.clamp(0, 16);
+    i64::try_from(base_ms.saturating_mul(factor).min(3_600_000)).unwrap_or(3_600_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_delay_ms;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_an_hour() {
+        assert_eq!(retry_delay_ms(30_000, 0), 30_000);
+        assert_eq!(retry_delay_ms(30_000, 1), 60_000);
+        assert_eq!(retry_delay_ms(30_000, 3), 240_000);
+        assert_eq!(retry_delay_ms(30_000, 20), 3_600_000);
+    }
+}

@@ -1,0 +1,349 @@
+//! Insights over real HTTP: the queue's lifecycle, conversation and agent insights, step
+//! failures and the `hasIssues` filter, read by the offline engine.
+
+mod common;
+
+use common::TestServer;
+use converra_api::PlanId;
+use serde_json::{json, Value};
+
+fn clean_conversation(agent: &str) -> Value {
+    json!({
+        "agentName": agent,
+        "messages": [
+            {"role": "user", "content": "Hi, what are your opening hours on Saturday?"},
+            {"role": "assistant", "content": "We are open from 9am to 5pm on Saturdays."},
+            {"role": "user", "content": "Great, thanks for the help!"},
+            {"role": "assistant", "content": "You're welcome, have a nice weekend."}
+        ]
+    })
+}
+
+fn failing_conversation(agent: &str) -> Value {
+    json!({
+        "agentName": agent,
+        "messages": [
+            {"role": "user", "content": "Where is my order 55123? It is late."},
+            {"role": "assistant", "content": "Let me check that order for you.",
+             "toolCalls": [{"name": "lookup_order", "arguments": {"orderId": "55123"},
+                            "error": "upstream timeout after 30s"}]},
+            {"role": "user", "content": "This is ridiculous!!! I have asked three times. Useless."},
+            {"role": "assistant", "content": "I'm sorry, I'm sorry for the trouble. I'm sorry."},
+            {"role": "user", "content": "Let me speak to a human right now."}
+        ]
+    })
+}
+
+async fn log(server: &TestServer, key: &str, body: Value) -> String {
+    let (status, body) = server.post("/conversations", key, body).await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn ready_insights(server: &TestServer, key: &str, id: &str) -> Value {
+    server
+        .wait_for(&format!("/conversations/{id}/insights"), key, |b| {
+            b["data"]["metrics"].is_object()
+        })
+        .await["data"]
+        .clone()
+}
+
+#[tokio::test]
+async fn a_logged_conversation_gets_insights_that_tell_good_from_bad() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    let good = log(&server, &key, clean_conversation("Support")).await;
+    let bad = log(&server, &key, failing_conversation("Support")).await;
+
+    let good = ready_insights(&server, &key, &good).await;
+    let bad = ready_insights(&server, &key, &bad).await;
+    for metric in [
+        "successScore",
+        "aiRelevancy",
+        "sentiment",
+        "hallucinationScore",
+        "repetitionScore",
+        "consistencyScore",
+        "naturalLanguageScore",
+        "contextRetentionScore",
+        "verbosityScore",
+        "taskCompletion",
+        "clarity",
+    ] {
+        let value = &good["metrics"][metric];
+        assert!(value["value"].as_f64().is_some(), "{metric}: {good}");
+        // The benchmark is the fleet's average over both conversations.
+        let mean = (good["metrics"][metric]["value"].as_f64().unwrap()
+            + bad["metrics"][metric]["value"].as_f64().unwrap())
+            / 2.0;
+        let benchmark = value["benchmark"].as_f64().unwrap();
+        assert!(
+            (benchmark - mean).abs() < 0.11,
+            "{metric}: {benchmark} vs {mean}"
+        );
+    }
+    let quality = |i: &Value| i["metrics"]["qualityScore"].as_f64().unwrap();
+    assert!(
+        quality(&bad) < quality(&good),
+        "{} !< {}",
+        quality(&bad),
+        quality(&good)
+    );
+    assert!(bad["metrics"]["gatedScore"].as_f64().unwrap() <= quality(&bad));
+    assert_eq!(bad["engine"], "offline");
+    assert!(!bad["title"].as_str().unwrap().is_empty());
+
+    let issues = bad["topIssues"].as_array().unwrap();
+    let failed_tool = issues
+        .iter()
+        .find(|i| i["messageIndexes"].as_array().unwrap().contains(&json!(1)))
+        .unwrap_or_else(|| panic!("no issue points at the failed tool call: {issues:?}"));
+    assert!(["high", "critical", "medium"].contains(&failed_tool["severity"].as_str().unwrap()));
+    let steps = bad["stepDiagnosis"]["steps"].as_array().unwrap();
+    let tool = steps.iter().find(|s| s["name"] == "lookup_order").unwrap();
+    assert_eq!(tool["status"], "failed");
+    assert_eq!(tool["messageIndex"], 1);
+    assert_eq!(tool["rootCause"], "tool_issue");
+    assert!(!bad["nextSteps"].as_array().unwrap().is_empty());
+
+    // The list knows which conversations have issues, and their quality.
+    let (_, with_issues) = server.get("/conversations?hasIssues=true", &key).await;
+    let ids: Vec<&str> = with_issues["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&bad["conversationId"].as_str().unwrap()));
+    let (_, conversation) = server
+        .get(
+            &format!("/conversations/{}", bad["conversationId"].as_str().unwrap()),
+            &key,
+        )
+        .await;
+    assert_eq!(conversation["data"]["insightsStatus"], "ready");
+    assert_eq!(conversation["data"]["hasInsights"], true);
+
+    // The SDK's path answers the same.
+    let (status, runs) = server
+        .get(
+            &format!("/runs/{}/insights", bad["conversationId"].as_str().unwrap()),
+            &key,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(runs["data"]["id"], bad["id"]);
+}
+
+#[tokio::test]
+async fn without_auto_generation_insights_are_skipped_until_regenerated() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    let (status, _) = server
+        .patch(
+            "/settings",
+            &key,
+            json!({"insights": {"autoGenerate": false}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let id = log(&server, &key, clean_conversation("Support")).await;
+    let (status, body) = server
+        .get(&format!("/conversations/{id}/insights"), &key)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["status"], "skipped", "{body}");
+    assert_eq!(body["data"]["conversationId"], id.as_str());
+
+    let (status, body) = server
+        .post(
+            &format!("/conversations/{id}/insights/regenerate"),
+            &key,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["data"]["status"], "queued");
+    ready_insights(&server, &key, &id).await;
+
+    let (status, _) = server
+        .post(
+            "/conversations/conv_missing/insights/regenerate",
+            &key,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let other = server.key("Other", PlanId::Pro).await;
+    let (status, _) = server
+        .get(&format!("/conversations/{id}/insights"), &other)
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn agent_insights_aggregate_issues_trend_impact_and_the_fleet() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    server
+        .patch(
+            "/settings",
+            &key,
+            json!({"businessImpact": {"valuePerConversation": 20.0, "currency": "EUR"}}),
+        )
+        .await;
+    let mut last = String::new();
+    for i in 0..6 {
+        let body = if i % 2 == 0 {
+            failing_conversation("Support")
+        } else {
+            clean_conversation("Support")
+        };
+        last = log(&server, &key, body).await;
+        log(&server, &key, clean_conversation("Sales")).await;
+    }
+    ready_insights(&server, &key, &last).await;
+    let (_, agents) = server.get("/agents?q=Support", &key).await;
+    let agent_id = agents["data"][0]["id"].as_str().unwrap().to_owned();
+    // Every conversation analysed before reading aggregates.
+    server
+        .wait_for("/conversations?hasInsights=false", &key, |b| {
+            b["data"].as_array().unwrap().is_empty()
+        })
+        .await;
+
+    let (status, body) = server
+        .get(&format!("/agents/{agent_id}/insights"), &key)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let insights = &body["data"];
+    assert_eq!(insights["period"]["days"], 30);
+    assert_eq!(insights["metrics"]["conversationCount"], 6);
+    assert_eq!(insights["metrics"]["analyzedCount"], 6);
+    assert_eq!(insights["trend"].as_array().unwrap().len(), 31);
+    let issue = insights["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "issue_failed_tool_call")
+        .unwrap_or_else(|| panic!("{insights}"));
+    assert_eq!(issue["affectedConversations"], 3);
+    assert_eq!(issue["frequency"], 0.5);
+    assert_eq!(issue["exampleConversationIds"].as_array().unwrap().len(), 3);
+    assert!(!insights["recommendations"].as_array().unwrap().is_empty());
+    let impact = &insights["businessImpact"];
+    assert_eq!(impact["currency"], "EUR");
+    let failed = impact["conversationsAffected"].as_u64().unwrap();
+    assert!(failed >= 3, "{impact}");
+    assert_eq!(
+        impact["estimatedRevenueAtRisk"].as_f64().unwrap(),
+        failed as f64 * 20.0
+    );
+    let fleet = &insights["fleetIntelligence"];
+    assert_eq!(fleet["totalAgents"], 2);
+    assert_eq!(
+        fleet["rank"], 2,
+        "the failing agent trails the clean one: {fleet}"
+    );
+    assert!(fleet["percentiles"]["clarity"].as_f64().is_some());
+    assert!(!fleet["bestPracticesFrom"].as_array().unwrap().is_empty());
+
+    let (status, body) = server
+        .get(&format!("/agents/{agent_id}/insights?days=14"), &key)
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "VALIDATION_ERROR");
+
+    let (status, body) = server
+        .get(&format!("/agents/{agent_id}/step-failures"), &key)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let failures = &body["data"];
+    assert_eq!(failures["failedConversations"], 3);
+    let step = failures["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "lookup_order")
+        .unwrap();
+    assert_eq!(step["failures"], 3);
+    assert_eq!(step["failureRate"], 1.0);
+    assert_eq!(step["topRootCause"], "tool_issue");
+    assert_eq!(
+        step["topErrors"][0]["message"],
+        "upstream timeout after 30s"
+    );
+    assert_eq!(failures["byRootCause"][0]["type"], "tool_issue");
+    assert!(!failures["topFailures"][0]["fix"]
+        .as_str()
+        .unwrap()
+        .is_empty());
+
+    let (status, body) = server
+        .post(
+            &format!("/agents/{agent_id}/insights/regenerate"),
+            &key,
+            json!({"limit": 4}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["data"]["total"], 4);
+    assert_eq!(
+        body["data"]["skipped"], 4,
+        "ready insights are skipped without force"
+    );
+    let (status, body) = server
+        .post(
+            &format!("/agents/{agent_id}/insights/regenerate"),
+            &key,
+            json!({"force": true, "limit": 500}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = server
+        .post(
+            &format!("/agents/{agent_id}/insights/regenerate"),
+            &key,
+            json!({"force": true}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(body["data"]["queued"], 6);
+}
+
+#[tokio::test]
+async fn deployments_impact_judges_each_applied_change() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    let id = log(&server, &key, failing_conversation("Support")).await;
+    ready_insights(&server, &key, &id).await;
+    let (_, agents) = server.get("/agents", &key).await;
+    let agent_id = agents["data"][0]["id"].as_str().unwrap().to_owned();
+    server.clock.advance_ms(60_000);
+    let (status, _) = server
+        .patch(
+            &format!("/agents/{agent_id}"),
+            &key,
+            json!({"content": "You are helpful. Hand over to a human when asked."}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = server.get("/deployments/impact", &key).await;
+    assert_eq!(status, 200, "{body}");
+    let summary = &body["data"]["summary"];
+    assert_eq!(summary["totalDeployments"], 1);
+    let deployment = &body["data"]["agents"][0];
+    assert_eq!(deployment["agentId"], agent_id.as_str());
+    assert_eq!(deployment["version"], 2);
+    // Nothing logged since the change: too early to tell.
+    assert_eq!(deployment["verificationStatus"], "monitoring");
+    assert_eq!(deployment["postFixConversationCount"], 0);
+    let (status, body) = server
+        .get("/deployments/impact?status=verified", &key)
+        .await;
+    assert_eq!(status, 200);
+    assert!(body["data"]["agents"].as_array().unwrap().is_empty());
+    let (status, _) = server.get("/deployments/impact?status=sure", &key).await;
+    assert_eq!(status, 400);
+}
