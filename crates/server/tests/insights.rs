@@ -204,7 +204,7 @@ async fn agent_insights_aggregate_issues_trend_impact_and_the_fleet() {
         log(&server, &key, clean_conversation("Sales")).await;
     }
     ready_insights(&server, &key, &last).await;
-    let (_, agents) = server.get("/agents?q=Support", &key).await;
+    let (_, agents) = server.get("/agents?search=Support", &key).await;
     let agent_id = agents["data"][0]["id"].as_str().unwrap().to_owned();
     // Every conversation analysed before reading aggregates.
     server
@@ -346,4 +346,56 @@ async fn deployments_impact_judges_each_applied_change() {
     assert!(body["data"]["agents"].as_array().unwrap().is_empty());
     let (status, _) = server.get("/deployments/impact?status=sure", &key).await;
     assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn model_failures_are_retried_with_backoff_then_marked_failed_and_a_good_model_succeeds() {
+    use common::fake_model::{tune_for_tests, FakeModel};
+    let model = FakeModel::start().await;
+    model.respond_with(|_| FakeModel::error_reply(503, "overloaded"));
+    let server = TestServer::start_with(converra_server::app::ServerConfig {
+        insights_retry_base_ms: 1_000,
+        tune_model: tune_for_tests,
+        ..Default::default()
+    })
+    .await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    server
+        .patch(
+            "/settings",
+            &key,
+            json!({"llm": {"baseUrl": model.base_url, "model": "judge"}}),
+        )
+        .await;
+    let id = log(&server, &key, clean_conversation("Support")).await;
+    let path = format!("/conversations/{id}/insights");
+    let first = server
+        .wait_for(&path, &key, |b| b["data"]["retryCount"] == 1)
+        .await;
+    assert_eq!(first["data"]["status"], "pending", "{first}");
+    assert_eq!(first["data"]["code"], "MODEL_ERROR");
+    assert!(first["data"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("overloaded"));
+    assert!(first["data"]["nextRetryAt"].is_string());
+    // Each retry waits twice as long as the one before; move the clock past each.
+    for attempt in 2..=5 {
+        server.clock.advance_ms(1_000 << (attempt - 1));
+        server
+            .wait_for(&path, &key, |b| b["data"]["retryCount"] == attempt)
+            .await;
+    }
+    let failed = server
+        .wait_for(&path, &key, |b| b["data"]["status"] == "failed")
+        .await;
+    assert_eq!(failed["data"]["retryCount"], 5, "{failed}");
+
+    model.behave_well();
+    let (status, _) = server
+        .post(&format!("{path}/regenerate"), &key, json!({}))
+        .await;
+    assert_eq!(status, 202);
+    let ready = ready_insights(&server, &key, &id).await;
+    assert_eq!(ready["engine"], "model:judge");
 }

@@ -16,8 +16,10 @@ use serde::{Deserialize, Serialize};
 use super::stats::{self, PAIRED_TEST};
 use super::MetricScores;
 
-/// The smallest overall-score difference (points of 0..100) worth detecting: a run whose
-/// minimum detectable effect is larger reports "not enough data yet".
+/// The smallest overall-score difference (points of 0..100) worth detecting. A run has
+/// enough data for a variant when its minimum detectable effect is at most this, or at most
+/// the difference it observed (then that difference was within reach); otherwise it
+/// reports "not enough data yet".
 pub const EFFECT_SOUGHT: f64 = 5.0;
 /// The power the minimum detectable effect is computed for.
 pub const POWER: f64 = 0.8;
@@ -198,9 +200,10 @@ pub fn evaluate(
             let diff = r.difference.map_or(0.0, |d| d.mean);
             let reason = if !r.enough_data {
                 format!(
-                    "not enough data yet: with {} simulations per arm the smallest detectable difference is {:.1} points, more than the {EFFECT_SOUGHT:.0} sought; run a validation optimization for more simulations",
+                    "not enough data yet: with {} simulations per arm the smallest detectable difference is {:.1} points, more than the {EFFECT_SOUGHT:.0} sought and the {:.1} observed; run a validation optimization for more simulations",
                     r.metrics.simulation_count,
-                    r.minimum_detectable_effect.unwrap_or(f64::INFINITY)
+                    r.minimum_detectable_effect.unwrap_or(f64::INFINITY),
+                    diff.abs()
                 )
             } else if diff <= 0.0 {
                 "no variant scored above the control".to_owned()
@@ -286,7 +289,7 @@ fn report(
     let tokens = mean(arm.iter().map(|s| s.tokens as f64));
     let latency = mean(arm.iter().map(|s| s.latency_ms));
     let enough_data = match comparison {
-        Some(c) => c.minimum_detectable_effect <= EFFECT_SOUGHT,
+        Some(c) => c.minimum_detectable_effect <= EFFECT_SOUGHT.max(c.mean_difference.abs()),
         None => arm.len() >= 2,
     };
     let persona_results = persona_means(arm)

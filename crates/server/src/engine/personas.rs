@@ -129,7 +129,7 @@ static SCENARIOS: [Scenario; 10] = [
     Scenario {
         id: "scenario_order_status",
         title: "Order status",
-        opening: "Hi, where is my order? It was supposed to arrive yesterday.",
+        opening: "Where is my order? It was supposed to arrive yesterday.",
         tool: Some("lookup_order"),
         missing_detail: Some("order number"),
     },

@@ -154,6 +154,10 @@ pub async fn update_agent(
     let change = validate_update(&input)?;
     let now = state.clock.now_ms();
     let mut tx = state.store.begin_write().await?;
+    let was_archived = agent_store::agent_in(&mut tx, &account.id, &id)
+        .await?
+        .status
+        == AgentStatus::Archived;
     let agent = agent_store::update_agent(
         &mut tx,
         &account.id,
@@ -171,6 +175,18 @@ pub async fn update_agent(
         now,
     )
     .await?;
+    // The API deletes no agent (its conversations and history stay); archiving is how one
+    // leaves, so that is when subscribers hear `agent.deleted`.
+    if agent.status == AgentStatus::Archived && !was_archived {
+        crate::store::webhooks::enqueue_event(
+            &mut tx,
+            &account.id,
+            "agent.deleted",
+            serde_json::json!({"agentId": agent.id, "name": agent.name, "archivedAt": agent.updated_at}),
+            now,
+        )
+        .await?;
+    }
     tx.commit().await?;
     state.wake_webhooks();
     Ok(Json(Data::new(agent)))

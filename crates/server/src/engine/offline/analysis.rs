@@ -1033,8 +1033,14 @@ fn is_clarifying(line: &Line) -> bool {
     line.asks() && !is_deflection(line)
 }
 
+/// A question (a sentence ending in "?") that names a detail: "What's your order number?".
 fn asks_for_detail(line: &Line) -> bool {
-    line.asks() && line.has_word(DETAIL_NOUNS)
+    line.asks()
+        && line
+            .lower
+            .split_inclusive(['.', '!', '?', '\n'])
+            .filter(|sentence| sentence.ends_with('?'))
+            .any(|question| tokenize(question).iter().any(|w| DETAIL_NOUNS.contains(w)))
 }
 
 struct TurnReading {
@@ -2301,15 +2307,10 @@ pub fn analyze(messages: &[Message], agent_prompt: Option<&str>) -> Conversation
         replies,
         topics.join(", ")
     );
-    if tools.calls > 0 {
-        let failures = tool_steps
-            .iter()
-            .filter(|s| s.status == StepStatus::Failed)
-            .count();
+    if tools.calls > 0 && tools.failed.is_empty() {
         summary.push_str(&format!(
-            " The assistant made {}, {} failed.",
-            plural(tools.calls, "tool call", "tool calls"),
-            failures
+            " The assistant made {}, all of which succeeded.",
+            plural(tools.calls, "tool call", "tool calls")
         ));
     }
     for issue in &issues {

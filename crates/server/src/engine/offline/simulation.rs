@@ -421,6 +421,13 @@ impl Play<'_> {
         }
     }
 
+    /// Whether the agent may deflect a question now: not when told to answer directly, nor
+    /// right after a deflection when told to move the conversation on.
+    fn deflects(&self, s: &State) -> bool {
+        let moves_on = s.last == Some(Move::Deflect) && self.has(Behaviour::VaryAndProgress);
+        !self.has(Behaviour::AnswerDirectly) && !moves_on
+    }
+
     /// How often an agent not told to answer directly opens with pleasantries instead: more
     /// often with a user whose first message is unfocused (one who needs direct answers).
     fn deflection_rate(&self) -> f64 {
@@ -510,10 +517,7 @@ impl Play<'_> {
             }
         } else if let Some(tool) = self.scenario.tool {
             self.tool_turn(s, tool, d, draws)
-        } else if !self.has(Behaviour::AnswerDirectly)
-            && !(s.last == Some(Move::Deflect) && self.has(Behaviour::VaryAndProgress))
-            && d.agent_u < 0.3
-        {
+        } else if self.deflects(s) && d.agent_u < 0.3 {
             plain(
                 "That's a great question! There are many factors involved, so it really depends on your situation.".to_owned(),
                 Move::Deflect,
@@ -1039,7 +1043,8 @@ mod tests {
                 with += mean_overall(&prompt, p.id, s.id, 60);
                 without += mean_overall(BARE, p.id, s.id, 60);
             }
-            assert!(with > without + 4.0 * 3.0, "{}: {with} vs {without}", p.id);
+            // At least 5 points a scenario on average.
+            assert!(with > without + 4.0 * 5.0, "{}: {with} vs {without}", p.id);
         }
     }
 
@@ -1225,14 +1230,21 @@ mod calibration {
             &std::env::var("S").unwrap_or("scenario_order_status".into()),
         )
         .unwrap();
-        let needs: String = p
-            .needs
+        let list: Vec<Behaviour> = if std::env::var("ALL").is_ok() {
+            Behaviour::ALL.to_vec()
+        } else {
+            p.needs.to_vec()
+        };
+        let needs: String = list
             .iter()
             .map(|b| instruction(*b))
             .collect::<Vec<_>>()
             .join(" ");
         let with = format!("{BARE} {needs}");
-        for seed in 0..3 {
+        let seeds: Vec<u64> = std::env::var("SEEDS")
+            .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
+            .unwrap_or(vec![0, 1, 2]);
+        for seed in seeds {
             for prompt in [BARE, with.as_str()] {
                 let c = simulate(&SimulationRequest {
                     prompt,
@@ -1260,6 +1272,10 @@ mod calibration {
                         i.kind, i.severity, i.message_indexes, i.description
                     );
                 }
+                eprintln!(
+                    "  summary: {}\n  exec: {}\n  next: {:?}\n  kw {:?} topics {:?} steps {:?}",
+                    a.summary, a.executive_summary, a.next_steps, a.keywords, a.topics, a.steps
+                );
             }
         }
     }
