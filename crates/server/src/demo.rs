@@ -16,8 +16,10 @@ use serde_json::{json, Map, Value};
 use crate::app::{AppState, ServerConfig};
 use crate::clock::ManualClock;
 use crate::engine::personas::personas;
+use crate::jobs::benchmarks::{run_next_benchmark, SUITE_SEED};
 use crate::jobs::insights::run_due_insights;
 use crate::store::agents::{self as agent_store, AgentChange, NewAgent, VersionOrigin};
+use crate::store::benchmarks::{insert_benchmark, NewBenchmark};
 use crate::store::conversations::{self as conversation_store, NewConversation};
 use crate::store::optimizations::{insert_optimization, NewOptimization};
 use crate::store::settings::{load_settings, save_settings, ApiKeyChange};
@@ -712,5 +714,26 @@ async fn seed_intelligence(
         tx.commit().await?;
         while crate::jobs::optimizations::run_next(state.clone()).await? {}
     }
+
+    let live_agents: Vec<String> = agent_ids.iter().take(4).cloned().collect();
+    let mut tx = store.begin_write().await?;
+    insert_benchmark(
+        &mut tx,
+        account_id,
+        &NewBenchmark {
+            name: "Support and sales agents, standard suite".to_owned(),
+            agent_ids: live_agents,
+            models: None,
+            persona_ids: personas().iter().take(3).map(|p| p.id.to_owned()).collect(),
+            scenario_count: 5,
+            max_turns: 8,
+            seed: SUITE_SEED,
+            engine: "offline".to_owned(),
+        },
+        now_ms,
+    )
+    .await?;
+    tx.commit().await?;
+    while run_next_benchmark(state.clone()).await? {}
     Ok(())
 }

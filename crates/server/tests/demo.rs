@@ -25,6 +25,28 @@ async fn demo_seeds_agents_versions_conversations_settings_and_webhooks() {
 
     let (_, conversations) = server.get("/conversations?limit=1", &key).await;
     assert!(conversations["pagination"]["total"].as_u64().unwrap() >= 2_000);
+    // Every conversation has insights; two optimizations and a benchmark have finished.
+    let (_, pending) = server
+        .get("/conversations?hasInsights=false&limit=1", &key)
+        .await;
+    assert_eq!(pending["pagination"]["total"], 0);
+    let (_, with_issues) = server
+        .get("/conversations?hasIssues=true&limit=1", &key)
+        .await;
+    assert!(with_issues["pagination"]["total"].as_u64().unwrap() > 100);
+    let (_, optimizations) = server.get("/optimizations?status=completed", &key).await;
+    assert_eq!(optimizations["data"].as_array().unwrap().len(), 2);
+    let (_, benchmarks) = server.get("/benchmarks?status=completed", &key).await;
+    assert_eq!(benchmarks["data"].as_array().unwrap().len(), 1);
+    let agent_id = agents[0]["id"].as_str().unwrap();
+    let (_, insights) = server
+        .get(&format!("/agents/{agent_id}/insights"), &key)
+        .await;
+    assert!(!insights["data"]["issues"].as_array().unwrap().is_empty());
+    assert_eq!(
+        insights["data"]["fleetIntelligence"]["totalAgents"],
+        agents.len()
+    );
     let (_, failed) = server
         .get("/conversations?hasFailedSteps=true&limit=1", &key)
         .await;
