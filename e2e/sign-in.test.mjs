@@ -1,4 +1,4 @@
-// First run: sign in with a key made by `keys create`, see the account, sign out.
+// First run: sign in with a key made by `keys create`, see the account (in Settings), sign out.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, openBrowser, screenshot } from './harness.mjs';
@@ -32,7 +32,11 @@ test('a wrong key shows the server message, a good key shows the account', async
   await badge.waitFor();
   assert.match(await badge.innerText(), /Wayne Enterprises/);
   assert.match(await badge.innerText(), /Pro/);
+  // `/` is the agents list now; the account and its plan live in Settings.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
+  await page.waitForURL('**/settings');
   await page.getByRole('heading', { name: 'Wayne Enterprises' }).waitFor();
+  assert.match(await page.locator('section', { has: page.getByRole('heading', { name: 'Wayne Enterprises' }) }).innerText(), /Pro/);
   await screenshot(page, 'account');
 
   // The key survives a reload (localStorage) and never appears in the URL.

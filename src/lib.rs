@@ -5,10 +5,13 @@
 pub mod api;
 pub mod app;
 pub mod components;
+pub mod format;
 pub mod pages;
 pub mod session;
 
-/// Mounts the dashboard on `<body>`.
+/// Applies the stored theme, then mounts the dashboard on `<body>`.
 pub fn start() {
+    // Before the first view, so even the sign-in screen has the chosen theme.
+    components::theme_toggle::apply_stored_theme();
     leptos::mount::mount_to_body(app::App);
 }

@@ -3,6 +3,11 @@
 //! rate-limit headroom and turns every failure into a [`ClientError`].
 
 pub mod account;
+pub mod agents;
+pub mod conversations;
+pub mod settings;
+pub mod usage;
+pub mod webhooks;
 
 use std::cell::Cell;
 

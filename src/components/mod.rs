@@ -1,6 +1,19 @@
 //! Reusable pieces of the dashboard.
 
+pub mod boundary_errors;
+pub mod charts;
+pub mod confirm;
+pub mod conversation_insights;
+pub mod copy_button;
+pub mod diff;
 pub mod empty_state;
 pub mod error_panel;
+pub mod export;
 pub mod loading;
+pub mod markdown;
+pub mod progress_bar;
+pub mod query;
+pub mod saved_views;
 pub mod theme_toggle;
+pub mod timestamp;
+pub mod transcript;

@@ -1,8 +1,260 @@
-//! Being written.
+//! `/webhooks/:id`: one webhook's deliveries, newest first, each with every attempt (event,
+//! status code, duration, error, time), and a way to send a finished one again.
 
+use std::time::Duration;
+
+use converra_api::webhooks::{DeliveryStatus, Webhook, WebhookDelivery};
+use converra_api::List;
 use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::webhooks::{list_deliveries, list_webhooks, redeliver};
+use crate::api::{ApiClient, ClientError};
+use crate::app::use_signed_in;
+use crate::components::boundary_errors::BoundaryErrors;
+use crate::components::confirm::ConfirmDialog;
+use crate::components::empty_state::EmptyState;
+use crate::components::error_panel::ErrorPanel;
+use crate::components::loading::Loading;
+use crate::format;
+
+/// The webhook (found in the list: the API has no single-webhook read) and its deliveries.
+async fn load(
+    client: &ApiClient,
+    id: &str,
+) -> Result<(Option<Webhook>, List<WebhookDelivery>), ClientError> {
+    let deliveries = list_deliveries(client, id).await?;
+    let webhook = list_webhooks(client)
+        .await?
+        .data
+        .into_iter()
+        .find(|w| w.id == id);
+    Ok((webhook, deliveries))
+}
 
 #[component]
 pub fn WebhookPage() -> impl IntoView {
-    view! { <h1>"WebhookPage"</h1> }
+    let Some(signed_in) = use_signed_in().get_untracked() else {
+        return ().into_any();
+    };
+    let client = signed_in.client;
+    let params = use_params_map();
+    let webhook_id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+
+    let resend = Action::new_local({
+        let client = client.clone();
+        move |delivery_id: &String| {
+            let client = client.clone();
+            let delivery_id = delivery_id.clone();
+            let webhook = webhook_id.get_untracked();
+            async move { redeliver(&client, &webhook, &delivery_id).await }
+        }
+    });
+    // Bumped to look again while a delivery is still being attempted.
+    let polls = RwSignal::new(0u32);
+    let data = LocalResource::new({
+        let client = client.clone();
+        move || {
+            let id = webhook_id.get();
+            resend.version().get();
+            polls.get();
+            let client = client.clone();
+            async move { load(&client, &id).await }
+        }
+    });
+    let any_pending = Memo::new(move |_| {
+        data.get().and_then(|r| r.ok()).is_some_and(|(_, list)| {
+            list.data
+                .iter()
+                .any(|d| d.status == DeliveryStatus::Pending)
+        })
+    });
+    if let Ok(handle) = set_interval_with_handle(
+        move || {
+            if any_pending.get_untracked() {
+                polls.update(|n| *n = n.wrapping_add(1));
+            }
+        },
+        Duration::from_secs(3),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
+
+    // Redeliver: the delivery waiting for confirmation.
+    let confirming = RwSignal::new(None::<WebhookDelivery>);
+    let resend_error = RwSignal::new(None::<ClientError>);
+    Effect::new(move |_| match resend.value().get() {
+        Some(Ok(_)) => {
+            confirming.set(None);
+            resend_error.set(None);
+        }
+        Some(Err(error)) => {
+            confirming.set(None);
+            resend_error.set(Some(error));
+        }
+        None => {}
+    });
+    let confirm_message = Signal::derive(move || {
+        confirming
+            .get()
+            .map(|d| {
+                format!(
+                    "Sends the {} event ({}) again, as a new delivery with the same event id.",
+                    d.event, d.event_id
+                )
+            })
+            .unwrap_or_default()
+    });
+    let on_redeliver = Callback::new(move |delivery: WebhookDelivery| {
+        resend_error.set(None);
+        confirming.set(Some(delivery));
+    });
+
+    view! {
+        <div class="webhook-page">
+            <p class="breadcrumb"><A href="/settings">"← Settings"</A></p>
+            <div class="page-head">
+                <h1>"Webhook deliveries"</h1>
+                <button type="button" class="secondary" on:click=move |_| data.refetch()>"Refresh"</button>
+            </div>
+            {move || resend_error.get().map(|error| view! { <ErrorPanel error=error/> })}
+            <Transition fallback=|| view! { <Loading what="deliveries" rows=4/> }>
+                <ErrorBoundary fallback=|errors| view! { <BoundaryErrors errors/> }>
+                    {move || Suspend::new(async move {
+                        let (webhook, deliveries) = data.await?;
+                        Ok::<_, ClientError>(view! {
+                            <WebhookSummary webhook=webhook/>
+                            <DeliveryList deliveries=deliveries.data on_redeliver=on_redeliver/>
+                        })
+                    })}
+                </ErrorBoundary>
+            </Transition>
+            <ConfirmDialog open=Signal::derive(move || confirming.with(Option::is_some))
+                title="Redeliver this event?" message=confirm_message confirm_label="Redeliver"
+                busy=resend.pending()
+                on_confirm=move |_| {
+                    if let Some(delivery) = confirming.get_untracked() {
+                        resend.dispatch(delivery.id);
+                    }
+                }
+                on_cancel=move |_| confirming.set(None)/>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn WebhookSummary(webhook: Option<Webhook>) -> impl IntoView {
+    webhook.map(|webhook| {
+        let status = webhook.status.as_str();
+        view! {
+            <section class="card webhook-summary" aria-label="Webhook">
+                <p class="webhook-url"><code>{webhook.url.clone()}</code>
+                    " "<span class=format!("status-badge status-{status}")>{status}</span></p>
+                {webhook.description.clone().map(|d| view! { <p class="muted">{d}</p> })}
+                <p class="muted">
+                    "Subscribed to "
+                    {webhook.events.iter().enumerate().map(|(i, e)| view! {
+                        {(i > 0).then_some(", ")}<code>{e.clone()}</code>
+                    }).collect_view()}
+                    {format!(" · created {}", format::date(&webhook.created_at))}
+                </p>
+            </section>
+        }
+    })
+}
+
+#[component]
+fn DeliveryList(
+    deliveries: Vec<WebhookDelivery>,
+    on_redeliver: Callback<WebhookDelivery>,
+) -> impl IntoView {
+    if deliveries.is_empty() {
+        return view! {
+            <EmptyState title="No deliveries yet"
+                hint="A delivery appears here each time one of the subscribed events happens."/>
+        }
+        .into_any();
+    }
+    let now = web_sys::js_sys::Date::now();
+    view! {
+        <ol class="deliveries">
+            {deliveries.into_iter().map(|delivery| {
+                let status = delivery.status.as_str();
+                let pending = delivery.status == DeliveryStatus::Pending;
+                let for_redeliver = delivery.clone();
+                let heading_id = format!("delivery-{}", delivery.id);
+                let attempts = delivery.attempts.clone();
+                let labelled_by = heading_id.clone();
+                view! {
+                    <li class="card delivery" aria-labelledby=labelled_by data-testid="delivery">
+                        <div class="delivery-head">
+                            <h2 id=heading_id class="delivery-title">
+                                <code>{delivery.event.clone()}</code>
+                                " "<span class=format!("status-badge status-{status}")>{status}</span>
+                            </h2>
+                            <button type="button" class="secondary small" disabled=pending
+                                title=pending.then_some("Still being attempted; it can be sent again once it succeeds or fails.")
+                                on:click=move |_| on_redeliver.run(for_redeliver.clone())>"Redeliver"</button>
+                        </div>
+                        <p class="muted delivery-meta">
+                            <code>{delivery.id.clone()}</code>
+                            {format!(" · event {} · queued ", delivery.event_id)}
+                            <time datetime=delivery.created_at.clone() title=format::date_time(&delivery.created_at)>
+                                {format::relative_time(&delivery.created_at, now)}
+                            </time>
+                            {delivery.redelivery_of.clone().map(|of| format!(" · redelivery of {of}"))}
+                            {delivery.next_attempt_at.clone().filter(|_| pending)
+                                .map(|at| format!(" · next attempt {}", format::relative_time(&at, now)))}
+                        </p>
+                        <AttemptTable attempts=attempts/>
+                    </li>
+                }
+            }).collect_view()}
+        </ol>
+    }
+    .into_any()
+}
+
+#[component]
+fn AttemptTable(attempts: Vec<converra_api::webhooks::DeliveryAttempt>) -> impl IntoView {
+    if attempts.is_empty() {
+        return view! { <p class="muted">"Not attempted yet."</p> }.into_any();
+    }
+    view! {
+        <div class="table-scroll">
+            <table class="attempts">
+                <caption class="visually-hidden">"Attempts"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Attempt"</th>
+                        <th scope="col">"Event"</th>
+                        <th scope="col" class="num">"Status code"</th>
+                        <th scope="col" class="num">"Duration"</th>
+                        <th scope="col">"Error"</th>
+                        <th scope="col">"Time"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {attempts.into_iter().map(|attempt| {
+                        let ok = attempt.status_code.is_some_and(|c| (200..300).contains(&c));
+                        view! {
+                            <tr>
+                                <th scope="row">{format!("#{}", attempt.attempt)}</th>
+                                <td data-label="Event"><code>{attempt.event.clone()}</code></td>
+                                <td data-label="Status code" class=if ok { "num ok" } else { "num failed" }>
+                                    {attempt.status_code.map(|c| c.to_string()).unwrap_or_else(|| "none".to_owned())}
+                                </td>
+                                <td data-label="Duration" class="num">{format::duration_ms(attempt.duration_ms)}</td>
+                                <td data-label="Error" class="error-cell">{attempt.error.clone().unwrap_or_else(|| "–".to_owned())}</td>
+                                <td data-label="Time"><time datetime=attempt.attempted_at.clone()>{format::date_time(&attempt.attempted_at)}</time></td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
 }

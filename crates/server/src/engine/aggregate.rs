@@ -11,6 +11,7 @@ use converra_api::insights::{
     StepFailures, TopFailure, TopicCount, TrendPoint, VerificationStatus,
 };
 
+use super::offline::analysis::issue_title;
 use super::{IssueKind, MetricScores};
 use crate::clock::rfc3339;
 use crate::store::insights::{ConversationFacts, InsightRow, IssueRow, StepRow};
@@ -39,21 +40,6 @@ pub struct AgentInsightsInput<'a> {
     pub agent_names: &'a BTreeMap<String, String>,
     pub value_per_conversation: Option<f64>,
     pub currency: &'a str,
-}
-
-pub fn issue_title(kind: IssueKind) -> &'static str {
-    match kind {
-        IssueKind::Refusal => "The assistant refused a request",
-        IssueKind::RepeatedAnswer => "The assistant repeated itself",
-        IssueKind::ApologyLoop => "Apologies without progress",
-        IssueKind::UnansweredQuestion => "A question went unanswered",
-        IssueKind::FailedToolCall => "A tool call failed",
-        IssueKind::HumanRequested => "The user asked for a human",
-        IssueKind::Frustration => "The user grew frustrated",
-        IssueKind::Verbose => "Answers longer than needed",
-        IssueKind::MissingDetails => "Acted without the details it needed",
-        IssueKind::UnsupportedClaim => "Claims without a source",
-    }
 }
 
 fn recommendation(kind: IssueKind) -> &'static str {

@@ -20,6 +20,9 @@ use super::variants::behaviours_in;
 const TOOL_FAILURE_RATE: f64 = 0.3;
 /// How many times an agent calls the scenario's tool at most.
 const MAX_TOOL_ATTEMPTS: usize = 3;
+/// Conversations stop at this many messages whatever `max_turns` asks (they end on their
+/// own long before: every unproductive turn costs the user patience).
+const MAX_MESSAGES: u32 = 100;
 /// The model name simulated assistant messages carry.
 const SIMULATED_MODEL: &str = "offline-simulator";
 
@@ -831,7 +834,7 @@ pub fn simulate(request: &SimulationRequest) -> SimulatedConversation {
         script: script(request.scenario),
         has: behaviours_in(request.prompt),
     };
-    let limit = request.max_turns.max(2) as usize;
+    let limit = request.max_turns.clamp(2, MAX_MESSAGES) as usize;
     let draws = Draws::new(request.seed, limit);
     let start = match request.persona.id {
         "persona_frustrated_customer" => 0.35,
@@ -1073,7 +1076,7 @@ mod tests {
     fn messages_carry_usage_and_latency_and_end_within_the_limit() {
         for (k, s) in scenarios().iter().enumerate() {
             for p in personas() {
-                for max_turns in [0, 1, 3, 6, 12] {
+                for max_turns in [0, 1, 3, 6, 12, u32::MAX] {
                     let c = simulate(&SimulationRequest {
                         prompt: BARE,
                         persona: p,
@@ -1081,7 +1084,7 @@ mod tests {
                         max_turns,
                         seed: k as u64,
                     });
-                    assert!(c.messages.len() <= (max_turns as usize).max(2));
+                    assert!(c.messages.len() <= max_turns.clamp(2, MAX_MESSAGES) as usize);
                     assert_eq!(c.messages[0].role, Role::User);
                     for m in &c.messages {
                         assert!(!m.content.is_empty());
@@ -1142,141 +1145,5 @@ mod tests {
         });
         assert!(c.messages.len() >= 2);
         let _ = analyze(&c.messages, None);
-    }
-}
-
-#[cfg(test)]
-mod calibration {
-    use super::*;
-    use crate::engine::offline::analysis::analyze;
-    use crate::engine::offline::variants::instruction;
-    use crate::engine::personas::{personas, scenarios};
-    use converra_api::insights::Metric;
-
-    const BARE: &str = "You are the support assistant of Acme, an online shop.";
-
-    fn mean(prompt: &str, p: &Persona, s: &Scenario, n: u64) -> (f64, [f64; 11], f64) {
-        let mut q = 0.0;
-        let mut m = [0.0; 11];
-        let mut done = 0.0;
-        for seed in 0..n {
-            let c = simulate(&SimulationRequest {
-                prompt,
-                persona: p,
-                scenario: s,
-                max_turns: 10,
-                seed,
-            });
-            let a = analyze(&c.messages, Some(prompt));
-            q += a.quality_score;
-            for (k, v) in a.metrics.0.iter().enumerate() {
-                m[k] += v;
-            }
-            done += f64::from(u8::from(a.task_completed));
-        }
-        let n = n as f64;
-        (q / n, m.map(|x| x / n), done / n)
-    }
-
-    #[test]
-    #[ignore]
-    fn print_matrix() {
-        let all: String = Behaviour::ALL
-            .iter()
-            .map(|b| instruction(*b))
-            .collect::<Vec<_>>()
-            .join(" ");
-        for p in personas() {
-            let needs: String = p
-                .needs
-                .iter()
-                .map(|b| instruction(*b))
-                .collect::<Vec<_>>()
-                .join(" ");
-            let with = format!("{BARE} {needs}");
-            let full = format!("{BARE} {all}");
-            for s in scenarios() {
-                let (a, ma, da) = mean(BARE, p, s, 60);
-                let (b, mb, db) = mean(&with, p, s, 60);
-                let (c, _, dc) = mean(&full, p, s, 60);
-                let diffs: Vec<String> = Metric::ALL
-                    .iter()
-                    .map(|m| format!("{:+.0}", mb[m.index()] - ma[m.index()]))
-                    .collect();
-                eprintln!(
-                    "{:28} {:28} bare {:5.1} ({:.2}) needs {:5.1} ({:.2}) all {:5.1} ({:.2})  {}",
-                    p.id,
-                    s.id,
-                    a,
-                    da,
-                    b,
-                    db,
-                    c,
-                    dc,
-                    diffs.join(" ")
-                );
-            }
-        }
-    }
-
-    #[test]
-    #[ignore]
-    fn print_samples() {
-        let p = crate::engine::personas::persona(
-            &std::env::var("P").unwrap_or("persona_frustrated_customer".into()),
-        )
-        .unwrap();
-        let s = crate::engine::personas::scenario(
-            &std::env::var("S").unwrap_or("scenario_order_status".into()),
-        )
-        .unwrap();
-        let list: Vec<Behaviour> = if std::env::var("ALL").is_ok() {
-            Behaviour::ALL.to_vec()
-        } else {
-            p.needs.to_vec()
-        };
-        let needs: String = list
-            .iter()
-            .map(|b| instruction(*b))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let with = format!("{BARE} {needs}");
-        let seeds: Vec<u64> = std::env::var("SEEDS")
-            .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
-            .unwrap_or(vec![0, 1, 2]);
-        for seed in seeds {
-            for prompt in [BARE, with.as_str()] {
-                let c = simulate(&SimulationRequest {
-                    prompt,
-                    persona: p,
-                    scenario: s,
-                    max_turns: 10,
-                    seed,
-                });
-                let a = analyze(&c.messages, Some(prompt));
-                eprintln!(
-                    "--- seed {seed} quality {} completed {} {:?}",
-                    a.quality_score, a.task_completed, a.metrics.0
-                );
-                for (i, m) in c.messages.iter().enumerate() {
-                    let tool = m
-                        .tool_calls
-                        .as_ref()
-                        .map(|t| format!(" [tool {} err {:?}]", t[0].name, t[0].error))
-                        .unwrap_or_default();
-                    eprintln!("{i} {:?}: {}{tool}", m.role, m.content);
-                }
-                for i in &a.issues {
-                    eprintln!(
-                        "  * {:?} {:?} {:?} {}",
-                        i.kind, i.severity, i.message_indexes, i.description
-                    );
-                }
-                eprintln!(
-                    "  summary: {}\n  exec: {}\n  next: {:?}\n  kw {:?} topics {:?} steps {:?}",
-                    a.summary, a.executive_summary, a.next_steps, a.keywords, a.topics, a.steps
-                );
-            }
-        }
     }
 }

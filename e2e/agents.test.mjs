@@ -1,0 +1,217 @@
+// The agents pages against the demo account: list → search → open an agent → edit its
+// prompt → the new version → a diff chosen in the URL → reload restores it. Every page
+// passes axe (serious and critical) in light and dark, and nothing logs a console error.
+// CONVERRA_SCREENSHOT_VARIANTS=<dir> also writes 375 px and dark screenshots there.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, openBrowser, screenshot, signedIn, seriousA11yViolations } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => { server = await startServer({ demo: true }); browser = await openBrowser(); });
+after(async () => { await browser?.browser.close(); await server?.stop(); });
+
+const VARIANTS = process.env.CONVERRA_SCREENSHOT_VARIANTS;
+
+/** axe in light and dark; the screenshot `name` in light at 1280 px (and the variants). */
+async function checkPage(page, name) {
+  await screenshot(page, name);
+  for (const scheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme: scheme });
+    assert.deepEqual(await seriousA11yViolations(page), [], `${name} (${scheme})`);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  await variants(page, name);
+}
+
+/** With CONVERRA_SCREENSHOT_VARIANTS set: `name` at 1280 and 375 px, light and dark. */
+async function variants(page, name) {
+  if (!VARIANTS) return;
+  mkdirSync(VARIANTS, { recursive: true });
+  for (const width of [1280, 375]) {
+    await page.setViewportSize({ width, height: 800 });
+    for (const scheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.screenshot({ path: join(VARIANTS, `${name}-${width}-${scheme}.png`), fullPage: true });
+    }
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+const rows = (page) => page.locator('table.agents-table tbody tr');
+const versionRows = (page) => page.locator('table.versions-table tbody tr');
+
+test('list, search, edit a prompt and diff two versions', async () => {
+  const { page } = browser;
+  await signedIn(page, server.origin, server.demoKey, '/agents');
+
+  // The list: six demo agents, with readable numbers and dates.
+  await page.getByRole('link', { name: 'Acme Support' }).waitFor();
+  assert.equal(await rows(page).count(), 6);
+  const acmeRow = rows(page).filter({ hasText: 'Acme Support' });
+  assert.match(await acmeRow.innerText(), /v3/);
+  assert.match(await acmeRow.innerText(), /\d+\.\d|—/);
+  assert.doesNotMatch(await page.locator('table.agents-table').innerText(), /\d{4}-\d\d-\d\dT/);
+  await checkPage(page, 'agents');
+
+  // Search: debounced into the URL; reload and back restore it.
+  await page.getByLabel('Search').fill('acme');
+  await page.waitForURL(/\?q=acme$/);
+  await page.waitForFunction(() => document.querySelectorAll('table.agents-table tbody tr').length === 1);
+  await page.reload();
+  await page.getByRole('link', { name: 'Acme Support' }).waitFor();
+  assert.equal(await page.getByLabel('Search').inputValue(), 'acme');
+  assert.equal(await rows(page).count(), 1);
+  await page.goBack();
+  await page.waitForURL(/\/agents$/);
+  await page.waitForFunction(() => document.querySelectorAll('table.agents-table tbody tr').length === 6);
+  assert.equal(await page.getByLabel('Search').inputValue(), '');
+
+  // The status filter lives in the URL too.
+  await page.getByLabel('Status').selectOption('draft');
+  await page.waitForURL(/\?status=draft$/);
+  await page.waitForFunction(() => document.querySelectorAll('table.agents-table tbody tr').length === 1);
+  await page.getByLabel('Search').fill('no agent is called this');
+  await page.waitForURL(/q=no%20agent/);
+  await page.getByRole('heading', { name: 'No agents match' }).waitFor();
+  await page.getByRole('link', { name: 'Clear filters' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('table.agents-table tbody tr').length === 6);
+
+  // Open an agent: prompt, settings, three versions.
+  await page.getByRole('link', { name: 'Acme Support' }).click();
+  await page.getByRole('heading', { name: 'Acme Support', level: 1 }).waitFor();
+  const agentPath = new URL(page.url()).pathname;
+  assert.match(agentPath, /^\/agents\/[^/]+$/);
+  await versionRows(page).first().waitFor();
+  assert.equal(await versionRows(page).count(), 3);
+  assert.match(await page.locator('pre.prompt').innerText(), /Acme Outfitters/);
+  const agentId = agentPath.split('/').pop();
+  assert.equal(
+    await page.getByRole('link', { name: 'Conversations', exact: true }).last().getAttribute('href'),
+    `/conversations?agentId=${agentId}`,
+  );
+  // The latest change is shown by default: v2 → v3 added the tool-failure paragraph.
+  assert.match(await page.locator('.word-diff ins').first().innerText(), /at most three sentences/);
+  await checkPage(page, 'agent');
+
+  // The edit form checks before sending.
+  await page.getByRole('button', { name: 'Edit agent' }).click();
+  await page.locator('#edit-agent-name').fill('   ');
+  await page.getByRole('button', { name: 'Save' }).click();
+  assert.equal(await page.locator('#edit-agent-name-error').innerText(), 'Enter a name.');
+  assert.equal(await page.locator('#edit-agent-name').getAttribute('aria-invalid'), 'true');
+  await page.locator('#edit-agent-name').fill('Acme Support');
+
+  // Edit the prompt: a new version appears, and the default diff shows the change.
+  const prompt = page.locator('#edit-agent-content');
+  await prompt.fill(`${await prompt.inputValue()}\n\nAlways greet the customer by name.`);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Saved. Acme Support is at version 4.').waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('table.versions-table tbody tr').length === 4);
+  assert.match(await page.locator('pre.prompt').innerText(), /Always greet the customer by name\.$/);
+  await page.locator('.word-diff ins', { hasText: 'Always greet the customer by name.' }).waitFor();
+  assert.match(await page.locator('.diff-summary').innerText(), /^6 words added, 0 removed$/);
+
+  // Choosing versions puts them in the URL.
+  await page.getByLabel('From', { exact: true }).selectOption('1');
+  await page.waitForURL(/diffBase=1&diffTarget=4/);
+  await page.getByLabel('Show differences only').check();
+  await page.waitForURL(/diffOnly=1/);
+  await page.locator('.diff-skip').first().waitFor();
+
+  // A deep link opens the same diff, and a reload keeps it.
+  await page.goto(`${server.origin}${agentPath}?diffBase=2&diffTarget=4&diffOnly=1`);
+  await page.locator('.word-diff').waitFor();
+  assert.equal(await page.getByLabel('From', { exact: true }).inputValue(), '2');
+  assert.equal(await page.getByLabel('To', { exact: true }).inputValue(), '4');
+  assert.ok(await page.getByLabel('Show differences only').isChecked());
+  assert.ok(await page.locator('.diff-skip').count() > 0);
+  await checkPage(page, 'agent-diff');
+  await page.reload();
+  await page.locator('.word-diff').waitFor();
+  assert.equal(await page.getByLabel('From', { exact: true }).inputValue(), '2');
+  assert.equal(await page.getByLabel('To', { exact: true }).inputValue(), '4');
+  assert.ok(await page.getByLabel('Show differences only').isChecked());
+  const summary = await page.locator('.diff-summary').innerText();
+  assert.match(summary, /^\d+ words? added, \d+ removed$/);
+
+  assert.deepEqual(browser.errors, []);
+});
+
+test('a new agent: checked in the browser, then created and opened', async () => {
+  const { page } = browser;
+  await signedIn(page, server.origin, server.demoKey, '/agents');
+  await page.getByRole('button', { name: 'New agent' }).click();
+  await page.getByRole('button', { name: 'Create agent' }).click();
+  assert.equal(await page.locator('#new-agent-name-error').innerText(), 'Enter a name.');
+  assert.equal(await page.locator('#new-agent-content-error').innerText(), 'Enter the system prompt.');
+  assert.deepEqual(await seriousA11yViolations(page), []);
+  await variants(page, 'agents-new');
+
+  await page.locator('#new-agent-name').fill('Returns Desk');
+  await page.locator('#new-agent-content').fill('You handle returns. <b>Never</b> promise a refund.');
+  await page.locator('#new-agent-status').selectOption('draft');
+
+  // A VALIDATION_ERROR from the server lands under its field, and in the error panel.
+  const refuse = async (route) => {
+    if (route.request().method() !== 'POST') return route.fallback();
+    await route.fulfill({
+      status: 400,
+      contentType: 'application/json',
+      body: JSON.stringify({ error: {
+        code: 'VALIDATION_ERROR',
+        message: 'name: must be at most 200 characters',
+        details: { fields: [{ field: 'name', message: 'must be at most 200 characters' }] },
+      } }),
+    });
+  };
+  await page.route('**/api/v1/agents', refuse);
+  await page.getByRole('button', { name: 'Create agent' }).click();
+  await page.locator('#new-agent-name-error').waitFor();
+  assert.equal(
+    await page.locator('#new-agent-name-error').innerText(),
+    'The server says: Must be at most 200 characters.',
+  );
+  assert.match(await page.getByRole('alert').innerText(), /VALIDATION_ERROR/);
+  await page.unroute('**/api/v1/agents', refuse);
+  // The refused request is the one console error this test expects.
+  assert.ok(browser.errors.every((e) => e.includes('400')), browser.errors.join('\n'));
+  browser.errors.length = 0;
+
+  await page.getByRole('button', { name: 'Create agent' }).click();
+  await page.getByRole('heading', { name: 'Returns Desk', level: 1 }).waitFor();
+  // The prompt is text, never markup.
+  assert.equal(await page.locator('pre.prompt b').count(), 0);
+  assert.match(await page.locator('pre.prompt').innerText(), /<b>Never<\/b>/);
+  assert.match(await page.locator('.settings-list').innerText(), /gpt-4o-mini/);
+  await page.getByText('There is one version so far.', { exact: false }).waitFor();
+  assert.deepEqual(browser.errors, []);
+});
+
+test('an account without agents says what to do next', async () => {
+  const { page } = browser;
+  const key = server.createKey('Empty Co');
+  await signedIn(page, server.origin, key, '/');
+  await page.getByRole('heading', { name: 'No agents yet' }).waitFor();
+  assert.match(
+    await page.locator('.empty-state').innerText(),
+    /Create your first agent, or log a conversation with agentName — it creates the agent\./,
+  );
+  assert.deepEqual(await seriousA11yViolations(page), []);
+  assert.deepEqual(browser.errors, []);
+});
+
+test('an unknown agent shows the API error with a retry', async () => {
+  const { page } = browser;
+  await signedIn(page, server.origin, server.demoKey, '/agents/agt_does_not_exist');
+  const alert = page.getByRole('alert').first();
+  await alert.waitFor();
+  assert.match(await alert.innerText(), /NOT_FOUND/);
+  await page.getByRole('button', { name: 'Retry' }).first().waitFor();
+  // The 404s are expected console errors of this test.
+  browser.errors.length = 0;
+});

@@ -1,0 +1,392 @@
+//! A list page's filters live in the URL's query string, so back, forward, reload and a
+//! shared link all restore the same view. This module maps that query string to typed
+//! filter state and on to the API's query string; everything here is pure and tested.
+
+use converra_api::conversations::{ConversationSort, ConversationStatus};
+
+/// Percent-encodes one query-string key or value: RFC 3986 unreserved characters stay,
+/// every other byte of the UTF-8 becomes `%XX` (a space too, so `+` is never ambiguous).
+pub fn encode_component(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Decodes one query-string key or value: `+` is a space, `%XX` a byte; a malformed escape
+/// stays as it was written and invalid UTF-8 becomes U+FFFD rather than an error.
+pub fn decode_component(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b'%' => match (
+                bytes.get(i + 1).and_then(|b| hex_digit(*b)),
+                bytes.get(i + 2).and_then(|b| hex_digit(*b)),
+            ) {
+                (Some(high), Some(low)) => {
+                    out.push(high * 16 + low);
+                    i += 3;
+                }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            other => {
+                out.push(other);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex_digit(byte: u8) -> Option<u8> {
+    char::from(byte)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
+}
+
+/// Splits a query string (with or without its leading `?`) into decoded pairs, in order.
+/// A key without `=` has the empty value; empty segments (`a=1&&b=2`) are skipped.
+pub fn parse_query(search: &str) -> Vec<(String, String)> {
+    search
+        .strip_prefix('?')
+        .unwrap_or(search)
+        .split('&')
+        .filter(|segment| !segment.is_empty())
+        .map(|segment| match segment.split_once('=') {
+            Some((key, value)) => (decode_component(key), decode_component(value)),
+            None => (decode_component(segment), String::new()),
+        })
+        .collect()
+}
+
+/// `?a=b&c=d` from pairs, encoded; the empty string when there are none.
+pub fn build_query<K: AsRef<str>, V: AsRef<str>>(
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> String {
+    let joined = pairs
+        .into_iter()
+        .map(|(key, value)| {
+            format!(
+                "{}={}",
+                encode_component(key.as_ref()),
+                encode_component(value.as_ref())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    if joined.is_empty() {
+        joined
+    } else {
+        format!("?{joined}")
+    }
+}
+
+/// The last value given for `key` (a repeated key means the later one wins, as in a form).
+pub fn query_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A day as the URL keeps it (`2024-05-01`), checked against the calendar.
+fn parse_day(text: &str) -> Option<(i64, u32, u32)> {
+    let mut parts = text.splitn(3, '-');
+    let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+    if year.len() != 4 || month.len() != 2 || day.len() != 2 {
+        return None;
+    }
+    let (year, month, day) = (
+        year.parse::<i64>().ok()?,
+        month.parse::<u32>().ok()?,
+        day.parse::<u32>().ok()?,
+    );
+    ((1..=12).contains(&month) && (1..=days_in_month(year, month)).contains(&day))
+        .then_some((year, month, day))
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// The day after `YYYY-MM-DD`, or `None` when it is not a calendar day.
+pub fn next_day(text: &str) -> Option<String> {
+    let (mut year, mut month, mut day) = parse_day(text)?;
+    day += 1;
+    if day > days_in_month(year, month) {
+        day = 1;
+        month += 1;
+        if month > 12 {
+            month = 1;
+            year += 1;
+        }
+    }
+    Some(format!("{year:04}-{month:02}-{day:02}"))
+}
+
+/// A date filter as the URL may hold it: a calendar day (what the date inputs produce) or
+/// a whole RFC 3339 timestamp (what an API user may paste).
+fn valid_date_filter(text: &str) -> Option<String> {
+    let text = text.trim();
+    if parse_day(text).is_some() {
+        return Some(text.to_owned());
+    }
+    let (day, time) = text.split_once(['T', 't'])?;
+    (parse_day(day).is_some() && time.len() >= 5 && time.as_bytes()[2] == b':')
+        .then(|| text.to_owned())
+}
+
+/// The calendar-day part of a date filter, for an `<input type="date">`.
+pub fn day_part(filter: &str) -> &str {
+    filter.get(..10).unwrap_or(filter)
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_quality(text: &str) -> Option<f64> {
+    text.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// The sort's name in the URL (short and readable; the default is left out).
+pub fn sort_url_name(sort: ConversationSort) -> &'static str {
+    match sort {
+        ConversationSort::NewestFirst => "newest",
+        ConversationSort::OldestFirst => "oldest",
+        ConversationSort::BestFirst => "best",
+        ConversationSort::WorstFirst => "worst",
+    }
+}
+
+/// The sort as `GET /conversations` spells it.
+pub fn sort_api_name(sort: ConversationSort) -> &'static str {
+    match sort {
+        ConversationSort::NewestFirst => "-createdAt",
+        ConversationSort::OldestFirst => "createdAt",
+        ConversationSort::BestFirst => "-qualityScore",
+        ConversationSort::WorstFirst => "qualityScore",
+    }
+}
+
+/// Reads a sort from either its URL name or its API name.
+pub fn parse_sort(text: &str) -> Option<ConversationSort> {
+    [
+        ConversationSort::NewestFirst,
+        ConversationSort::OldestFirst,
+        ConversationSort::BestFirst,
+        ConversationSort::WorstFirst,
+    ]
+    .into_iter()
+    .find(|sort| sort_url_name(*sort) == text || sort_api_name(*sort) == text)
+}
+
+/// Whether pages of this sort are walked by cursor (time orders) or by offset (quality
+/// orders, for which the server hands out no cursor).
+pub fn sort_pages_by_cursor(sort: ConversationSort) -> bool {
+    matches!(
+        sort,
+        ConversationSort::NewestFirst | ConversationSort::OldestFirst
+    )
+}
+
+/// The conversations list's view: every filter, the sort and the page, as the URL holds it.
+/// Keys are the API's (`agentId`, `minQuality`, …) so a URL reads like the API call it makes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConversationQuery {
+    pub agent_id: Option<String>,
+    pub status: Option<ConversationStatus>,
+    /// Created on or after: a day (`2024-05-01`, UTC) or an RFC 3339 timestamp.
+    pub from: Option<String>,
+    /// Created on or before this day (UTC), or before this RFC 3339 timestamp.
+    pub to: Option<String>,
+    pub min_quality: Option<f64>,
+    pub max_quality: Option<f64>,
+    pub has_issues: Option<bool>,
+    pub has_failed_steps: Option<bool>,
+    /// Full-text search, as typed.
+    pub q: Option<String>,
+    pub sort: ConversationSort,
+    /// The page's keyset cursor (time orders).
+    pub cursor: Option<String>,
+    /// The page's offset (quality orders).
+    pub offset: Option<u64>,
+}
+
+impl ConversationQuery {
+    /// The view a query string describes; unknown keys and malformed values are ignored,
+    /// so a hand-edited URL still opens a page rather than an error.
+    pub fn from_search(search: &str) -> Self {
+        Self::from_pairs(&parse_query(search))
+    }
+
+    pub fn from_pairs(pairs: &[(String, String)]) -> Self {
+        let text = |key: &str| {
+            query_value(pairs, key)
+                .filter(|v| !v.trim().is_empty())
+                .map(str::to_owned)
+        };
+        ConversationQuery {
+            agent_id: text("agentId").map(|v| v.trim().to_owned()),
+            status: text("status").and_then(|v| v.parse().ok()),
+            from: text("from").and_then(|v| valid_date_filter(&v)),
+            to: text("to").and_then(|v| valid_date_filter(&v)),
+            min_quality: text("minQuality").and_then(|v| parse_quality(&v)),
+            max_quality: text("maxQuality").and_then(|v| parse_quality(&v)),
+            has_issues: text("hasIssues").and_then(|v| parse_bool(&v)),
+            has_failed_steps: text("hasFailedSteps").and_then(|v| parse_bool(&v)),
+            q: text("q"),
+            sort: text("sort")
+                .and_then(|v| parse_sort(&v))
+                .unwrap_or_default(),
+            cursor: text("cursor"),
+            offset: text("offset")
+                .and_then(|v| v.parse().ok())
+                .filter(|v| *v > 0),
+        }
+    }
+
+    /// The URL's pairs, in a fixed order, leaving out what is unset or the default.
+    pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = self.filter_pairs();
+        if self.sort != ConversationSort::default() {
+            pairs.push(("sort", sort_url_name(self.sort).to_owned()));
+        }
+        if let Some(cursor) = &self.cursor {
+            pairs.push(("cursor", cursor.clone()));
+        }
+        if let Some(offset) = self.offset {
+            pairs.push(("offset", offset.to_string()));
+        }
+        pairs
+    }
+
+    fn filter_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = Vec::new();
+        let mut push = |key: &'static str, value: Option<String>| {
+            if let Some(value) = value {
+                pairs.push((key, value));
+            }
+        };
+        push("agentId", self.agent_id.clone());
+        push("status", self.status.map(|s| s.as_str().to_owned()));
+        push("from", self.from.clone());
+        push("to", self.to.clone());
+        push("minQuality", self.min_quality.map(|v| v.to_string()));
+        push("maxQuality", self.max_quality.map(|v| v.to_string()));
+        push("hasIssues", self.has_issues.map(|v| v.to_string()));
+        push(
+            "hasFailedSteps",
+            self.has_failed_steps.map(|v| v.to_string()),
+        );
+        push("q", self.q.clone());
+        pairs
+    }
+
+    /// `?agentId=…&status=…`: the page's own URL query (empty for the default view).
+    pub fn to_url_query(&self) -> String {
+        build_query(self.to_pairs())
+    }
+
+    /// The same view on its first page: what a changed filter or a saved view starts from.
+    pub fn first_page(&self) -> Self {
+        ConversationQuery {
+            cursor: None,
+            offset: None,
+            ..self.clone()
+        }
+    }
+
+    /// Whether any filter (not the sort or the page) is set.
+    pub fn is_filtered(&self) -> bool {
+        !self.filter_pairs().is_empty()
+    }
+
+    /// Whether this is a later page than the first.
+    pub fn is_later_page(&self) -> bool {
+        self.cursor.is_some() || self.offset.is_some()
+    }
+
+    /// The query string of `GET /conversations` for this view and page size: days become
+    /// UTC timestamps (`to` a day is inclusive, so it becomes the next midnight), the search
+    /// is trimmed, and a page is a cursor for time orders and an offset for quality orders.
+    pub fn to_api_query(&self, limit: u32) -> String {
+        let mut pairs: Vec<(&'static str, String)> = Vec::new();
+        if let Some(agent_id) = &self.agent_id {
+            pairs.push(("agentId", agent_id.clone()));
+        }
+        if let Some(status) = self.status {
+            pairs.push(("status", status.as_str().to_owned()));
+        }
+        if let Some(from) = &self.from {
+            pairs.push(("from", api_timestamp(from, false)));
+        }
+        if let Some(to) = &self.to {
+            pairs.push(("to", api_timestamp(to, true)));
+        }
+        if let Some(min) = self.min_quality {
+            pairs.push(("minQuality", min.to_string()));
+        }
+        if let Some(max) = self.max_quality {
+            pairs.push(("maxQuality", max.to_string()));
+        }
+        if let Some(has_issues) = self.has_issues {
+            pairs.push(("hasIssues", has_issues.to_string()));
+        }
+        if let Some(failed) = self.has_failed_steps {
+            pairs.push(("hasFailedSteps", failed.to_string()));
+        }
+        if let Some(q) = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            pairs.push(("q", q.to_owned()));
+        }
+        if self.sort != ConversationSort::default() {
+            pairs.push(("sort", sort_api_name(self.sort).to_owned()));
+        }
+        pairs.push(("limit", limit.to_string()));
+        match (&self.cursor, self.offset) {
+            (Some(cursor), _) if sort_pages_by_cursor(self.sort) => {
+                pairs.push(("cursor", cursor.clone()));
+            }
+            (_, Some(offset)) => pairs.push(("offset", offset.to_string())),
+            _ => {}
+        }
+        build_query(pairs)
+    }
+}
+
+/// A date filter as the API wants it: a day becomes its UTC midnight (for an inclusive
+/// `to`, the next day's); a timestamp passes unchanged.
+fn api_timestamp(filter: &str, end_of_day: bool) -> String {
+    match (parse_day(filter), end_of_day) {
+        (Some(_), false) => format!("{filter}T00:00:00Z"),
+        (Some(_), true) => match next_day(filter) {
+            Some(next) => format!("{next}T00:00:00Z"),
+            None => format!("{filter}T23:59:59Z"),
+        },
+        (None, _) => filter.to_owned(),
+    }
+}
