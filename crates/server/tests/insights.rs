@@ -56,8 +56,10 @@ async fn a_logged_conversation_gets_insights_that_tell_good_from_bad() {
     let good = log(&server, &key, clean_conversation("Support")).await;
     let bad = log(&server, &key, failing_conversation("Support")).await;
 
-    let good = ready_insights(&server, &key, &good).await;
+    ready_insights(&server, &key, &good).await;
     let bad = ready_insights(&server, &key, &bad).await;
+    // Read again once both are ready, so the fleet average covers both.
+    let good = ready_insights(&server, &key, &good).await;
     for metric in [
         "successScore",
         "aiRelevancy",
