@@ -87,14 +87,18 @@ test('filters live in the URL, pages follow the cursor, a page exports to CSV', 
   assert.equal(await page.getByLabel('Search').inputValue(), word);
 
   // Back goes to the view before the search.
+  const unsearched = page.waitForResponse((r) => r.url().includes('/api/v1/conversations?') && !r.url().includes('q='));
   await page.goBack();
+  await unsearched;
   await page.waitForURL((url) => !url.searchParams.has('q') && url.searchParams.get('status') === 'completed');
   await page.waitForFunction(() => document.querySelector('#f-q')?.value === '');
   assert.equal(await page.getByLabel('Status').inputValue(), 'completed');
   assert.equal(await page.getByLabel('Agent').inputValue(), agent.id);
 
   // Next page: a cursor in the URL and other rows; First page comes back.
-  await rows(page).first().waitFor();
+  const unsearchedPage = (await api(`/conversations?agentId=${agent.id}&status=completed&limit=50`)).data;
+  await page.waitForFunction((first) => document.querySelector('table.conversations-table tbody tr a.row-link')
+    ?.getAttribute('href') === first, `/conversations/${unsearchedPage[0].id}`);
   const firstPageIds = await rows(page).locator('a.row-link').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
   await page.getByRole('button', { name: 'Next page' }).click();
   await page.waitForURL((url) => url.searchParams.has('cursor'));
@@ -196,9 +200,9 @@ test('markup in messages is shown as text and never runs', async () => {
   await signedIn(page, server.origin, server.demoKey, `/conversations/${created.id}`);
   await page.getByRole('heading', { name: 'Markup probe <b>not bold</b>' }).waitFor();
   const assistant = page.locator('.message.role-assistant');
-  assert.equal(await assistant.locator('strong').innerText(), 'bold');
-  assert.match(await assistant.innerText(), /<script>window\.__xss=1<\/script>/);
-  assert.match(await page.locator('.message.role-user').innerText(), /<img src=x onerror="window\.__xss=2">/);
+  assert.equal(await assistant.locator('strong').textContent(), 'bold');
+  assert.match(await assistant.textContent(), /<script>window\.__xss=1<\/script>/);
+  assert.match(await page.locator('.message.role-user').textContent(), /<img src=x onerror="window\.__xss=2">/);
   assert.equal(await page.locator('.transcript img, .transcript script, .transcript b').count(), 0);
   assert.equal(await assistant.locator('a[href="https://example.com"]').getAttribute('rel'), 'noopener noreferrer nofollow');
   assert.equal(await page.locator('.transcript a[href^="javascript"]').count(), 0);
@@ -207,12 +211,16 @@ test('markup in messages is shown as text and never runs', async () => {
   assert.equal(await page.evaluate(() => window.__xss), undefined);
   // The optimization it belongs to.
   assert.equal(await page.locator('.experiment a').getAttribute('href'), '/optimizations/opt_probe');
+  // Once analysed, an issue's message link scrolls to and focuses that message.
+  await page.locator('.insights .metric-bars').waitFor({ timeout: 20000 });
+  await page.locator('.insights').getByRole('button', { name: 'Show message 3' }).first().click();
+  await page.waitForFunction(() => document.activeElement?.id === 'msg-2');
   assert.deepEqual(await seriousA11yViolations(page), []);
   await screenshot(page, 'conversation-xss');
   await variants(page, 'conversation-xss');
   // The raw toggle shows the source.
   await assistant.getByRole('button', { name: 'Raw' }).click();
-  assert.match(await assistant.locator('.plain-text').innerText(), /\*\*bold\*\*/);
+  assert.match(await assistant.locator('.plain-text').textContent(), /\*\*bold\*\*/);
   assert.equal(await page.evaluate(() => window.__xss), undefined);
   assert.deepEqual(browser.errors, []);
 });
