@@ -115,9 +115,8 @@ impl From<sqlx::Error> for RunError {
 
 async fn started_event(state: &AppState, run: &OptimizationRecord) -> anyhow::Result<()> {
     let now = state.clock.now_ms();
-    let mut tx = state.store.begin_write().await?;
-    enqueue_event(
-        &mut tx,
+    emit(
+        state,
         &run.account_id,
         "optimization.started",
         serde_json::json!({
@@ -128,9 +127,20 @@ async fn started_event(state: &AppState, run: &OptimizationRecord) -> anyhow::Re
             "variantCount": run.wire.variant_count,
             "startedAt": rfc3339(now),
         }),
-        now,
     )
-    .await?;
+    .await
+}
+
+/// Queues one webhook event in a transaction of its own and wakes the sender.
+async fn emit(
+    state: &AppState,
+    account_id: &str,
+    event: &str,
+    data: serde_json::Value,
+) -> anyhow::Result<()> {
+    let now = state.clock.now_ms();
+    let mut tx = state.store.begin_write().await?;
+    enqueue_event(&mut tx, account_id, event, data, now).await?;
     tx.commit().await?;
     state.wake_webhooks();
     Ok(())
@@ -492,9 +502,8 @@ async fn completed_event(state: &AppState, run: &OptimizationRecord) -> anyhow::
         .as_deref()
         .and_then(crate::clock::parse_rfc3339)
         .unwrap_or(now);
-    let mut tx = state.store.begin_write().await?;
-    enqueue_event(
-        &mut tx,
+    emit(
+        state,
         &run.account_id,
         "optimization.completed",
         serde_json::json!({
@@ -505,12 +514,8 @@ async fn completed_event(state: &AppState, run: &OptimizationRecord) -> anyhow::
             "duration": (now - started).max(0),
             "completedAt": rfc3339(now),
         }),
-        now,
     )
-    .await?;
-    tx.commit().await?;
-    state.wake_webhooks();
-    Ok(())
+    .await
 }
 
 async fn count_tokens(state: &AppState, account_id: &str, tokens: u64) -> anyhow::Result<()> {
