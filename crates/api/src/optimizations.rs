@@ -377,6 +377,10 @@ pub struct Variant {
     pub tokens: CostComparison,
     pub latency_ms: CostComparison,
     pub persona_results: Vec<PersonaResult>,
+    /// Every simulated conversation's overall score (0..100), ascending: the spread behind
+    /// the mean. Empty until the arm is evaluated.
+    #[serde(default)]
+    pub conversation_scores: Vec<f64>,
     /// Simulated conversations of this arm: `GET /optimizations/:id/simulations/:simId`.
     pub sample_conversation_ids: Vec<String>,
     /// Production conversations logged with this variant's id (live traffic), when any.

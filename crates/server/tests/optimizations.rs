@@ -105,6 +105,20 @@ async fn an_offline_optimization_runs_to_a_statistically_judged_result_and_appli
             3
         );
         assert!(variant["tokens"]["mean"].as_f64().unwrap() > 0.0);
+        // The spread behind the mean: one score per simulation, ascending, averaging to it.
+        let scores: Vec<f64> = variant["conversationScores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_f64().unwrap())
+            .collect();
+        assert_eq!(scores.len(), 30);
+        assert!(scores.windows(2).all(|w| w[0] <= w[1]), "{scores:?}");
+        let mean = scores.iter().sum::<f64>() / scores.len() as f64;
+        assert!(
+            (mean - overall["mean"].as_f64().unwrap()).abs() < 0.05,
+            "{mean} vs {overall}"
+        );
     }
     let best_sum: f64 = variants
         .iter()

@@ -61,12 +61,21 @@ pub struct VariantReport {
     pub tokens: CostComparison,
     pub latency_ms: CostComparison,
     pub persona_results: Vec<PersonaResult>,
+    /// Each simulation's overall score, ascending (reports stored before it have none).
+    #[serde(default)]
+    pub conversation_scores: Vec<f64>,
     pub sample_conversation_ids: Vec<String>,
 }
 
 fn round(value: f64, places: i32) -> f64 {
     let factor = 10f64.powi(places);
     (value * factor).round() / factor
+}
+
+fn ascending_scores(scores: &[f64]) -> Vec<f64> {
+    let mut sorted: Vec<f64> = scores.iter().map(|&score| round(score, 2)).collect();
+    sorted.sort_by(f64::total_cmp);
+    sorted
 }
 
 fn metric_stats(values: &[f64]) -> MetricStats {
@@ -344,6 +353,7 @@ fn report(
             difference: round(latency - control_latency, 1),
         },
         persona_results,
+        conversation_scores: ascending_scores(&overall),
         sample_conversation_ids: arm.iter().take(SAMPLES).map(|s| s.id.clone()).collect(),
     }
 }

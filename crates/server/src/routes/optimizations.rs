@@ -256,6 +256,7 @@ fn variant_body(
         tokens: report.tokens,
         latency_ms: report.latency_ms,
         persona_results: report.persona_results,
+        conversation_scores: report.conversation_scores,
         sample_conversation_ids: report.sample_conversation_ids,
         live,
     }
@@ -293,6 +294,7 @@ fn empty_report() -> crate::engine::optimizer::VariantReport {
             difference: 0.0,
         },
         persona_results: Vec::new(),
+        conversation_scores: Vec::new(),
         sample_conversation_ids: Vec::new(),
     }
 }
