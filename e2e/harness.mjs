@@ -1,7 +1,8 @@
 // Starts the real server over a fresh SQLite database with the built dashboard, and
 // Debian's Chromium through playwright-core. Each test file gets its own server.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,14 +41,46 @@ async function waitForHttp(url, timeoutMs = 15000) {
   }
 }
 
+// Seeding the demo takes the server tens of seconds, so it is seeded once per server binary
+// and copied into each test's own directory. The copy is redone after an hour because the
+// demo's dates are relative to the day it was seeded.
+const DEMO_MAX_AGE_MS = 60 * 60 * 1000;
+
+function demoTemplateDir() {
+  const bin = statSync(SERVER_BIN);
+  const key = createHash('sha256').update(`${SERVER_BIN}:${bin.size}:${bin.mtimeMs}`).digest('hex').slice(0, 16);
+  return join(tmpdir(), `converra-e2e-demo-${key}`);
+}
+
+/** Puts a seeded demo database at `db` and returns the demo's API key. */
+function copyDemoDatabase(db) {
+  const template = demoTemplateDir();
+  const fresh = existsSync(join(template, 'key')) && Date.now() - statSync(join(template, 'key')).mtimeMs < DEMO_MAX_AGE_MS;
+  if (!fresh) {
+    // Seeded beside the template and renamed into place, so tests running at once never
+    // copy a half-written database.
+    const staging = mkdtempSync(`${template}-staging-`);
+    const key = execFileSync(SERVER_BIN, ['demo', '--db', join(staging, 'converra.db')], { encoding: 'utf8' }).trim().split('\n').pop();
+    writeFileSync(join(staging, 'key'), key);
+    rmSync(template, { recursive: true, force: true });
+    try {
+      renameSync(staging, template);
+    } catch {
+      // Another test seeded it in the meantime; theirs is as good.
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+  for (const suffix of ['', '-wal', '-shm']) {
+    if (existsSync(join(template, `converra.db${suffix}`))) copyFileSync(join(template, `converra.db${suffix}`), `${db}${suffix}`);
+  }
+  return readFileSync(join(template, 'key'), 'utf8');
+}
+
 /** A running server; `createKey(account)` makes a key with `keys create`. */
 export async function startServer({ demo = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'converra-e2e-'));
   const db = join(dir, 'converra.db');
-  let demoKey = null;
-  if (demo) {
-    demoKey = execFileSync(SERVER_BIN, ['demo', '--db', db], { encoding: 'utf8' }).trim().split('\n').pop();
-  }
+  const demoKey = demo ? copyDemoDatabase(db) : null;
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const child = spawn(SERVER_BIN, ['serve', '--db', db, '--addr', `127.0.0.1:${port}`, '--dist', DIST], {
@@ -72,11 +105,14 @@ export async function startServer({ demo = false } = {}) {
   };
 }
 
-/** Chromium with a page that fails the test on any console error or uncaught exception. */
-export async function openBrowser() {
+/**
+ * Chromium with a page that collects console errors and uncaught exceptions. By default
+ * the page ignores the server's Content-Security-Policy so that the tests can inject
+ * axe-core; `{ enforceCsp: true }` keeps the policy, to prove the dashboard runs under it.
+ */
+export async function openBrowser({ enforceCsp = false } = {}) {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  // bypassCSP only lets the tests inject axe-core; the app itself runs under the server's CSP.
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: !enforceCsp });
   const page = await context.newPage();
   const errors = [];
   page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });

@@ -8,14 +8,25 @@ use leptos_router::path;
 
 use crate::api::account::get_account;
 use crate::api::{show_rate_limit_waits_in, ApiClient, ClientError};
+use crate::components::command_palette::CommandPalette;
 use crate::components::error_panel::ErrorPanel;
+use crate::components::keyboard::{install_shortcuts, CheatSheet};
 use crate::components::theme_toggle::ThemeToggle;
 use crate::pages::agent::AgentPage;
+use crate::pages::agent_insights::AgentInsightsPage;
 use crate::pages::agents::AgentsPage;
+use crate::pages::benchmark::BenchmarkPage;
+use crate::pages::benchmark_new::BenchmarkNewPage;
+use crate::pages::benchmarks::BenchmarksPage;
 use crate::pages::conversation::ConversationPage;
 use crate::pages::conversations::ConversationsPage;
+use crate::pages::fleet::FleetPage;
+use crate::pages::optimization::OptimizationPage;
+use crate::pages::optimization_new::OptimizationNewPage;
+use crate::pages::optimizations::OptimizationsPage;
 use crate::pages::settings::SettingsPage;
 use crate::pages::sign_in::SignIn;
+use crate::pages::step_failures::StepFailuresPage;
 use crate::pages::usage::UsagePage;
 use crate::pages::webhook::WebhookPage;
 use crate::session;
@@ -97,6 +108,9 @@ fn Shell(signed_in: SignedIn) -> impl IntoView {
     let account = signed_in.account;
     let rate_limit_wait = RwSignal::new(None::<u64>);
     show_rate_limit_waits_in(rate_limit_wait);
+    let palette_open = RwSignal::new(false);
+    let cheat_sheet_open = RwSignal::new(false);
+    install_shortcuts(palette_open, cheat_sheet_open);
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="top-bar">
@@ -104,12 +118,21 @@ fn Shell(signed_in: SignedIn) -> impl IntoView {
             <nav aria-label="Main">
                 <A href="/agents">"Agents"</A>
                 <A href="/conversations">"Conversations"</A>
+                <A href="/optimizations">"Optimizations"</A>
+                <A href="/fleet">"Fleet"</A>
+                <A href="/benchmarks">"Benchmarks"</A>
                 <A href="/usage">"Usage"</A>
                 <A href="/settings">"Settings"</A>
             </nav>
             <div class="who" data-testid="account-badge">
                 <span class="account-name">{account.name.clone()}</span>
                 <span class="plan-badge">{account.plan.name.clone()}</span>
+                <button type="button" class="secondary palette-button" aria-keyshortcuts="Control+K"
+                    title="Go to any page, agent or conversation (Ctrl+K)"
+                    on:click=move |_| palette_open.set(true)>"Go to…"<kbd>"Ctrl K"</kbd></button>
+                <button type="button" class="secondary shortcuts-button" aria-keyshortcuts="?"
+                    title="Keyboard shortcuts (?)" aria-label="Keyboard shortcuts"
+                    on:click=move |_| cheat_sheet_open.set(true)>"?"</button>
                 <ThemeToggle/>
                 <button type="button" class="secondary" on:click=sign_out>"Sign out"</button>
             </div>
@@ -119,11 +142,22 @@ fn Shell(signed_in: SignedIn) -> impl IntoView {
                 {format!("The API's rate limit was reached; retrying in {seconds} s.")}
             </p>
         })}
+        <CommandPalette open=palette_open/>
+        <CheatSheet open=cheat_sheet_open/>
         <main class="page" id="main">
             <Routes fallback=|| view! { <h1>"Page not found"</h1><p><A href="/agents">"Back to the agents"</A></p> }>
                 <Route path=path!("/") view=AgentsPage/>
                 <Route path=path!("/agents") view=AgentsPage/>
                 <Route path=path!("/agents/:id") view=AgentPage/>
+                <Route path=path!("/agents/:id/insights") view=AgentInsightsPage/>
+                <Route path=path!("/agents/:id/step-failures") view=StepFailuresPage/>
+                <Route path=path!("/fleet") view=FleetPage/>
+                <Route path=path!("/optimizations") view=OptimizationsPage/>
+                <Route path=path!("/optimizations/new") view=OptimizationNewPage/>
+                <Route path=path!("/optimizations/:id") view=OptimizationPage/>
+                <Route path=path!("/benchmarks") view=BenchmarksPage/>
+                <Route path=path!("/benchmarks/new") view=BenchmarkNewPage/>
+                <Route path=path!("/benchmarks/:id") view=BenchmarkPage/>
                 <Route path=path!("/conversations") view=ConversationsPage/>
                 <Route path=path!("/conversations/:id") view=ConversationPage/>
                 <Route path=path!("/usage") view=UsagePage/>

@@ -1,14 +1,11 @@
-//! `GET /conversations`, `GET /conversations/:id`, its insights and their regeneration, and
-//! the agent list the conversation filters offer.
+//! `GET /conversations` (a page, or every page of a view for export) and
+//! `GET /conversations/:id`. Their insights are in [`super::insights`].
 
-use converra_api::agents::Agent;
-use converra_api::conversations::{Conversation, InsightsStatus};
+use converra_api::conversations::Conversation;
 use converra_api::{Data, List};
-use serde::Deserialize;
-use serde_json::Value;
 
 use super::{ApiClient, ClientError};
-use crate::components::query::{build_query, encode_component, ConversationQuery};
+use crate::components::query::{encode_component, ConversationQuery};
 
 /// One page of conversations (without transcripts) for a view of the list.
 pub async fn list_conversations(
@@ -27,118 +24,6 @@ pub async fn get_conversation(client: &ApiClient, id: &str) -> Result<Conversati
         .get::<Data<Conversation>>(&format!("/conversations/{}", encode_component(id)))
         .await
         .map(|d| d.data)
-}
-
-/// Every agent's id and name, for the agent filter: pages of 100 by cursor, at most 1,000.
-pub async fn list_agent_choices(client: &ApiClient) -> Result<Vec<Agent>, ClientError> {
-    let mut agents = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..10 {
-        let mut pairs = vec![("limit", "100".to_owned())];
-        if let Some(cursor) = cursor.take() {
-            pairs.push(("cursor", cursor));
-        }
-        let page: List<Agent> = client
-            .get(&format!("/agents{}", build_query(pairs)))
-            .await?;
-        agents.extend(page.data);
-        match page.pagination.next_cursor {
-            Some(next) if page.pagination.has_more => cursor = Some(next),
-            _ => break,
-        }
-    }
-    Ok(agents)
-}
-
-/// A conversation's insights: ready (the whole analysis, read generically for now), or the
-/// reason they are not.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ConversationInsights {
-    Ready(Value),
-    NotReady(InsightsNotReady),
-}
-
-/// `GET /conversations/:id/insights` while the insights are not there.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InsightsNotReady {
-    pub conversation_id: String,
-    /// `pending`, `skipped` or `failed`.
-    pub status: InsightsStatus,
-    #[serde(default)]
-    pub message: Option<String>,
-    #[serde(default)]
-    pub code: Option<String>,
-    #[serde(default)]
-    pub reason: Option<String>,
-    #[serde(default)]
-    pub retry_count: Option<u32>,
-    #[serde(default)]
-    pub next_retry_at: Option<String>,
-}
-
-impl ConversationInsights {
-    /// Tells the two shapes apart: a not-ready answer has a `status` other than `ready` and
-    /// no `metrics`.
-    pub fn from_value(data: Value) -> Self {
-        let not_ready = data.get("metrics").is_none()
-            && data
-                .get("status")
-                .and_then(Value::as_str)
-                .is_some_and(|s| s != "ready");
-        if not_ready {
-            if let Ok(parsed) = serde_json::from_value::<InsightsNotReady>(data.clone()) {
-                return ConversationInsights::NotReady(parsed);
-            }
-        }
-        ConversationInsights::Ready(data)
-    }
-}
-
-pub async fn get_insights(
-    client: &ApiClient,
-    conversation_id: &str,
-) -> Result<ConversationInsights, ClientError> {
-    client
-        .get::<Data<Value>>(&format!(
-            "/conversations/{}/insights",
-            encode_component(conversation_id)
-        ))
-        .await
-        .map(|d| ConversationInsights::from_value(d.data))
-}
-
-/// `POST /conversations/:id/insights/regenerate` → `{conversationId, status: "queued"}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RegenerateQueued {
-    pub conversation_id: String,
-    pub status: String,
-}
-
-pub async fn regenerate_insights(
-    client: &ApiClient,
-    conversation_id: &str,
-) -> Result<RegenerateQueued, ClientError> {
-    client
-        .post::<Value>(
-            &format!(
-                "/conversations/{}/insights/regenerate",
-                encode_component(conversation_id)
-            ),
-            &serde_json::json!({}),
-        )
-        .await
-        .and_then(|body| {
-            // The spec shows the bare object; accept it inside `data` as well.
-            let inner = body.get("data").cloned().unwrap_or(body);
-            serde_json::from_value(inner).map_err(|err| ClientError {
-                status: 202,
-                code: converra_api::ErrorCode::InternalError,
-                message: format!("The API answered in an unexpected shape: {err}"),
-                retry_after: None,
-            })
-        })
 }
 
 /// Every page of a view, 100 rows a request, up to `max_rows`; `progress` hears the row

@@ -4,14 +4,17 @@
 
 pub mod account;
 pub mod agents;
+pub mod benchmarks;
 pub mod conversations;
+pub mod insights;
+pub mod optimizations;
 pub mod settings;
 pub mod usage;
 pub mod webhooks;
 
 use std::cell::Cell;
 
-use converra_api::{ErrorBody, ErrorCode};
+use converra_api::{ErrorBody, ErrorCode, FieldError};
 use gloo_net::http::{Method, RequestBuilder, Response};
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
@@ -28,6 +31,8 @@ pub struct ClientError {
     pub message: String,
     /// Seconds to wait before retrying, from `Retry-After` on a 429.
     pub retry_after: Option<u64>,
+    /// For `VALIDATION_ERROR`: each invalid field, named by its JSON path.
+    pub fields: Vec<FieldError>,
 }
 
 impl std::fmt::Display for ClientError {
@@ -39,13 +44,72 @@ impl std::fmt::Display for ClientError {
 impl std::error::Error for ClientError {}
 
 impl ClientError {
+    /// The fields a `VALIDATION_ERROR` names, each with the server's words as a sentence
+    /// ("Must be at most 200 characters."): the body's `details.fields`, or, when it has
+    /// none, the one field a `"field: message"` message names.
+    pub fn field_errors(&self) -> Vec<FieldError> {
+        if self.code != ErrorCode::ValidationError {
+            return Vec::new();
+        }
+        if !self.fields.is_empty() {
+            return self
+                .fields
+                .iter()
+                .map(|f| FieldError {
+                    field: f.field.clone(),
+                    message: as_sentence(&f.message),
+                })
+                .collect();
+        }
+        self.message
+            .split_once(": ")
+            .filter(|(field, _)| is_field_path(field))
+            .map(|(field, message)| FieldError {
+                field: field.to_owned(),
+                message: as_sentence(message),
+            })
+            .into_iter()
+            .collect()
+    }
+
+    /// The first of [`Self::field_errors`] that a form shows among `form_fields`, worded as
+    /// the server's ("The server says: …"); the others stay in the error panel.
+    pub fn form_field_error(&self, form_fields: &[&str]) -> Option<FieldError> {
+        self.field_errors()
+            .into_iter()
+            .find(|f| form_fields.contains(&f.field.as_str()))
+            .map(|f| FieldError {
+                message: format!("The server says: {}", f.message),
+                field: f.field,
+            })
+    }
+
     fn network(err: impl std::fmt::Display) -> Self {
         ClientError {
             status: 0,
             code: ErrorCode::NetworkError,
             message: format!("The API could not be reached ({err}). Check the API base URL."),
             retry_after: None,
+            fields: Vec::new(),
         }
+    }
+}
+
+/// A JSON path as the API names fields: `name`, `llm.apiKey`, `messages[2].role`.
+fn is_field_path(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._[]".contains(c))
+}
+
+/// `"must not be empty"` → `"Must not be empty."`
+fn as_sentence(text: &str) -> String {
+    let text = text.trim().trim_end_matches('.');
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
     }
 }
 
@@ -186,6 +250,7 @@ fn to_json(body: &impl Serialize) -> Result<String, ClientError> {
         code: ErrorCode::ValidationError,
         message: format!("The request could not be encoded: {err}"),
         retry_after: None,
+        fields: Vec::new(),
     })
 }
 
@@ -233,11 +298,13 @@ async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ClientErro
             code: ErrorCode::InternalError,
             message: format!("The API answered in an unexpected shape: {err}"),
             retry_after: None,
+            fields: Vec::new(),
         });
     }
     Err(match serde_json::from_str::<ErrorBody>(&text) {
         Ok(body) => ClientError {
             status,
+            fields: body.field_errors(),
             code: body.error.code,
             message: body.error.message,
             retry_after,
@@ -249,6 +316,7 @@ async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ClientErro
                 "The API answered {status} without an error body. Is the API base URL right?"
             ),
             retry_after,
+            fields: Vec::new(),
         },
     })
 }

@@ -18,6 +18,7 @@ pub fn client_error_of(error: &leptos::error::Error) -> ClientError {
             code: ErrorCode::InternalError,
             message: error.to_string(),
             retry_after: None,
+            fields: Vec::new(),
         },
     }
 }

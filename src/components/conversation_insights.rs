@@ -1,195 +1,75 @@
-//! A conversation's insights panel: where their lifecycle stands (with a Regenerate
-//! button), and once ready the 11 metrics against the fleet's benchmark, the quality and
-//! gated scores, the top issues (linked to their messages), next steps, keywords and the
-//! step diagnosis. The ready shape is read leniently from JSON, field by field, so a field
-//! the server leaves out only hides its part of the panel.
-
-use std::time::Duration;
+//! A conversation's insights panel, from the typed `GET /conversations/:id/insights`:
+//! where their lifecycle stands (pending, skipped, failed: with the code, reason, retries
+//! and next retry), a Regenerate button that follows the new analysis until it is ready,
+//! and once ready every field of the analysis: title and summaries, the quality and gated
+//! scores, the 11 metrics against the fleet's benchmark, the top issues linked to their
+//! messages in the transcript, concerns, next steps, keywords, topics, sentiment, task
+//! completion, business impact and the step diagnosis with root causes.
 
 use converra_api::conversations::InsightsStatus;
-use converra_api::insights::Metric;
-use leptos::prelude::*;
-use serde_json::Value;
-
-use crate::api::conversations::{
-    get_insights, regenerate_insights, ConversationInsights, InsightsNotReady,
+use converra_api::insights::{
+    ConversationInsights, ConversationInsightsState, InsightMetrics, InsightsUnavailable, Metric,
+    Sentiment, StepDiagnosis, StepStatus,
 };
+use leptos::prelude::*;
+
+use crate::api::insights::{get_conversation_insights, regenerate_conversation_insights};
 use crate::api::ClientError;
 use crate::app::use_signed_in;
 use crate::components::boundary_errors::BoundaryErrors;
+use crate::components::charts::DataTable;
 use crate::components::error_panel::ErrorPanel;
+use crate::components::insight_parts::{poll_delay, root_cause_label, SeverityBadge};
 use crate::components::loading::Loading;
 use crate::components::timestamp::Timestamp;
+use crate::components::transcript::message_element_id;
+use crate::pages::agents::client_of;
 
-/// One metric's reading, on 0..100.
-#[derive(Debug, Clone, PartialEq)]
+/// One metric of the conversation against the fleet's average of it, on 0..100.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MetricReading {
+    /// Which of the 11.
     pub metric: Metric,
-    pub value: Option<f64>,
-    /// The fleet's average.
+    /// This conversation's value.
+    pub value: f64,
+    /// The fleet's average; `None` when the account has no other analysed conversation.
     pub benchmark: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct IssueReading {
-    pub title: String,
-    pub description: Option<String>,
-    pub severity: Option<String>,
-    /// 0-based message indexes.
-    pub message_indexes: Vec<usize>,
-}
+impl MetricReading {
+    /// This conversation minus the fleet (positive: better than usual).
+    pub fn difference(&self) -> Option<f64> {
+        self.benchmark.map(|b| self.value - b)
+    }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct StepReading {
-    pub name: String,
-    pub failed: bool,
-    pub error: Option<String>,
-    pub message_index: Option<usize>,
-    pub root_cause: Option<String>,
-}
-
-/// Ready insights as the panel shows them.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ReadyInsights {
-    pub title: Option<String>,
-    pub executive_summary: Option<String>,
-    pub summary: Option<String>,
-    pub business_impact: Option<String>,
-    pub quality_score: Option<f64>,
-    pub gated_score: Option<f64>,
-    pub objective_multiplier: Option<f64>,
-    pub sentiment: Option<String>,
-    pub task_completed: Option<bool>,
-    pub metrics: Vec<MetricReading>,
-    pub top_issues: Vec<IssueReading>,
-    pub additional_concerns: Vec<String>,
-    pub next_steps: Vec<String>,
-    pub keywords: Vec<String>,
-    pub topics: Vec<String>,
-    pub steps: Vec<StepReading>,
-    pub updated_at: Option<String>,
-}
-
-fn text(value: &Value, key: &str) -> Option<String> {
-    value
-        .get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
-/// A list entry as text: a string, or an object's `title`/`text`/`description`/`name`.
-fn entry_text(entry: &Value) -> Option<String> {
-    match entry {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(_) => ["title", "text", "description", "name", "action"]
-            .iter()
-            .find_map(|k| text(entry, k)),
-        _ => None,
+    /// Whether the conversation did worse than the fleet on this metric.
+    pub fn below_benchmark(&self) -> bool {
+        self.difference().is_some_and(|d| d < 0.0)
     }
 }
 
-fn texts(value: &Value, key: &str) -> Vec<String> {
-    value
-        .get(key)
-        .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(entry_text).collect())
-        .unwrap_or_default()
+/// The 11 metrics of the analysis, in [`Metric::ALL`] order.
+pub fn metric_readings(metrics: &InsightMetrics) -> Vec<MetricReading> {
+    Metric::ALL
+        .into_iter()
+        .map(|metric| {
+            let reading = metrics.metric(metric);
+            MetricReading {
+                metric,
+                value: reading.value,
+                benchmark: reading.benchmark,
+            }
+        })
+        .collect()
 }
 
-fn index(value: &Value) -> Option<usize> {
-    value.as_u64().and_then(|i| usize::try_from(i).ok())
-}
-
-impl ReadyInsights {
-    pub fn from_value(data: &Value) -> Self {
-        let metrics = data.get("metrics").unwrap_or(&Value::Null);
-        let number = |key: &str| {
-            metrics
-                .get(key)
-                .and_then(Value::as_f64)
-                .or_else(|| data.get(key).and_then(Value::as_f64))
-        };
-        let readings = Metric::ALL
-            .into_iter()
-            .filter_map(|metric| {
-                let entry = metrics.get(metric.as_str())?;
-                let (value, benchmark) = match entry {
-                    Value::Number(n) => (n.as_f64(), None),
-                    _ => (
-                        entry.get("value").and_then(Value::as_f64),
-                        entry.get("benchmark").and_then(Value::as_f64),
-                    ),
-                };
-                Some(MetricReading {
-                    metric,
-                    value,
-                    benchmark,
-                })
-            })
-            .collect();
-        let top_issues = data
-            .get("topIssues")
-            .and_then(Value::as_array)
-            .map(|issues| {
-                issues
-                    .iter()
-                    .filter_map(|issue| {
-                        Some(IssueReading {
-                            title: entry_text(issue)?,
-                            description: text(issue, "description")
-                                .filter(|d| Some(d) != text(issue, "title").as_ref()),
-                            severity: text(issue, "severity"),
-                            message_indexes: issue
-                                .get("messageIndexes")
-                                .and_then(Value::as_array)
-                                .map(|ix| ix.iter().filter_map(index).collect())
-                                .unwrap_or_default(),
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let steps = data
-            .get("stepDiagnosis")
-            .and_then(|d| d.get("steps"))
-            .and_then(Value::as_array)
-            .map(|steps| {
-                steps
-                    .iter()
-                    .filter_map(|step| {
-                        Some(StepReading {
-                            name: text(step, "name")?,
-                            failed: text(step, "status").as_deref() == Some("failed"),
-                            error: text(step, "error"),
-                            message_index: step.get("messageIndex").and_then(index),
-                            root_cause: text(step, "rootCause"),
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        ReadyInsights {
-            title: text(data, "title"),
-            executive_summary: text(data, "executiveSummary"),
-            summary: text(data, "summary"),
-            business_impact: text(data, "businessImpact"),
-            quality_score: number("qualityScore"),
-            gated_score: number("gatedScore"),
-            objective_multiplier: number("objectiveMultiplier"),
-            sentiment: text(data, "sentiment"),
-            task_completed: data.get("taskCompleted").and_then(Value::as_bool),
-            metrics: readings,
-            top_issues,
-            additional_concerns: texts(data, "additionalConcerns"),
-            next_steps: texts(data, "nextSteps"),
-            keywords: texts(data, "keywords"),
-            topics: texts(data, "topics"),
-            steps,
-            updated_at: text(data, "updatedAt"),
-        }
-    }
+/// How many diagnosed steps failed.
+pub fn failed_step_count(diagnosis: &StepDiagnosis) -> usize {
+    diagnosis
+        .steps
+        .iter()
+        .filter(|s| s.status == StepStatus::Failed)
+        .count()
 }
 
 /// A score for people: one decimal at most.
@@ -202,14 +82,60 @@ pub fn format_score(value: f64) -> String {
     }
 }
 
+/// A signed difference: `+4.2`, `-12`, `0`.
+pub fn signed_score(value: f64) -> String {
+    let text = format_score(value);
+    if value > 0.0 && text != "0" {
+        format!("+{text}")
+    } else if text == "-0" {
+        "0".to_owned()
+    } else {
+        text
+    }
+}
+
+/// A sentiment for people.
+pub fn sentiment_label(sentiment: Sentiment) -> &'static str {
+    match sentiment {
+        Sentiment::Positive => "Positive",
+        Sentiment::Neutral => "Neutral",
+        Sentiment::Negative => "Negative",
+    }
+}
+
+/// What a not-ready status means, when the server sent no message of its own.
+pub fn lifecycle_explanation(status: InsightsStatus) -> &'static str {
+    match status {
+        InsightsStatus::Pending => {
+            "The analysis is queued or running; this panel updates by itself."
+        }
+        InsightsStatus::Skipped => {
+            "No analysis was made for this conversation; regenerate to ask for one."
+        }
+        InsightsStatus::Failed => "The analysis failed; regenerate to try again.",
+        InsightsStatus::Ready => "The insights are being replaced.",
+    }
+}
+
+/// Whether an answer is a lifecycle that will change by itself (and so is polled).
+pub fn is_pending(state: &ConversationInsightsState) -> bool {
+    matches!(
+        state,
+        ConversationInsightsState::Unavailable(InsightsUnavailable {
+            status: InsightsStatus::Pending | InsightsStatus::Ready,
+            ..
+        })
+    )
+}
+
 /// A percentage width for a 0..100 value, clamped.
 fn width(value: f64) -> String {
     format!("{:.1}%", value.clamp(0.0, 100.0))
 }
 
-/// How often a pending status is asked for again, and for how long.
-const POLL_EVERY: Duration = Duration::from_secs(5);
-const POLL_MAX: u32 = 60;
+/// How many times a pending analysis is asked about again (about ten minutes with the
+/// backoff) before the panel stops and offers a manual check.
+const POLL_MAX: u32 = 80;
 
 /// The insights panel of one conversation.
 #[component]
@@ -220,49 +146,74 @@ pub fn ConversationInsightsPanel(
 ) -> impl IntoView {
     let signed_in = use_signed_in();
     let id = StoredValue::new(conversation_id);
+    // Bumped to ask again; `checks` counts the asks since the last regeneration (the
+    // backoff's position), apart so that resetting it fetches nothing.
     let polls = RwSignal::new(0u32);
+    let checks = RwSignal::new(0u32);
     let regenerate = Action::new_local(move |_: &()| {
-        let client = signed_in.get_untracked().map(|s| s.client);
+        let client = client_of(signed_in.get_untracked());
         let id = id.get_value();
         async move {
-            match client {
-                Some(client) => regenerate_insights(&client, &id).await.map(|_| ()),
-                None => Err(not_signed_in()),
-            }
+            let queued = regenerate_conversation_insights(&client?, &id).await?;
+            checks.try_set(0);
+            Ok::<_, ClientError>(queued)
         }
     });
+    let regenerated = regenerate.version();
     let insights = LocalResource::new(move || {
-        regenerate.version().get();
-        polls.get();
-        let client = signed_in.get().map(|s| s.client);
+        regenerated.track();
+        polls.track();
+        let client = client_of(signed_in.get());
         let id = id.get_value();
-        async move {
-            match client {
-                Some(client) => get_insights(&client, &id).await,
-                None => Err(not_signed_in()),
-            }
-        }
+        async move { get_conversation_insights(&client?, &id).await }
     });
-    // While the insights are pending, ask again every few seconds.
+    // While the analysis is pending, ask again, less often as time passes.
     Effect::new(move |_| {
-        let pending = matches!(
-            insights.get(),
-            Some(Ok(ConversationInsights::NotReady(InsightsNotReady {
-                status: InsightsStatus::Pending,
-                ..
-            })))
-        );
-        if pending && polls.get_untracked() < POLL_MAX {
+        let pending = insights
+            .get()
+            .is_some_and(|r| r.is_ok_and(|state| is_pending(&state)));
+        let attempt = checks.get_untracked();
+        if pending && attempt < POLL_MAX {
             if let Ok(handle) = set_timeout_with_handle(
                 move || {
+                    checks.try_update(|n| *n += 1);
                     polls.try_update(|n| *n += 1);
                 },
-                POLL_EVERY,
+                poll_delay(attempt),
             ) {
                 on_cleanup(move || handle.clear());
             }
         }
     });
+    let waiting = move || {
+        regenerate.pending().get()
+            || (regenerated.get() > 0
+                && insights
+                    .get()
+                    .is_some_and(|r| r.is_ok_and(|state| is_pending(&state))))
+    };
+    let progress = move || {
+        if regenerate.pending().get() {
+            return Some("Queueing a new analysis…".to_owned());
+        }
+        if !waiting() {
+            return match regenerate.value().get() {
+                Some(Ok(_)) if insights.get().is_some_and(|r| r.is_ok()) => {
+                    Some("The new analysis is ready.".to_owned())
+                }
+                _ => None,
+            };
+        }
+        let checks = checks.get();
+        Some(if checks >= POLL_MAX {
+            "Still analysing. Reload the page to check again.".to_owned()
+        } else {
+            format!(
+                "Analysing… checked {checks} time{} so far.",
+                if checks == 1 { "" } else { "s" }
+            )
+        })
+    };
     let regenerate_error = move || {
         regenerate
             .value()
@@ -270,29 +221,26 @@ pub fn ConversationInsightsPanel(
             .and_then(Result::err)
             .map(|error| view! { <ErrorPanel error/> })
     };
-    let regenerate_button = move || {
-        view! {
-            <button type="button" class="secondary" disabled=move || regenerate.pending().get()
-                on:click=move |_| { regenerate.dispatch(()); }>
-                {move || if regenerate.pending().get() { "Regenerating…" } else { "Regenerate" }}
-            </button>
-        }
-    };
 
     view! {
-        <section class="insights card" aria-labelledby="insights-heading">
+        <section class="insights card" aria-labelledby="insights-heading" data-testid="conversation-insights">
             <div class="section-head">
                 <h2 id="insights-heading">"Insights"</h2>
-                {regenerate_button}
+                <button type="button" class="secondary" disabled=waiting
+                    on:click=move |_| { regenerate.dispatch(()); }>
+                    {move || if waiting() { "Regenerating…" } else { "Regenerate" }}
+                </button>
             </div>
+            <p class="regenerate-status muted" role="status" data-testid="insights-progress">{progress}</p>
             {regenerate_error}
             <Transition fallback=|| view! { <Loading what="insights" rows=4/> }>
-                <ErrorBoundary fallback=|errors| view! { <BoundaryErrors errors/> }>
-                    {move || insights.get().map(|result| result.map(|insights| match insights {
-                        ConversationInsights::NotReady(not_ready) => view! { <InsightsLifecycle not_ready/> }.into_any(),
-                        ConversationInsights::Ready(data) => view! {
-                            <ReadyInsightsView insights=ReadyInsights::from_value(&data) focus/>
-                        }.into_any(),
+                <ErrorBoundary fallback=move |errors| view! {
+                    <BoundaryErrors errors/>
+                    <button type="button" class="retry" on:click=move |_| insights.refetch()>"Retry"</button>
+                }>
+                    {move || insights.get().map(|result| result.map(|state| match state {
+                        ConversationInsightsState::Unavailable(not_ready) => view! { <InsightsLifecycle not_ready/> }.into_any(),
+                        ConversationInsightsState::Ready(ready) => view! { <InsightsReadyView insights=*ready focus/> }.into_any(),
                     }))}
                 </ErrorBoundary>
             </Transition>
@@ -300,18 +248,10 @@ pub fn ConversationInsightsPanel(
     }
 }
 
-fn not_signed_in() -> ClientError {
-    ClientError {
-        status: 401,
-        code: converra_api::ErrorCode::Unauthorized,
-        message: "Sign in to see this conversation.".to_owned(),
-        retry_after: None,
-    }
-}
-
+/// Where a not-ready analysis stands.
 #[component]
-fn InsightsLifecycle(not_ready: InsightsNotReady) -> impl IntoView {
-    let InsightsNotReady {
+pub fn InsightsLifecycle(not_ready: InsightsUnavailable) -> impl IntoView {
+    let InsightsUnavailable {
         status,
         message,
         code,
@@ -320,136 +260,171 @@ fn InsightsLifecycle(not_ready: InsightsNotReady) -> impl IntoView {
         next_retry_at,
         ..
     } = not_ready;
-    let explanation = match status {
-        InsightsStatus::Pending => {
-            "The analysis is queued or running; this panel updates by itself."
-        }
-        InsightsStatus::Skipped => "No analysis was made for this conversation.",
-        InsightsStatus::Failed => "The analysis failed.",
-        InsightsStatus::Ready => "",
-    };
     view! {
-        <p class="insights-lifecycle">
+        <p class="insights-lifecycle" data-testid="insights-lifecycle">
             <span class=format!("status-badge insights-{}", status.as_str())>{status.as_str()}</span>
-            " " {message.unwrap_or_else(|| explanation.to_owned())}
+            " " {message.unwrap_or_else(|| lifecycle_explanation(status).to_owned())}
         </p>
         <dl class="facts">
-            {reason.map(|r| view! { <dt>"Reason"</dt><dd>{r}</dd> })}
             {code.map(|c| view! { <dt>"Code"</dt><dd><code>{c}</code></dd> })}
+            {reason.map(|r| view! { <dt>"Reason"</dt><dd>{r}</dd> })}
             {retry_count.map(|n| view! { <dt>"Retries"</dt><dd>{n}</dd> })}
             {next_retry_at.map(|t| view! { <dt>"Next retry"</dt><dd><Timestamp value=t/></dd> })}
         </dl>
     }
 }
 
-/// Buttons that scroll the transcript to each message.
+/// A link to message `index` of the transcript: a real anchor (`#msg-4`), which also asks
+/// the transcript to reveal the message (it renders long transcripts in chunks).
+fn message_link(index: usize, focus: RwSignal<Option<usize>>) -> impl IntoView {
+    view! {
+        <a class="message-link" href=format!("#{}", message_element_id(index))
+            aria-label=format!("Show message {}", index + 1)
+            on:click=move |ev| {
+                ev.prevent_default();
+                focus.set(Some(index));
+            }>
+            {format!("#{}", index + 1)}
+        </a>
+    }
+}
+
+/// Links to each message an issue shows in.
 fn message_links(indexes: Vec<usize>, focus: RwSignal<Option<usize>>) -> impl IntoView {
     (!indexes.is_empty()).then(|| {
         view! {
             <span class="message-links">
                 "Messages "
-                {indexes.into_iter().map(|i| view! {
-                    <button type="button" class="link-button" on:click=move |_| focus.set(Some(i))
-                        aria-label=format!("Show message {}", i + 1)>
-                        {format!("#{}", i + 1)}
-                    </button>
-                }).collect_view()}
+                {indexes.into_iter().map(|i| message_link(i, focus)).collect_view()}
             </span>
         }
     })
 }
 
+/// Every field of ready insights.
 #[component]
-fn ReadyInsightsView(insights: ReadyInsights, focus: RwSignal<Option<usize>>) -> impl IntoView {
-    let ReadyInsights {
+pub fn InsightsReadyView(
+    insights: ConversationInsights,
+    focus: RwSignal<Option<usize>>,
+) -> impl IntoView {
+    let ConversationInsights {
         title,
         executive_summary,
         summary,
-        business_impact,
-        quality_score,
-        gated_score,
-        objective_multiplier,
-        sentiment,
-        task_completed,
-        metrics,
+        user_facing_summary,
         top_issues,
         additional_concerns,
         next_steps,
         keywords,
         topics,
-        steps,
+        sentiment,
+        sentiment_score,
+        task_completed,
+        business_impact,
+        step_diagnosis,
+        metrics,
+        engine,
         updated_at,
+        ..
     } = insights;
-    let score = |label: &'static str, value: Option<f64>| {
-        value.map(|v| {
-            view! {
-                <div class="score">
-                    <span class="score-value">{format_score(v)}</span>
-                    <span class="score-label">{label}</span>
-                </div>
-            }
+    let readings = metric_readings(&metrics);
+    let table_rows: Vec<Vec<String>> = readings
+        .iter()
+        .map(|r| {
+            vec![
+                r.metric.label().to_owned(),
+                format_score(r.value),
+                r.benchmark
+                    .map(format_score)
+                    .unwrap_or_else(|| "–".to_owned()),
+                r.difference()
+                    .map(signed_score)
+                    .unwrap_or_else(|| "–".to_owned()),
+            ]
         })
+        .collect();
+    let table_columns = vec![
+        "Metric".to_owned(),
+        "Value".to_owned(),
+        "Fleet".to_owned(),
+        "Difference".to_owned(),
+    ];
+    let score = |label: &'static str, value: String| {
+        view! {
+            <div class="score">
+                <span class="score-value">{value}</span>
+                <span class="score-label">{label}</span>
+            </div>
+        }
     };
+    let failed_steps = step_diagnosis.as_ref().map(failed_step_count).unwrap_or(0);
+
     view! {
-        {title.map(|t| view! { <h3 class="insights-title">{t}</h3> })}
-        <div class="scores">
-            {score("Quality", quality_score)}
-            {score("Gated score", gated_score)}
-            {objective_multiplier.map(|m| view! {
-                <div class="score">
-                    <span class="score-value">{format!("×{m:.2}")}</span>
-                    <span class="score-label">"Objective multiplier"</span>
-                </div>
-            })}
+        <h3 class="insights-title">{title}</h3>
+        <div class="scores" data-testid="insights-scores">
+            {score("Quality score", format_score(metrics.quality_score))}
+            {score("Gated score", format_score(metrics.gated_score))}
+            {score("Objective multiplier", format!("×{:.2}", metrics.objective_multiplier))}
         </div>
-        {executive_summary.map(|s| view! { <p class="executive-summary">{s}</p> })}
-        {summary.map(|s| view! { <p>{s}</p> })}
+        <p class="executive-summary">{executive_summary}</p>
+        <p>{summary}</p>
+        {user_facing_summary.map(|s| view! { <p class="muted"><strong>"For the user: "</strong>{s}</p> })}
         <dl class="facts">
-            {sentiment.map(|s| view! { <dt>"Sentiment"</dt><dd>{s}</dd> })}
-            {task_completed.map(|done| view! { <dt>"Task completed"</dt><dd>{if done { "Yes" } else { "No" }}</dd> })}
+            <dt>"Sentiment"</dt>
+            <dd>{format!("{} ({:.2} on 0–1)", sentiment_label(sentiment), sentiment_score)}</dd>
+            <dt>"Task completed"</dt>
+            <dd>{if task_completed { "Yes" } else { "No" }}</dd>
             {business_impact.map(|b| view! { <dt>"Business impact"</dt><dd>{b}</dd> })}
-            {updated_at.map(|t| view! { <dt>"Analysed"</dt><dd><Timestamp value=t/></dd> })}
+            <dt>"Analysed"</dt>
+            <dd><Timestamp value=updated_at/>{format!(" · {engine} engine")}</dd>
         </dl>
-        {(!metrics.is_empty()).then(|| view! {
-            <h3>"Metrics"</h3>
-            <p class="muted legend"><span class="legend-bar"></span>" this conversation  "<span class="legend-mark"></span>" fleet benchmark"</p>
-            <ul class="metric-bars">
-                {metrics.into_iter().map(|reading| {
-                    let value = reading.value;
-                    let benchmark = reading.benchmark;
-                    let numbers = match (value, benchmark) {
-                        (Some(v), Some(b)) => format!("{} (fleet {})", format_score(v), format_score(b)),
-                        (Some(v), None) => format_score(v),
-                        (None, Some(b)) => format!("– (fleet {})", format_score(b)),
-                        (None, None) => "–".to_owned(),
-                    };
-                    let below = matches!((value, benchmark), (Some(v), Some(b)) if v < b);
-                    view! {
-                        <li class="metric" class:below-benchmark=below>
-                            <span class="metric-label">{reading.metric.label()}</span>
-                            <span class="metric-track" aria-hidden="true">
-                                {value.map(|v| view! { <span class="metric-fill" style:width=width(v)></span> })}
-                                {benchmark.map(|b| view! { <span class="metric-benchmark" style:left=width(b)></span> })}
-                            </span>
-                            <span class="metric-numbers">{numbers}</span>
-                        </li>
-                    }
-                }).collect_view()}
-            </ul>
-        })}
-        {(!top_issues.is_empty()).then(|| view! {
-            <h3>"Top issues"</h3>
-            <ul class="issues">
-                {top_issues.into_iter().map(|issue| view! {
-                    <li class="issue">
-                        {issue.severity.clone().map(|s| view! { <span class=format!("status-badge severity-{s}")>{s.clone()}</span> " " })}
-                        <strong>{issue.title}</strong>
-                        {issue.description.map(|d| view! { <p>{d}</p> })}
-                        {message_links(issue.message_indexes, focus)}
+
+        <h3>"Metrics against the fleet"</h3>
+        <p class="muted legend">
+            <span class="legend-bar"></span>" this conversation  "
+            <span class="legend-mark"></span>" fleet benchmark (average)"
+        </p>
+        <ul class="metric-bars" data-testid="metric-bars">
+            {readings.into_iter().map(|reading| {
+                let numbers = match reading.benchmark {
+                    Some(b) => format!("{} (fleet {})", format_score(reading.value), format_score(b)),
+                    None => format_score(reading.value),
+                };
+                view! {
+                    <li class="metric" class:below-benchmark=reading.below_benchmark()>
+                        <span class="metric-label">{reading.metric.label()}</span>
+                        <span class="metric-track" aria-hidden="true">
+                            <span class="metric-fill" style:width=width(reading.value)></span>
+                            {reading.benchmark.map(|b| view! { <span class="metric-benchmark" style:left=width(b)></span> })}
+                        </span>
+                        <span class="metric-numbers">{numbers}</span>
                     </li>
-                }).collect_view()}
-            </ul>
-        })}
+                }
+            }).collect_view()}
+        </ul>
+        <details class="chart-table">
+            <summary>"Show as table"</summary>
+            <DataTable caption="Metrics against the fleet benchmark (0–100)"
+                columns=table_columns rows=table_rows/>
+        </details>
+
+        <h3>"Top issues"</h3>
+        {if top_issues.is_empty() {
+            view! { <p class="muted">"No issues found."</p> }.into_any()
+        } else {
+            view! {
+                <ul class="issues" data-testid="top-issues">
+                    {top_issues.into_iter().map(|issue| view! {
+                        <li class="issue">
+                            <SeverityBadge severity=issue.severity/>" "
+                            <strong>{issue.title}</strong>
+                            <p>{issue.description}</p>
+                            {message_links(issue.message_indexes, focus)}
+                        </li>
+                    }).collect_view()}
+                </ul>
+            }.into_any()
+        }}
         {(!additional_concerns.is_empty()).then(|| view! {
             <h3>"Other concerns"</h3>
             <ul>{additional_concerns.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}</ul>
@@ -458,31 +433,38 @@ fn ReadyInsightsView(insights: ReadyInsights, focus: RwSignal<Option<usize>>) ->
             <h3>"Next steps"</h3>
             <ol class="next-steps">{next_steps.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ol>
         })}
-        {(!keywords.is_empty() || !topics.is_empty()).then(|| view! {
+        {(!keywords.is_empty()).then(|| view! {
             <h3>"Keywords"</h3>
-            <ul class="chips">
-                {keywords.into_iter().chain(topics).map(|k| view! { <li class="chip">{k}</li> }).collect_view()}
-            </ul>
+            <ul class="chips">{keywords.into_iter().map(|k| view! { <li class="chip">{k}</li> }).collect_view()}</ul>
         })}
-        {(!steps.is_empty()).then(|| view! {
+        {(!topics.is_empty()).then(|| view! {
+            <h3>"Topics"</h3>
+            <ul class="chips">{topics.into_iter().map(|t| view! { <li class="chip topic-chip">{t}</li> }).collect_view()}</ul>
+        })}
+        {step_diagnosis.filter(|d| !d.steps.is_empty()).map(|diagnosis| view! {
             <h3>"Step diagnosis"</h3>
+            <p class="muted">{format!("{failed_steps} of {} steps failed.", diagnosis.steps.len())}</p>
             <div class="table-scroll">
-                <table class="list-table steps">
+                <table class="list-table steps" data-testid="step-diagnosis">
                     <thead><tr><th scope="col">"Step"</th><th scope="col">"Status"</th><th scope="col">"Root cause"</th><th scope="col">"Message"</th></tr></thead>
                     <tbody>
-                        {steps.into_iter().map(|step| view! {
-                            <tr class:failed=step.failed>
-                                <td>
-                                    <code>{step.name}</code>
-                                    {step.error.map(|e| view! { <div class="tool-error-inline">{e}</div> })}
-                                </td>
-                                <td>{if step.failed { view! { <span class="status-badge badge-danger">"failed"</span> }.into_any() } else { view! { <span class="status-badge badge-ok">"ok"</span> }.into_any() }}</td>
-                                <td>{step.root_cause.map(|r| r.replace('_', " "))}</td>
-                                <td>{step.message_index.map(|i| view! {
-                                    <button type="button" class="link-button" on:click=move |_| focus.set(Some(i))
-                                        aria-label=format!("Show message {}", i + 1)>{format!("#{}", i + 1)}</button>
-                                })}</td>
-                            </tr>
+                        {diagnosis.steps.into_iter().map(|step| {
+                            let failed = step.status == StepStatus::Failed;
+                            view! {
+                                <tr class:failed=failed>
+                                    <th scope="row">
+                                        <code>{step.name}</code>
+                                        {step.error.map(|e| view! { <div class="tool-error-inline">{e}</div> })}
+                                    </th>
+                                    <td>{if failed {
+                                        view! { <span class="status-badge badge-danger">"failed"</span> }.into_any()
+                                    } else {
+                                        view! { <span class="status-badge badge-ok">"ok"</span> }.into_any()
+                                    }}</td>
+                                    <td>{step.root_cause.map(root_cause_label).unwrap_or("—")}</td>
+                                    <td>{message_link(step.message_index, focus)}</td>
+                                </tr>
+                            }
                         }).collect_view()}
                     </tbody>
                 </table>

@@ -56,7 +56,8 @@ pub fn CopyButton(
     }
 }
 
-async fn write_to_clipboard(text: &str) -> bool {
+/// Puts `text` on the clipboard; false where the browser does not allow it.
+pub async fn write_to_clipboard(text: &str) -> bool {
     let Some(window) = web_sys::window() else {
         return false;
     };

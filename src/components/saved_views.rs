@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{js_sys, JsFuture};
+
+use crate::components::copy_button::write_to_clipboard;
 
 /// A named view: the list page's query string (`?a=b`, without paging).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,18 +51,6 @@ pub fn with_view(mut views: Vec<SavedView>, name: &str, query: &str) -> Vec<Save
 pub fn without_view(mut views: Vec<SavedView>, name: &str) -> Vec<SavedView> {
     views.retain(|v| v.name != name);
     views
-}
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_namespace = ["navigator", "clipboard"], js_name = writeText, catch)]
-    fn clipboard_write_text(text: &str) -> Result<js_sys::Promise, JsValue>;
-}
-
-/// Puts `text` on the clipboard; fails where the browser does not allow it.
-pub async fn copy_to_clipboard(text: &str) -> Result<(), ()> {
-    let promise = clipboard_write_text(text).map_err(|_| ())?;
-    JsFuture::from(promise).await.map(|_| ()).map_err(|_| ())
 }
 
 /// An id fragment from a storage key (`converra.savedViews.x` → `converra-savedViews-x`).
@@ -149,15 +137,12 @@ pub fn SavedViews(
     let copy_link = move |_| {
         let href = window().location().href().unwrap_or_default();
         spawn_local(async move {
-            match copy_to_clipboard(&href).await {
-                Ok(()) => {
-                    link_fallback.set(None);
-                    status.set(Some("Link copied.".to_owned()));
-                }
-                Err(()) => {
-                    status.set(Some("Copy the link below.".to_owned()));
-                    link_fallback.set(Some(href));
-                }
+            if write_to_clipboard(&href).await {
+                link_fallback.set(None);
+                status.set(Some("Link copied.".to_owned()));
+            } else {
+                status.set(Some("Copy the link below.".to_owned()));
+                link_fallback.set(Some(href));
             }
         });
     };

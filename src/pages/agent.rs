@@ -258,7 +258,9 @@ fn AgentDetail(
             <nav class="agent-links" aria-label="About this agent">
                 <A href=format!("/conversations?agentId={encoded_id}")>"Conversations"</A>
                 <A href=format!("/agents/{encoded_id}/insights")>"Insights"</A>
+                <A href=format!("/agents/{encoded_id}/step-failures")>"Step failures"</A>
                 <A href=format!("/optimizations?agentId={encoded_id}")>"Optimizations"</A>
+                <A href=format!("/optimizations/new?agentId={encoded_id}")>"Optimize this agent"</A>
             </nav>
             <button type="button" class="secondary" aria-expanded=move || editing.get().to_string()
                 on:click=start_editing disabled=move || editing.get()>"Edit agent"</button>

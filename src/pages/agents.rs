@@ -93,6 +93,7 @@ pub fn client_of(signed_in: Option<SignedIn>) -> Result<ApiClient, ClientError> 
         code: ErrorCode::Unauthorized,
         message: "Sign in to see your agents.".to_owned(),
         retry_after: None,
+        fields: Vec::new(),
     })
 }
 
@@ -215,26 +216,13 @@ impl AgentForm {
     }
 }
 
-/// The field a `VALIDATION_ERROR` about one field names (`"name: must not be empty"`), with
-/// the server's words as the field's message. A failure of several fields only carries
-/// their count in its message, so it stays in the error panel.
+/// The fields of the agent form, as the API names them.
+const AGENT_FIELDS: [&str; 5] = ["name", "content", "llmModel", "description", "status"];
+
+/// The agent-form field a `VALIDATION_ERROR` names, with the server's words; other
+/// refusals stay in the error panel.
 pub fn server_field_error(error: &ClientError) -> Option<FieldError> {
-    if error.code != ErrorCode::ValidationError {
-        return None;
-    }
-    let (field, message) = error.message.split_once(": ")?;
-    let known = ["name", "content", "llmModel", "description", "status"];
-    known.contains(&field).then(|| {
-        let mut chars = message.chars();
-        let sentence = match chars.next() {
-            Some(first) => format!("{}{}", first.to_uppercase(), chars.as_str()),
-            None => String::new(),
-        };
-        FieldError {
-            field: field.to_owned(),
-            message: format!("The server says: {}.", sentence.trim_end_matches('.')),
-        }
-    })
+    error.form_field_error(&AGENT_FIELDS)
 }
 
 /// `72.44` → `"72.4"`; no score yet → `"—"`.
@@ -607,7 +595,7 @@ fn AgentsTable(agents: Vec<Agent>) -> impl IntoView {
             view! {
                 <tr>
                     <th scope="row" data-label="Name">
-                        <A href=href attr:class="agent-name">{agent.name.clone()}</A>
+                        <A href=href attr:class="agent-name row-link">{agent.name.clone()}</A>
                         {agent.description.clone().map(|d| view! { <span class="agent-description">{d}</span> })}
                     </th>
                     <td data-label="Status"><StatusBadge status=agent.status/></td>

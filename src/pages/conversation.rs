@@ -15,7 +15,7 @@ use crate::components::loading::Loading;
 use crate::components::query::encode_component;
 use crate::components::timestamp::Timestamp;
 use crate::components::transcript::{format_latency, pretty_json, Transcript};
-use crate::pages::conversations::thousands;
+use crate::format::thousands;
 
 fn not_signed_in() -> ClientError {
     ClientError {
@@ -23,6 +23,7 @@ fn not_signed_in() -> ClientError {
         code: converra_api::ErrorCode::Unauthorized,
         message: "Sign in to see this conversation.".to_owned(),
         retry_after: None,
+        fields: Vec::new(),
     }
 }
 

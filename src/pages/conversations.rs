@@ -14,7 +14,8 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::NavigateOptions;
 
-use crate::api::conversations::{list_agent_choices, list_all_conversations, list_conversations};
+use crate::api::agents::list_all_agents;
+use crate::api::conversations::{list_all_conversations, list_conversations};
 use crate::api::ClientError;
 use crate::app::use_signed_in;
 use crate::components::boundary_errors::BoundaryErrors;
@@ -28,6 +29,7 @@ use crate::components::loading::Loading;
 use crate::components::query::{day_part, sort_pages_by_cursor, sort_url_name, ConversationQuery};
 use crate::components::saved_views::SavedViews;
 use crate::components::timestamp::Timestamp;
+use crate::format::thousands;
 
 /// Rows per page.
 pub const PAGE_SIZE: u32 = 50;
@@ -100,20 +102,8 @@ fn not_signed_in() -> ClientError {
         code: converra_api::ErrorCode::Unauthorized,
         message: "Sign in to see the conversations.".to_owned(),
         retry_after: None,
+        fields: Vec::new(),
     }
-}
-
-/// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[component]
@@ -139,7 +129,7 @@ pub fn ConversationsPage() -> impl IntoView {
         let client = signed_in.get().map(|s| s.client);
         async move {
             match client {
-                Some(client) => list_agent_choices(&client).await,
+                Some(client) => list_all_agents(&client, &Default::default()).await,
                 None => Err(not_signed_in()),
             }
         }
@@ -186,6 +176,7 @@ pub fn ConversationsPage() -> impl IntoView {
                     code: converra_api::ErrorCode::InternalError,
                     message: format!("The download could not start: {message}"),
                     retry_after: None,
+                    fields: Vec::new(),
                 }));
             }
         };

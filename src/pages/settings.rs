@@ -3,7 +3,7 @@
 
 use converra_api::settings::{OptimizationSettings, Settings, SimulationSettings};
 use converra_api::webhooks::{CreateWebhook, CreatedWebhook, Webhook, WEBHOOK_EVENTS};
-use converra_api::{Account, ErrorCode, FieldError};
+use converra_api::{Account, FieldError};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use serde_json::{json, Map, Value};
@@ -368,37 +368,6 @@ pub fn settings_patch(saved: &Settings, form: &SettingsForm) -> Map<String, Valu
     patch
 }
 
-/// The field a `VALIDATION_ERROR` from the server names, when it names one
-/// (`"optimization.maxIterations: must be between 1 and 100"`), as a field error.
-pub fn server_field_errors(error: &ClientError) -> Vec<FieldError> {
-    if error.code != ErrorCode::ValidationError {
-        return Vec::new();
-    }
-    error
-        .message
-        .split_once(": ")
-        .filter(|(field, _)| {
-            !field.is_empty()
-                && field
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._[]".contains(c))
-        })
-        .map(|(field, message)| {
-            let mut message = message.to_owned();
-            if let Some(first) = message.get(0..1) {
-                message.replace_range(0..1, &first.to_uppercase());
-            }
-            if !message.ends_with('.') {
-                message.push('.');
-            }
-            vec![FieldError {
-                field: field.to_owned(),
-                message,
-            }]
-        })
-        .unwrap_or_default()
-}
-
 /// The element id of a field's input: its API path with `-` for `.` (`general-name`).
 fn input_id(field: &str) -> String {
     field.replace(['.', '[', ']'], "-")
@@ -684,7 +653,7 @@ fn SettingsFormView(client: ApiClient, saved: Settings) -> impl IntoView {
             note.set(Some(SaveNote::Saved));
         }
         Some(Err(error)) => {
-            errors.set(server_field_errors(&error));
+            errors.set(error.field_errors());
             server_error.set(Some(error));
             note.set(None);
         }
@@ -1044,7 +1013,7 @@ fn NewWebhookForm(
             create.value().set(None);
         }
         Some(Err(error)) => {
-            let fields = server_field_errors(&error);
+            let fields = error.field_errors();
             errors.set(fields);
             server_error.set(Some(error));
         }

@@ -3,7 +3,8 @@
 use leptos::prelude::*;
 
 /// A table whose first column names each row (`<th scope="row">`) and whose other columns
-/// hold numbers, right-aligned.
+/// hold numbers, right-aligned. A table wider than its box scrolls sideways inside a
+/// focusable region, so the keyboard can scroll it too.
 #[component]
 pub fn DataTable(
     /// What the table shows ("Requests per day").
@@ -16,8 +17,9 @@ pub fn DataTable(
     #[prop(into)]
     rows: Signal<Vec<Vec<String>>>,
 ) -> impl IntoView {
+    let region_name = format!("{caption}, as a table");
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="region" aria-label=region_name>
             <table class="data-table">
                 <caption>{caption}</caption>
                 <thead>

@@ -3,10 +3,18 @@
 //! a chart when its box or the theme changes. [`TimeSeriesChart`] is the chart itself;
 //! [`DataTable`] shows the same numbers as a table for screen readers and copying.
 
+pub mod bar_chart;
 pub mod data_table;
+pub mod frame;
+pub mod heat_map;
+pub mod score_spread;
 pub mod time_series;
 
+pub use bar_chart::{Bar, BarChart, BarChartData, BarColoring, BarOrientation};
 pub use data_table::DataTable;
+pub use frame::{CanvasArea, ChartFrame, DrawContext, DrawError, HitRegion, ReferenceLine};
+pub use heat_map::{HeatMapChart, HeatMapData, HeatScale};
+pub use score_spread::{ScoreSpreadChart, SpreadData, SpreadPoint, SpreadRow};
 pub use time_series::{ChartKind, Series, TimeSeries, TimeSeriesChart};
 
 use plotters::style::RGBColor;

@@ -10,8 +10,6 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
-
 struct Mounted {
     host: web_sys::HtmlElement,
     opener: web_sys::HtmlElement,

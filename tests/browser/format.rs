@@ -4,8 +4,6 @@
 use converra_dashboard::format::*;
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
-
 #[wasm_bindgen_test]
 fn thousands_groups_digits_by_three() {
     assert_eq!(thousands(0), "0");

@@ -3,7 +3,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use converra_api::agents::{Agent, AgentFilter, AgentStatus, UpdateAgent};
-use converra_api::ErrorCode;
+use converra_api::{ErrorCode, FieldError};
 use converra_dashboard::api::agents::agents_query;
 use converra_dashboard::api::ClientError;
 use converra_dashboard::pages::agent::DiffQuery;
@@ -12,8 +12,6 @@ use converra_dashboard::pages::agents::{
 };
 use leptos_router::params::ParamsMap;
 use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
 fn list_query_round_trips_through_the_url() {
@@ -194,6 +192,7 @@ fn a_single_field_validation_error_lands_on_its_field() {
         code: ErrorCode::ValidationError,
         message: "name: must be at most 200 characters".to_owned(),
         retry_after: None,
+        fields: Vec::new(),
     };
     let field = server_field_error(&error).unwrap();
     assert_eq!(field.field, "name");
@@ -206,6 +205,23 @@ fn a_single_field_validation_error_lands_on_its_field() {
         ..error.clone()
     };
     assert_eq!(server_field_error(&many), None);
+    // With the body's field list, the form's own field is found among the others.
+    let listed = ClientError {
+        fields: vec![
+            FieldError {
+                field: "tags[0]".to_owned(),
+                message: "must not be empty".to_owned(),
+            },
+            FieldError {
+                field: "llmModel".to_owned(),
+                message: "unknown model".to_owned(),
+            },
+        ],
+        ..many
+    };
+    let field = server_field_error(&listed).unwrap();
+    assert_eq!(field.field, "llmModel");
+    assert_eq!(field.message, "The server says: Unknown model.");
     let other = ClientError {
         code: ErrorCode::Conflict,
         ..error

@@ -3,18 +3,16 @@
 #![cfg(target_arch = "wasm32")]
 
 use converra_api::settings::Settings;
-use converra_api::ErrorCode;
+use converra_api::{ErrorCode, FieldError};
 use converra_dashboard::api::ClientError;
 use converra_dashboard::components::error_panel::ErrorPanel;
 use converra_dashboard::pages::settings::{
-    server_field_errors, settings_patch, validate_new_webhook, validate_settings_form, SettingsForm,
+    settings_patch, validate_new_webhook, validate_settings_form, SettingsForm,
 };
 use leptos::prelude::*;
 use serde_json::json;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 fn defaults() -> SettingsForm {
     SettingsForm::from_settings(&Settings::default())
@@ -161,22 +159,44 @@ fn validation_error(message: &str) -> ClientError {
         code: ErrorCode::ValidationError,
         message: message.to_owned(),
         retry_after: None,
+        fields: Vec::new(),
     }
 }
 
 #[wasm_bindgen_test]
 fn a_server_refusal_naming_a_field_lands_on_that_field() {
-    let errors = server_field_errors(&validation_error(
-        "optimization.simulation.maxTurns: must be between 2 and 30",
-    ));
+    let errors = validation_error("optimization.simulation.maxTurns: must be between 2 and 30")
+        .field_errors();
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].field, "optimization.simulation.maxTurns");
     assert_eq!(errors[0].message, "Must be between 2 and 30.");
-    // Several fields, or another code: nothing to place; the panel shows the message.
-    assert!(server_field_errors(&validation_error("3 fields are invalid")).is_empty());
+    // A count alone, or another code: nothing to place; the panel shows the message.
+    assert!(validation_error("3 fields are invalid")
+        .field_errors()
+        .is_empty());
     let mut conflict = validation_error("url: taken");
     conflict.code = ErrorCode::Conflict;
-    assert!(server_field_errors(&conflict).is_empty());
+    assert!(conflict.field_errors().is_empty());
+}
+
+#[wasm_bindgen_test]
+fn every_field_of_a_many_field_refusal_lands_on_its_field() {
+    let mut error = validation_error("2 fields are invalid");
+    error.fields = vec![
+        FieldError {
+            field: "llm.baseUrl".to_owned(),
+            message: "must be an http(s) URL".to_owned(),
+        },
+        FieldError {
+            field: "businessImpact.currency".to_owned(),
+            message: "must be a 3-letter code.".to_owned(),
+        },
+    ];
+    let errors = error.field_errors();
+    assert_eq!(errors.len(), 2);
+    assert_eq!(errors[0].message, "Must be an http(s) URL.");
+    assert_eq!(errors[1].field, "businessImpact.currency");
+    assert_eq!(errors[1].message, "Must be a 3-letter code.");
 }
 
 #[wasm_bindgen_test]
@@ -215,5 +235,41 @@ async fn the_error_panel_shows_the_code_the_status_and_the_message() {
     assert_eq!(
         text(".error-message").as_deref(),
         Some("optimization.maxIterations: must be between 1 and 100")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_error_panel_lists_every_field_the_server_named() {
+    let document = document();
+    let host: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&host).unwrap();
+    let mut error = validation_error("2 fields are invalid");
+    error.fields = vec![
+        FieldError {
+            field: "name".to_owned(),
+            message: "must not be empty".to_owned(),
+        },
+        FieldError {
+            field: "messages[2].role".to_owned(),
+            message: "unknown role".to_owned(),
+        },
+    ];
+    let handle = leptos::mount::mount_to(
+        host.clone(),
+        move || view! { <ErrorPanel error=error.clone()/> },
+    );
+    handle.forget();
+    leptos::task::tick().await;
+    let items: Vec<String> = (0..2)
+        .filter_map(|i| {
+            host.query_selector_all(".error-fields li")
+                .unwrap()
+                .item(i)
+                .and_then(|n| n.text_content())
+        })
+        .collect();
+    assert_eq!(
+        items,
+        ["name Must not be empty.", "messages[2].role Unknown role."]
     );
 }

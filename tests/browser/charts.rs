@@ -11,8 +11,6 @@ use plotters::style::RGBColor;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
-
 #[wasm_bindgen_test]
 fn css_colours_parse_in_hex_and_rgb() {
     assert_eq!(

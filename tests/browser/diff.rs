@@ -8,8 +8,6 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
-
 fn same(t: &str) -> DiffSpan {
     DiffSpan::Same(t.to_owned())
 }

@@ -6,8 +6,6 @@ use converra_dashboard::components::saved_views::{
 };
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
-
 #[wasm_bindgen_test]
 fn views_are_replaced_by_name_sorted_and_kept() {
     let views = with_view(Vec::new(), "Worst", "?sort=worst");

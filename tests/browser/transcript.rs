@@ -9,8 +9,6 @@ use serde_json::json;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
-
 fn message(role: Role, content: &str) -> Message {
     Message {
         role,

@@ -4,8 +4,6 @@
 use converra_dashboard::components::export::{csv_cell, to_csv};
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
-
 #[wasm_bindgen_test]
 fn plain_cells_pass_unchanged() {
     assert_eq!(csv_cell("conv_123"), "conv_123");

@@ -7,8 +7,6 @@ use converra_dashboard::components::query::{
 };
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
-
 fn every_filter() -> ConversationQuery {
     ConversationQuery {
         agent_id: Some("agent_42".to_owned()),

@@ -1,0 +1,898 @@
+//! One optimization (`/optimizations/:id`): its phase and progress, followed live (polled
+//! with backoff until it finishes), Stop while it runs, its results once evaluated (the
+//! winner, or the engine's own reason for naming none), the comparison charts and the
+//! statistics table, each variant's prompt diffed against the control with its change
+//! summary and Apply, and sample simulated conversations. The URL keeps the per-persona
+//! chart's variant (`?persona=`), the diff view (`?diffOnly=1`) and an open conversation
+//! (`?sim=`).
+
+use converra_api::insights::Metric;
+use converra_api::optimizations::{
+    AppliedVariant, ApplyVariant, Optimization, OptimizationIntent, OptimizationOutcome,
+    OptimizationPhase, OptimizationResults, OptimizationStatus, SimulatedTranscript,
+    SimulationPlan, StopOptimization, Variant,
+};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::params::ParamsMap;
+use leptos_router::NavigateOptions;
+
+use crate::api::optimizations::{
+    apply_variant, get_optimization, get_simulation, list_variants, stop_optimization,
+};
+use crate::api::{ApiClient, ClientError};
+use crate::app::use_signed_in;
+use crate::components::confirm::{ConfirmDialog, Dialog};
+use crate::components::diff::WordDiff;
+use crate::components::error_panel::ErrorPanel;
+use crate::components::loading::Loading;
+use crate::components::optimization_charts::{overall_mean, OptimizationCharts};
+use crate::components::optimization_stats::{
+    format_lift, format_probability, format_score, signed, VariantStatsTable,
+};
+use crate::components::query::{build_query, encode_component};
+use crate::components::transcript::Transcript;
+use crate::format;
+use crate::pages::agents::{client_of, RelativeTime};
+use crate::pages::optimizations::{
+    is_live, next_poll_delay, phase_label, OptimizationProgressBar, OptimizationStatusBadge,
+    FIRST_POLL_MS,
+};
+
+/// Polls after a stop while the runner may still evaluate what was simulated.
+const POLLS_AFTER_STOP: u32 = 4;
+
+/// The page's view as the URL keeps it: `?persona=…&diffOnly=1&sim=…`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OptimizationViewQuery {
+    /// The variant the per-persona chart shows.
+    pub persona: Option<String>,
+    /// Collapse unchanged runs in the prompt diffs.
+    pub diff_only: bool,
+    /// The simulated conversation open in the dialog.
+    pub sim: Option<String>,
+}
+
+impl OptimizationViewQuery {
+    /// The view the router's query map describes.
+    pub fn from_params(params: &ParamsMap) -> Self {
+        let text = |key: &str| params.get(key).filter(|v| !v.trim().is_empty());
+        OptimizationViewQuery {
+            persona: text("persona"),
+            diff_only: matches!(params.get("diffOnly").as_deref(), Some("1" | "true")),
+            sim: text("sim"),
+        }
+    }
+
+    /// `?persona=…&diffOnly=1&sim=…`, leaving out what is unset.
+    pub fn to_url_query(&self) -> String {
+        let mut pairs = Vec::new();
+        if let Some(persona) = &self.persona {
+            pairs.push(("persona", persona.clone()));
+        }
+        if self.diff_only {
+            pairs.push(("diffOnly", "1".to_owned()));
+        }
+        if let Some(sim) = &self.sim {
+            pairs.push(("sim", sim.clone()));
+        }
+        build_query(pairs)
+    }
+}
+
+/// Whether the page keeps polling `optimization`: while it is live, and for a few polls
+/// after a stop that has no results yet (the runner evaluates what was simulated).
+pub fn keep_following(optimization: &Optimization, polls_after_stop: u32) -> bool {
+    is_live(optimization)
+        || (optimization.status == OptimizationStatus::Stopped
+            && optimization.results.is_none()
+            && optimization.progress.simulations_completed > 0
+            && polls_after_stop < POLLS_AFTER_STOP)
+}
+
+/// Whether a variant can be applied now: the run completed (or stopped with results) and it
+/// is not the control.
+pub fn can_apply(optimization: &Optimization, variant: &Variant) -> bool {
+    let finished_with_results = optimization.status == OptimizationStatus::Completed
+        || (optimization.status == OptimizationStatus::Stopped && optimization.results.is_some());
+    finished_with_results && !variant.is_control
+}
+
+/// The agent page showing the version an apply made, diffed against the one before.
+pub fn applied_version_href(agent_id: &str, version: u32) -> String {
+    let query = if version > 1 {
+        build_query([
+            ("diffBase", (version - 1).to_string()),
+            ("diffTarget", version.to_string()),
+        ])
+    } else {
+        String::new()
+    };
+    format!("/agents/{}{query}", encode_component(agent_id))
+}
+
+/// What the results say, in a sentence: the winner and its lift, or why there is none.
+pub fn results_sentence(results: &OptimizationResults, variants: &[Variant]) -> String {
+    let winner = results
+        .winning_variant_id
+        .as_ref()
+        .and_then(|id| variants.iter().find(|v| &v.id == id))
+        .map(|v| v.name.clone());
+    match (results.winner_selected, winner, results.outcome) {
+        (true, Some(name), _) => format!(
+            "{name} won: {} on the overall score ({} points), with {} confidence.",
+            format_lift(results.lift),
+            signed(results.improvement_percentage, 1),
+            format_probability(results.confidence)
+        ),
+        (_, _, OptimizationOutcome::OriginalWon) => {
+            "The original prompt (the control) did best; no variant beat it.".to_owned()
+        }
+        (_, _, OptimizationOutcome::VariantWon) => format!(
+            "A variant won: {} on the overall score.",
+            format_lift(results.lift)
+        ),
+        (_, _, OptimizationOutcome::Inconclusive) => {
+            "Inconclusive: no variant is clearly better than the control.".to_owned()
+        }
+    }
+}
+
+/// The fields of a run that change rarely, so the parts showing them skip the polls.
+#[derive(Debug, Clone, PartialEq)]
+struct RunFacts {
+    id: String,
+    agent_id: String,
+    agent_name: String,
+    agent_version: u32,
+    status: OptimizationStatus,
+    mode: &'static str,
+    variant_count: u32,
+    intent: Option<OptimizationIntent>,
+    persona_count: usize,
+    plan: SimulationPlan,
+    engine: String,
+    created_at: String,
+    started_at: Option<String>,
+    completed_at: Option<String>,
+    applied_variant_id: Option<String>,
+    applied_at: Option<String>,
+}
+
+impl RunFacts {
+    fn of(o: &Optimization) -> RunFacts {
+        RunFacts {
+            id: o.id.clone(),
+            agent_id: o.agent_id.clone(),
+            agent_name: o.agent_name.clone(),
+            agent_version: o.agent_version,
+            status: o.status,
+            mode: o.mode.as_str(),
+            variant_count: o.variant_count,
+            intent: o.intent.clone(),
+            persona_count: o.persona_ids.len(),
+            plan: o.simulation,
+            engine: o.engine.clone(),
+            created_at: o.created_at.clone(),
+            started_at: o.started_at.clone(),
+            completed_at: o.completed_at.clone(),
+            applied_variant_id: o.applied_variant_id.clone(),
+            applied_at: o.applied_at.clone(),
+        }
+    }
+}
+
+/// Sets `signal` only when the value differs, so a poll that changed nothing redraws nothing.
+fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
+    if signal.try_with_untracked(|current| *current != value) == Some(true) {
+        signal.try_set(value);
+    }
+}
+
+/// What the poller fills in.
+#[derive(Clone, Copy)]
+struct Followed {
+    optimization: RwSignal<Option<Optimization>>,
+    variants: RwSignal<Vec<Variant>>,
+    error: RwSignal<Option<ClientError>>,
+    /// The current follower's number; a follower whose number is no longer current (or
+    /// whose page is gone) stops.
+    current: StoredValue<u64>,
+}
+
+/// Fetches the optimization and its variants, then again after 1, 2, 4, 8, 8… seconds
+/// while [`keep_following`] says so.
+async fn follow(client: ApiClient, id: String, token: u64, into: Followed) {
+    let still = move || into.current.try_get_value() == Some(token);
+    let mut delay = FIRST_POLL_MS;
+    let mut polls_after_stop = 0;
+    loop {
+        let fetched = get_optimization(&client, &id).await;
+        if !still() {
+            return;
+        }
+        let optimization = match fetched {
+            Ok(o) => o,
+            Err(error) => {
+                into.error.try_set(Some(error));
+                return;
+            }
+        };
+        let variants = list_variants(&client, &id).await;
+        if !still() {
+            return;
+        }
+        match variants {
+            Ok(variants) => set_if_changed(into.variants, variants),
+            Err(error) => {
+                into.error.try_set(Some(error));
+                return;
+            }
+        }
+        let keep = keep_following(&optimization, polls_after_stop);
+        if optimization.status == OptimizationStatus::Stopped {
+            polls_after_stop += 1;
+        }
+        set_if_changed(into.optimization, Some(optimization));
+        if !keep {
+            return;
+        }
+        gloo_timers::future::sleep(std::time::Duration::from_millis(u64::from(delay))).await;
+        delay = next_poll_delay(delay);
+        if !still() {
+            return;
+        }
+    }
+}
+
+/// One optimization, followed until it finishes.
+#[component]
+pub fn OptimizationPage() -> impl IntoView {
+    let signed_in = use_signed_in();
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    let followed = Followed {
+        optimization: RwSignal::new(None),
+        variants: RwSignal::new(Vec::new()),
+        error: RwSignal::new(None),
+        current: StoredValue::new(0),
+    };
+    let restart = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        let id = id.get();
+        restart.track();
+        followed.error.set(None);
+        if followed
+            .optimization
+            .with_untracked(|o| o.as_ref().is_some_and(|o| o.id != id))
+        {
+            followed.optimization.set(None);
+            followed.variants.set(Vec::new());
+        }
+        match client_of(signed_in.get_untracked()) {
+            Ok(client) => {
+                let token = followed.current.get_value().wrapping_add(1);
+                followed.current.set_value(token);
+                spawn_local(follow(client, id, token, followed));
+            }
+            Err(error) => followed.error.set(Some(error)),
+        }
+    });
+    let refollow = Callback::new(move |()| restart.update(|n| *n = n.wrapping_add(1)));
+    let present = Memo::new(move |_| followed.optimization.with(Option::is_some));
+
+    view! {
+        <section class="optimization-page">
+            <p class="back-link"><A href="/optimizations">"← All optimizations"</A></p>
+            {move || followed.error.get().map(|error| view! {
+                <ErrorPanel error/>
+                <button type="button" class="retry" on:click=move |_| refollow.run(())>"Retry"</button>
+            })}
+            {move || if present.get() {
+                view! { <OptimizationDetail followed refollow/> }.into_any()
+            } else if followed.error.with(Option::is_none) {
+                view! { <Loading what="the optimization" rows=6/> }.into_any()
+            } else {
+                ().into_any()
+            }}
+        </section>
+    }
+}
+
+/// Everything about a loaded optimization.
+#[component]
+fn OptimizationDetail(followed: Followed, refollow: Callback<()>) -> impl IntoView {
+    let signed_in = use_signed_in();
+    let query_map = use_query_map();
+    let navigate = use_navigate();
+    let view_query = Memo::new(move |_| OptimizationViewQuery::from_params(&query_map.get()));
+    let optimization = followed.optimization;
+    let variants = followed.variants;
+    let facts = Memo::new(move |_| optimization.with(|o| o.as_ref().map(RunFacts::of)));
+    let status = Memo::new(move |_| {
+        optimization.with(|o| o.as_ref().map_or(OptimizationStatus::Queued, |o| o.status))
+    });
+    let live_run =
+        Memo::new(move |_| optimization.with(|o| o.as_ref().filter(|o| is_live(o)).cloned()));
+    let results =
+        Memo::new(move |_| optimization.with(|o| o.as_ref().and_then(|o| o.results.clone())));
+    let job_error =
+        Memo::new(move |_| optimization.with(|o| o.as_ref().and_then(|o| o.error.clone())));
+    let evaluated = Memo::new(move |_| variants.with(|vs| vs.iter().any(|v| v.status == "tested")));
+    let variants_signal = Signal::derive(move || variants.get());
+
+    let go = move |next: OptimizationViewQuery| {
+        let path = facts.with_untracked(|f| {
+            f.as_ref()
+                .map(|f| format!("/optimizations/{}", encode_component(&f.id)))
+                .unwrap_or_default()
+        });
+        navigate(
+            &format!("{path}{}", next.to_url_query()),
+            NavigateOptions {
+                scroll: false,
+                ..NavigateOptions::default()
+            },
+        );
+    };
+
+    // Stop, confirmed.
+    let confirm_stop = RwSignal::new(false);
+    let stop = Action::new_local(move |id: &String| {
+        let id = id.clone();
+        let client = client_of(signed_in.get_untracked());
+        async move { stop_optimization(&client?, &id, &StopOptimization::default()).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(stopped)) = stop.value().get() {
+            confirm_stop.set(false);
+            optimization.set(Some(stopped));
+            refollow.run(());
+        }
+    });
+    let stop_error = Signal::derive(move || stop.value().get().and_then(Result::err));
+
+    // Apply, confirmed per variant.
+    let apply_target = RwSignal::new(None::<(String, String)>);
+    let apply = Action::new_local(move |(id, variant_id): &(String, String)| {
+        let request = ApplyVariant {
+            variant_id: Some(variant_id.clone()),
+        };
+        let id = id.clone();
+        let client = client_of(signed_in.get_untracked());
+        async move { apply_variant(&client?, &id, &request).await }
+    });
+    let applied = RwSignal::new(None::<(String, AppliedVariant)>);
+    Effect::new(move |_| {
+        if let Some(Ok(done)) = apply.value().get() {
+            let name = apply_target
+                .get_untracked()
+                .map(|(_, name)| name)
+                .unwrap_or_else(|| done.variant_id.clone());
+            apply_target.set(None);
+            applied.set(Some((name, done)));
+            refollow.run(());
+        }
+    });
+    let apply_error = Signal::derive(move || apply.value().get().and_then(Result::err));
+    let request_apply = Callback::new(move |(variant_id, name): (String, String)| {
+        apply.value().set(None);
+        apply_target.set(Some((variant_id, name)));
+    });
+
+    let header = move || {
+        facts.get().map(|f| {
+            let agent_href = format!("/agents/{}", encode_component(&f.agent_id));
+            view! {
+                <header class="opt-head">
+                    <div class="opt-title">
+                        <h1>"Optimization of " {f.agent_name.clone()}</h1>
+                        <OptimizationStatusBadge status=f.status/>
+                        <span class="version-pill">{f.mode}</span>
+                    </div>
+                    <p class="muted opt-subtitle">
+                        <code>{f.id.clone()}</code>
+                        " · control: "<A href=agent_href>{format!("{} v{}", f.agent_name, f.agent_version)}</A>
+                        " · engine "<code>{f.engine.clone()}</code>
+                    </p>
+                </header>
+                <RunFactsList facts=f/>
+            }
+        })
+    };
+
+    // The panel stays while the run is live (so an open Stop dialog survives the polls);
+    // only the phases and the bar inside follow each poll.
+    let live_now = Memo::new(move |_| live_run.with(Option::is_some));
+    let live_panel = move || {
+        live_now.get().then(|| {
+            view! {
+                <section class="card opt-live" aria-labelledby="opt-live-title" data-testid="live-progress">
+                    <h2 id="opt-live-title">"In progress"</h2>
+                    {move || live_run.get().map(|run| view! {
+                        <PhaseSteps phase=run.progress.phase/>
+                        <OptimizationProgressBar optimization=run/>
+                    })}
+                    <p class="hint">"Updates on its own; you can leave this page and come back."</p>
+                    <button type="button" class="danger" data-testid="stop-optimization"
+                        on:click=move |_| { stop.value().set(None); confirm_stop.set(true); }>"Stop"</button>
+                    {move || stop_error.get().map(|error| view! { <ErrorPanel error/> })}
+                    <ConfirmDialog open=confirm_stop title="Stop this optimization?"
+                        message=Signal::derive(|| "The simulations run so far are kept and evaluated; the rest are skipped. A stopped optimization cannot be resumed.".to_owned())
+                        confirm_label="Stop optimization" danger=true busy=stop.pending()
+                        on_confirm=move |()| {
+                            if let Some(id) = facts.with_untracked(|f| f.as_ref().map(|f| f.id.clone())) {
+                                stop.dispatch_local(id);
+                            }
+                        }
+                        on_cancel=move |()| confirm_stop.set(false)/>
+                </section>
+            }
+        })
+    };
+
+    let failure = move || {
+        job_error.get().map(|error| {
+            let stopped = status.get() == OptimizationStatus::Stopped;
+            view! {
+                <div class=if stopped { "notice" } else { "error-panel" } role="status" data-testid="job-error">
+                    <strong class="error-code">{error.code.clone()}</strong>
+                    <p class="error-message">{error.message.clone()}</p>
+                </div>
+            }
+        })
+    };
+
+    let outcome = move || {
+        results.get().map(|r| {
+            let sentence = variants.with(|vs| results_sentence(&r, vs));
+            let reason = r.reason.clone();
+            view! {
+                <section class="card opt-results" aria-labelledby="opt-results-title" data-testid="results">
+                    <h2 id="opt-results-title">"Results"</h2>
+                    <p class="results-sentence" class:winner=r.winner_selected>{sentence}</p>
+                    {reason.map(|reason| view! { <p class="no-winner-reason" data-testid="no-winner-reason">{reason}</p> })}
+                    <dl class="facts results-facts">
+                        <div><dt>"Outcome"</dt><dd>{outcome_label(r.outcome)}</dd></div>
+                        <div><dt>"Best lift"</dt><dd>{format_lift(r.lift)}</dd></div>
+                        <div><dt>"Improvement"</dt><dd>{format!("{} points", signed(r.improvement_percentage, 1))}</dd></div>
+                        <div><dt>"Confidence"</dt><dd>{format_probability(r.confidence)}</dd></div>
+                    </dl>
+                </section>
+            }
+        })
+    };
+
+    let applied_notice = move || {
+        if let Some((name, done)) = applied.get() {
+            let href = applied_version_href(&done.agent_id, done.agent.version);
+            return Some(
+                view! {
+                    <p class="notice applied-notice" role="status" data-testid="applied-notice">
+                        {format!("{name} is now version {} of {}. ", done.agent.version, done.agent.name)}
+                        <A href=href>{format!("See version {} on the agent's page", done.agent.version)}</A>
+                    </p>
+                }
+                .into_any(),
+            );
+        }
+        let f = facts.get()?;
+        let variant_id = f.applied_variant_id.clone()?;
+        let name = variants.with(|vs| {
+            vs.iter()
+                .find(|v| v.id == variant_id)
+                .map(|v| v.name.clone())
+                .unwrap_or(variant_id.clone())
+        });
+        let href = format!("/agents/{}", encode_component(&f.agent_id));
+        Some(
+            view! {
+                <p class="notice applied-notice" role="status">
+                    {format!("{name} was applied")}
+                    {f.applied_at.clone().map(|at| view! { " " <RelativeTime at/> })}
+                    ". " <A href=href>{format!("See {}'s versions", f.agent_name)}</A>
+                </p>
+            }
+            .into_any(),
+        )
+    };
+
+    let persona_variant = Signal::derive(move || view_query.get().persona);
+    let on_persona_variant = {
+        let go = go.clone();
+        Callback::new(move |variant: String| {
+            go(OptimizationViewQuery {
+                persona: Some(variant),
+                ..view_query.get_untracked()
+            })
+        })
+    };
+    let analysis = move || {
+        if evaluated.get() {
+            view! {
+                <section class="opt-analysis" aria-labelledby="opt-analysis-title">
+                    <h2 id="opt-analysis-title">"How the variants compare"</h2>
+                    <OptimizationCharts variants=variants_signal persona_variant on_persona_variant/>
+                    <section class="card" aria-labelledby="opt-stats-title">
+                        <h3 id="opt-stats-title">"Statistics"</h3>
+                        <VariantStatsTable variants=variants_signal/>
+                    </section>
+                </section>
+            }
+            .into_any()
+        } else {
+            view! {
+                <p class="muted opt-waiting">"Charts and statistics appear once the variants have been evaluated."</p>
+            }
+            .into_any()
+        }
+    };
+
+    let diff_only = Signal::derive(move || view_query.get().diff_only);
+    let toggle_diff_only = {
+        let go = go.clone();
+        move |ev: leptos::ev::Event| {
+            go(OptimizationViewQuery {
+                diff_only: event_target_checked(&ev),
+                ..view_query.get_untracked()
+            })
+        }
+    };
+    let open_sim = {
+        let go = go.clone();
+        Callback::new(move |sim: String| {
+            go(OptimizationViewQuery {
+                sim: Some(sim),
+                ..view_query.get_untracked()
+            })
+        })
+    };
+    let close_sim = {
+        let go = go.clone();
+        Callback::new(move |()| {
+            go(OptimizationViewQuery {
+                sim: None,
+                ..view_query.get_untracked()
+            })
+        })
+    };
+    let variant_ids =
+        Memo::new(move |_| variants.with(|vs| vs.iter().map(|v| v.id.clone()).collect::<Vec<_>>()));
+    let variant_cards = move || {
+        variant_ids
+            .get()
+            .into_iter()
+            .map(|variant_id| {
+                view! { <VariantCard variant_id optimization variants diff_only on_apply=request_apply on_open_sim=open_sim/> }
+            })
+            .collect_view()
+    };
+
+    let apply_message = Signal::derive(move || {
+        let name = apply_target.get().map(|(_, name)| name).unwrap_or_default();
+        let agent = facts.with(|f| f.as_ref().map(|f| f.agent_name.clone()).unwrap_or_default());
+        format!(
+            "{agent} gets {name}'s prompt as a new version; conversations from now on use it. The current version stays in the history."
+        )
+    });
+    let apply_open = Signal::derive(move || apply_target.with(Option::is_some));
+    let confirm_apply = move |()| {
+        let (Some((variant_id, _)), Some(id)) = (
+            apply_target.get_untracked(),
+            facts.with_untracked(|f| f.as_ref().map(|f| f.id.clone())),
+        ) else {
+            return;
+        };
+        apply.dispatch_local((id, variant_id));
+    };
+
+    let sim_id = Signal::derive(move || view_query.get().sim);
+    let run_id = Signal::derive(move || {
+        facts.with(|f| f.as_ref().map(|f| f.id.clone()).unwrap_or_default())
+    });
+
+    view! {
+        {header}
+        {live_panel}
+        {failure}
+        {outcome}
+        {applied_notice}
+        {move || apply_error.get().map(|error| view! { <ErrorPanel error/> })}
+        {analysis}
+        <section class="opt-variants" aria-labelledby="opt-variants-title">
+            <div class="section-head">
+                <h2 id="opt-variants-title">"Variants"</h2>
+                <label class="choice diff-only-toggle">
+                    <input type="checkbox" prop:checked=move || diff_only.get() on:change=toggle_diff_only/>
+                    "Show differences only"
+                </label>
+            </div>
+            {move || variant_ids.with(Vec::is_empty).then(|| view! {
+                <p class="muted">"The variants are being written."</p>
+            })}
+            {variant_cards}
+        </section>
+        <ConfirmDialog open=apply_open title="Apply this variant?" message=apply_message
+            confirm_label="Apply variant" busy=apply.pending()
+            on_confirm=confirm_apply on_cancel=move |()| apply_target.set(None)/>
+        <SimulationDialog optimization_id=run_id sim_id on_close=close_sim/>
+    }
+}
+
+fn outcome_label(outcome: OptimizationOutcome) -> &'static str {
+    match outcome {
+        OptimizationOutcome::VariantWon => "A variant won",
+        OptimizationOutcome::OriginalWon => "The original won",
+        OptimizationOutcome::Inconclusive => "Inconclusive",
+    }
+}
+
+/// The run's settings and times.
+#[component]
+fn RunFactsList(facts: RunFacts) -> impl IntoView {
+    let plan = facts.plan;
+    let personas = if facts.persona_count > 0 {
+        format!("{} named", facts.persona_count)
+    } else {
+        plan.persona_count.to_string()
+    };
+    let intent = facts.intent.clone().map(|intent| {
+        let targets = intent.target_improvements.clone();
+        view! {
+            <div class="facts-wide">
+                <dt>"Objective"</dt>
+                <dd>
+                    {(!targets.is_empty()).then(|| view! {
+                        <ul class="targets">{targets.into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}</ul>
+                    })}
+                    {intent.hypothesis.clone().map(|h| view! { <p class="hypothesis">"Hypothesis: "{h}</p> })}
+                </dd>
+            </div>
+        }
+    });
+    view! {
+        <dl class="facts opt-facts">
+            <div><dt>"Variants"</dt><dd>{format!("{} + control", facts.variant_count)}</dd></div>
+            <div><dt>"Conversations per variant"</dt><dd>{plan.conversations_per_variant}</dd></div>
+            <div><dt>"Personas × scenarios"</dt><dd>{format!("{personas} × {}", plan.scenarios_per_simulation)}</dd></div>
+            <div><dt>"Turns, at most"</dt><dd>{plan.max_turns}</dd></div>
+            <div><dt>"Confidence needed"</dt><dd>{format!("{:.0}%", plan.confidence_level * 100.0)}</dd></div>
+            <div><dt>"Created"</dt><dd><RelativeTime at=facts.created_at.clone()/></dd></div>
+            {facts.started_at.clone().map(|at| view! { <div><dt>"Started"</dt><dd><RelativeTime at/></dd></div> })}
+            {facts.completed_at.clone().map(|at| view! { <div><dt>"Finished"</dt><dd><RelativeTime at/></dd></div> })}
+            {intent}
+        </dl>
+    }
+}
+
+/// The phases in order, the current one marked.
+#[component]
+fn PhaseSteps(phase: OptimizationPhase) -> impl IntoView {
+    const PHASES: [OptimizationPhase; 6] = [
+        OptimizationPhase::Analyzing,
+        OptimizationPhase::Generating,
+        OptimizationPhase::Simulating,
+        OptimizationPhase::Evaluating,
+        OptimizationPhase::Selecting,
+        OptimizationPhase::Done,
+    ];
+    let current = PHASES.iter().position(|p| *p == phase).unwrap_or(0);
+    view! {
+        <ol class="phase-steps" aria-label="Phases">
+            {PHASES.iter().enumerate().map(|(i, p)| {
+                let class = match i.cmp(&current) {
+                    std::cmp::Ordering::Less => "done",
+                    std::cmp::Ordering::Equal => "current",
+                    std::cmp::Ordering::Greater => "upcoming",
+                };
+                view! {
+                    <li class=class aria-current=(i == current).then_some("step")>{phase_label(*p)}</li>
+                }
+            }).collect_view()}
+        </ol>
+    }
+}
+
+/// One variant: its change summary, its numbers, its prompt against the control's, Apply,
+/// and its sample conversations. Reads its variant from `variants` by id, so a poll
+/// re-renders only what changed.
+#[component]
+fn VariantCard(
+    variant_id: String,
+    optimization: RwSignal<Option<Optimization>>,
+    variants: RwSignal<Vec<Variant>>,
+    diff_only: Signal<bool>,
+    on_apply: Callback<(String, String)>,
+    on_open_sim: Callback<String>,
+) -> impl IntoView {
+    let variant = Memo::new({
+        let variant_id = variant_id.clone();
+        move |_| variants.with(|vs| vs.iter().find(|v| v.id == variant_id).cloned())
+    });
+    let control_content = Memo::new(move |_| {
+        variants.with(|vs| {
+            vs.iter()
+                .find(|v| v.is_control)
+                .map(|v| v.content.clone())
+                .unwrap_or_default()
+        })
+    });
+    let appliable = Memo::new(move |_| {
+        let v = variant.get();
+        optimization.with(|o| match (o, v) {
+            (Some(o), Some(v)) => can_apply(o, &v),
+            _ => false,
+        })
+    });
+    let applied = Memo::new({
+        let variant_id = variant_id.clone();
+        move |_| {
+            optimization.with(|o| {
+                o.as_ref()
+                    .and_then(|o| o.applied_variant_id.as_deref())
+                    .is_some_and(|a| a == variant_id)
+            })
+        }
+    });
+    let title_id = format!(
+        "variant-{}",
+        variant_id.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+    );
+
+    move || {
+        let Some(v) = variant.get() else {
+            return ().into_any();
+        };
+        let name = v.name.clone();
+        let new_content = v.content.clone();
+        let tested = v.metrics.simulation_count > 0;
+        let numbers = tested.then(|| {
+            let lift = (!v.is_control).then(|| format!(" · lift {}", format_lift(v.metrics.lift)));
+            format!(
+                "Mean score {}{} · {} conversations",
+                format_score(overall_mean(&v)),
+                lift.unwrap_or_default(),
+                v.metrics.simulation_count
+            )
+        });
+        let body = if v.is_control {
+            view! {
+                <details class="control-prompt">
+                    <summary>"The control's prompt (the agent's current version)"</summary>
+                    <pre class="prompt" tabindex="0">{v.content.clone()}</pre>
+                </details>
+            }
+            .into_any()
+        } else {
+            view! {
+                <div class="variant-diff">
+                    <h4>"Prompt against the control"</h4>
+                    <WordDiff old=control_content new=new_content differences_only=diff_only/>
+                </div>
+            }
+            .into_any()
+        };
+        let apply_button = {
+            let (id, name) = (v.id.clone(), v.name.clone());
+            move || {
+                appliable.get().then(|| {
+                    let (id, name) = (id.clone(), name.clone());
+                    let label = format!("Apply {name}");
+                    view! {
+                        <button type="button" class="apply-variant" data-testid="apply-variant"
+                            data-variant=id.clone() aria-label=label
+                            on:click=move |_| on_apply.run((id.clone(), name.clone()))>"Apply"</button>
+                    }
+                })
+            }
+        };
+        let samples = v.sample_conversation_ids.clone();
+        let samples = (!samples.is_empty()).then(|| {
+            view! {
+                <div class="variant-samples">
+                    <h4>"Sample simulated conversations"</h4>
+                    <ul>
+                        {samples.into_iter().enumerate().map(|(i, sim)| {
+                            let label = format!("Conversation {}", i + 1);
+                            let open = sim.clone();
+                            view! {
+                                <li>
+                                    <button type="button" class="link-button" data-testid="open-simulation"
+                                        on:click=move |_| on_open_sim.run(open.clone())>{label}</button>
+                                    " "<code class="muted">{sim}</code>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                </div>
+            }
+        });
+        view! {
+            <article class="card variant-card" class:winner=v.is_winner class:control=v.is_control
+                aria-labelledby=title_id.clone() data-testid="variant-card" data-variant=v.id.clone()>
+                <header class="variant-head">
+                    <h3 id=title_id.clone()>{name}</h3>
+                    {v.is_control.then(|| view! { <span class="status-badge">"Control"</span> })}
+                    {v.is_winner.then(|| view! { <span class="status-badge badge-winner">"Winner"</span> })}
+                    {move || applied.get().then(|| view! { <span class="status-badge badge-applied">"Applied"</span> })}
+                    <span class="muted variant-status">{v.status.clone()}</span>
+                    <span class="variant-actions">{apply_button}</span>
+                </header>
+                {(!v.change_summary.is_empty()).then(|| view! { <p class="change-summary">{v.change_summary.clone()}</p> })}
+                {numbers.map(|n| view! { <p class="muted variant-numbers">{n}</p> })}
+                {body}
+                {samples}
+            </article>
+        }
+        .into_any()
+    }
+}
+
+/// The simulated conversation the URL names, in a dialog: who talked, about what, how it
+/// scored, and the messages.
+#[component]
+fn SimulationDialog(
+    #[prop(into)] optimization_id: Signal<String>,
+    #[prop(into)] sim_id: Signal<Option<String>>,
+    on_close: Callback<()>,
+) -> impl IntoView {
+    let signed_in = use_signed_in();
+    let open = Signal::derive(move || sim_id.with(Option::is_some));
+    let simulation = LocalResource::new(move || {
+        let sim = sim_id.get();
+        let id = optimization_id.get();
+        let client = client_of(signed_in.get());
+        async move {
+            match sim {
+                Some(sim) => get_simulation(&client?, &id, &sim).await.map(Some),
+                None => Ok(None),
+            }
+        }
+    });
+    let body = move || match simulation.get() {
+        None => view! { <Loading what="the conversation" rows=4/> }.into_any(),
+        Some(Err(error)) => view! { <ErrorPanel error/> }.into_any(),
+        Some(Ok(None)) => ().into_any(),
+        Some(Ok(Some(transcript))) => view! { <SimulatedConversation transcript/> }.into_any(),
+    };
+    view! {
+        <Dialog open=open title="Simulated conversation" on_close=on_close class="wide sim-dialog">
+            <div class="sim-body" data-testid="simulation">{body}</div>
+            <div class="dialog-actions">
+                <button type="button" class="secondary" on:click=move |_| on_close.run(())>"Close"</button>
+            </div>
+        </Dialog>
+    }
+}
+
+#[component]
+fn SimulatedConversation(transcript: SimulatedTranscript) -> impl IntoView {
+    let metrics = Metric::ALL
+        .iter()
+        .filter_map(|m| {
+            transcript
+                .metrics
+                .get(m.as_str())
+                .map(|v| view! { <div><dt>{m.label()}</dt><dd>{format_score(*v)}</dd></div> })
+        })
+        .collect_view();
+    let raw = RwSignal::new(false);
+    let focus = RwSignal::new(None::<usize>);
+    view! {
+        <dl class="facts sim-facts">
+            <div><dt>"Variant"</dt><dd>{transcript.variant_name.clone()}</dd></div>
+            <div><dt>"Persona"</dt><dd>{transcript.persona_name.clone()}</dd></div>
+            <div><dt>"Scenario"</dt><dd>{transcript.scenario_title.clone()}</dd></div>
+            <div><dt>"Overall score"</dt><dd>{format_score(transcript.overall_score)}</dd></div>
+            <div><dt>"Task completed"</dt><dd>{if transcript.task_completed { "Yes" } else { "No" }}</dd></div>
+            <div><dt>"Messages"</dt><dd>{format::thousands(transcript.messages.len() as u64)}</dd></div>
+        </dl>
+        <details class="sim-metrics">
+            <summary>"The 11 metrics"</summary>
+            <dl class="facts">{metrics}</dl>
+        </details>
+        <Transcript messages=transcript.messages raw=raw focus=focus/>
+    }
+}

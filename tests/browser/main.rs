@@ -1,0 +1,22 @@
+//! The dashboard's browser tests: one test binary, so the dashboard is linked once, run in
+//! headless Chromium by wasm-bindgen-test. One module per component or page.
+
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+mod agents_query;
+mod chart_bench;
+mod charts;
+mod confirm;
+mod conversation_insights;
+mod diff;
+mod export;
+mod format;
+mod insights_pages;
+mod keyboard;
+mod markdown;
+mod optimization_charts;
+mod query;
+mod saved_views;
+mod settings_form;
+mod sign_in;
+mod transcript;
