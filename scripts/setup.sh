@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 TRUNK_VERSION=0.21.14
+# Splits the dashboard's wasm by page (scripts/bundle-wasm.mjs); its runtime half,
+# wasm_split_helpers, comes with Leptos.
+WASM_SPLIT_VERSION=0.2.4
 # The official Python SDK whose wire format the server must serve unchanged.
 CONVERRA_SDK_VERSION=0.5.1
 # wasm-bindgen-cli must be exactly the wasm-bindgen the dashboard links.
@@ -38,6 +41,11 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERS
   step "wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 4 minutes)"
   # Not --locked: its own lockfile pins a crate version the registry no longer serves.
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+if ! cargo install --list | grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:"; then
+  step "wasm-split-cli $WASM_SPLIT_VERSION (about 5 minutes)"
+  cargo install wasm_split_cli_support --locked --version "$WASM_SPLIT_VERSION" --features build-binary
 fi
 
 if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

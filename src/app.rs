@@ -4,7 +4,7 @@ use converra_api::Account;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::path;
+use leptos_router::{path, Lazy};
 
 use crate::api::account::get_account;
 use crate::api::{show_rate_limit_waits_in, ApiClient, ClientError};
@@ -12,23 +12,9 @@ use crate::components::command_palette::CommandPalette;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::keyboard::{install_shortcuts, CheatSheet};
 use crate::components::theme_toggle::ThemeToggle;
-use crate::pages::agent::AgentPage;
-use crate::pages::agent_insights::AgentInsightsPage;
+use crate::page_chunks::*;
 use crate::pages::agents::AgentsPage;
-use crate::pages::benchmark::BenchmarkPage;
-use crate::pages::benchmark_new::BenchmarkNewPage;
-use crate::pages::benchmarks::BenchmarksPage;
-use crate::pages::conversation::ConversationPage;
-use crate::pages::conversations::ConversationsPage;
-use crate::pages::fleet::FleetPage;
-use crate::pages::optimization::OptimizationPage;
-use crate::pages::optimization_new::OptimizationNewPage;
-use crate::pages::optimizations::OptimizationsPage;
-use crate::pages::settings::SettingsPage;
 use crate::pages::sign_in::SignIn;
-use crate::pages::step_failures::StepFailuresPage;
-use crate::pages::usage::UsagePage;
-use crate::pages::webhook::WebhookPage;
 use crate::session;
 
 /// Where the dashboard stands with the API.
@@ -148,21 +134,21 @@ fn Shell(signed_in: SignedIn) -> impl IntoView {
             <Routes fallback=|| view! { <h1>"Page not found"</h1><p><A href="/agents">"Back to the agents"</A></p> }>
                 <Route path=path!("/") view=AgentsPage/>
                 <Route path=path!("/agents") view=AgentsPage/>
-                <Route path=path!("/agents/:id") view=AgentPage/>
-                <Route path=path!("/agents/:id/insights") view=AgentInsightsPage/>
-                <Route path=path!("/agents/:id/step-failures") view=StepFailuresPage/>
-                <Route path=path!("/fleet") view=FleetPage/>
-                <Route path=path!("/optimizations") view=OptimizationsPage/>
-                <Route path=path!("/optimizations/new") view=OptimizationNewPage/>
-                <Route path=path!("/optimizations/:id") view=OptimizationPage/>
-                <Route path=path!("/benchmarks") view=BenchmarksPage/>
-                <Route path=path!("/benchmarks/new") view=BenchmarkNewPage/>
-                <Route path=path!("/benchmarks/:id") view=BenchmarkPage/>
-                <Route path=path!("/conversations") view=ConversationsPage/>
-                <Route path=path!("/conversations/:id") view=ConversationPage/>
-                <Route path=path!("/usage") view=UsagePage/>
-                <Route path=path!("/settings") view=SettingsPage/>
-                <Route path=path!("/webhooks/:id") view=WebhookPage/>
+                <Route path=path!("/agents/:id") view={Lazy::<AgentRoute>::new()}/>
+                <Route path=path!("/agents/:id/insights") view={Lazy::<AgentInsightsRoute>::new()}/>
+                <Route path=path!("/agents/:id/step-failures") view={Lazy::<StepFailuresRoute>::new()}/>
+                <Route path=path!("/fleet") view={Lazy::<FleetRoute>::new()}/>
+                <Route path=path!("/optimizations") view={Lazy::<OptimizationsRoute>::new()}/>
+                <Route path=path!("/optimizations/new") view={Lazy::<OptimizationNewRoute>::new()}/>
+                <Route path=path!("/optimizations/:id") view={Lazy::<OptimizationRoute>::new()}/>
+                <Route path=path!("/benchmarks") view={Lazy::<BenchmarksRoute>::new()}/>
+                <Route path=path!("/benchmarks/new") view={Lazy::<BenchmarkNewRoute>::new()}/>
+                <Route path=path!("/benchmarks/:id") view={Lazy::<BenchmarkRoute>::new()}/>
+                <Route path=path!("/conversations") view={Lazy::<ConversationsRoute>::new()}/>
+                <Route path=path!("/conversations/:id") view={Lazy::<ConversationRoute>::new()}/>
+                <Route path=path!("/usage") view={Lazy::<UsageRoute>::new()}/>
+                <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()}/>
+                <Route path=path!("/webhooks/:id") view={Lazy::<WebhookRoute>::new()}/>
             </Routes>
         </main>
     }
