@@ -104,6 +104,24 @@ pub fn query_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a s
         .map(|(_, v)| v.as_str())
 }
 
+/// A view whose state lives in the query string: read from the URL's search part (tests,
+/// links) or from the router's query map (pages), both through one `from_lookup`.
+pub trait QueryState: Sized {
+    /// The view the values under each key describe (`None`: the key is absent).
+    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self;
+
+    /// The view a query string (`?a=b&c=d`) describes.
+    fn from_search(search: &str) -> Self {
+        let pairs = parse_query(search);
+        Self::from_lookup(|key| query_value(&pairs, key).map(str::to_owned))
+    }
+
+    /// The view the router's query map describes.
+    fn from_params(params: &leptos_router::params::ParamsMap) -> Self {
+        Self::from_lookup(|key| params.get(key))
+    }
+}
+
 /// A day as the URL keeps it (`2024-05-01`), checked against the calendar.
 fn parse_day(text: &str) -> Option<(i64, u32, u32)> {
     let mut parts = text.splitn(3, '-');

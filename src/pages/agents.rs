@@ -9,7 +9,6 @@ use converra_api::{ErrorCode, FieldError};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
-use leptos_router::params::ParamsMap;
 use leptos_router::NavigateOptions;
 
 use crate::api::agents::{create_agent, list_all_agents};
@@ -19,7 +18,7 @@ use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::loading::Loading;
-use crate::components::query::{build_query, parse_query, query_value};
+use crate::components::query::{build_query, QueryState};
 use crate::format;
 
 /// How long typing in the search box pauses before the URL (and the list) follows.
@@ -40,25 +39,17 @@ pub struct AgentListQuery {
     pub status: Option<AgentStatus>,
 }
 
-impl AgentListQuery {
-    /// The view a query string describes; an unknown status is ignored.
-    pub fn from_search(search: &str) -> Self {
-        let pairs = parse_query(search);
-        Self::from_lookup(|key| query_value(&pairs, key).map(str::to_owned))
-    }
-
-    /// The view the router's query map describes.
-    pub fn from_params(params: &ParamsMap) -> Self {
-        Self::from_lookup(|key| params.get(key))
-    }
-
+impl QueryState for AgentListQuery {
+    /// The view the URL's values describe; an unknown status is ignored.
     fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
         AgentListQuery {
             q: get("q").map(|q| q.trim().to_owned()).unwrap_or_default(),
             status: get("status").and_then(|s| s.parse().ok()),
         }
     }
+}
 
+impl AgentListQuery {
     /// `?q=…&status=…`, leaving out what is unset; empty for the unfiltered list.
     pub fn to_url_query(&self) -> String {
         let mut pairs = Vec::new();

@@ -11,7 +11,6 @@ use converra_api::List;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use leptos_router::params::ParamsMap;
 use leptos_router::NavigateOptions;
 
 use crate::api::agents::list_all_agents;
@@ -21,7 +20,7 @@ use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::empty_state::EmptyState;
 use crate::components::loading::Loading;
 use crate::components::optimization_stats::format_lift;
-use crate::components::query::{build_query, encode_component, parse_query, query_value};
+use crate::components::query::{build_query, encode_component, QueryState};
 use crate::pages::agents::{client_of, RelativeTime};
 
 /// Optimizations per page (the spec's default for this list).
@@ -52,18 +51,8 @@ pub struct OptimizationListQuery {
     pub cursor: Option<String>,
 }
 
-impl OptimizationListQuery {
-    /// The view a query string describes; an unknown status and empty values are ignored.
-    pub fn from_search(search: &str) -> Self {
-        let pairs = parse_query(search);
-        Self::from_lookup(|key| query_value(&pairs, key).map(str::to_owned))
-    }
-
-    /// The view the router's query map describes.
-    pub fn from_params(params: &ParamsMap) -> Self {
-        Self::from_lookup(|key| params.get(key))
-    }
-
+impl QueryState for OptimizationListQuery {
+    /// The view the URL's values describe; an unknown status and empty values are ignored.
     fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
         let text = |key: &str| {
             get(key)
@@ -77,7 +66,9 @@ impl OptimizationListQuery {
             cursor: text("cursor"),
         }
     }
+}
 
+impl OptimizationListQuery {
     /// `?agentId=…&status=…&cursor=…`, leaving out what is unset; empty for the whole list.
     pub fn to_url_query(&self) -> String {
         let mut pairs = Vec::new();

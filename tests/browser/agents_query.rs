@@ -6,6 +6,7 @@ use converra_api::agents::{Agent, AgentFilter, AgentStatus, UpdateAgent};
 use converra_api::{ErrorCode, FieldError};
 use converra_dashboard::api::agents::agents_query;
 use converra_dashboard::api::ClientError;
+use converra_dashboard::components::query::QueryState;
 use converra_dashboard::pages::agent::DiffQuery;
 use converra_dashboard::pages::agents::{
     last_activity, quality_text, server_field_error, AgentForm, AgentListQuery,

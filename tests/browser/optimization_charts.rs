@@ -28,6 +28,7 @@ use converra_dashboard::components::optimization_stats::{
     format_interval, format_lift, format_p_value, format_probability, quartiles, signed, stats_row,
     VariantStatsTable, NOT_ENOUGH_DATA,
 };
+use converra_dashboard::components::query::QueryState;
 use converra_dashboard::pages::optimization::{
     applied_version_href, can_apply, keep_following, OptimizationViewQuery,
 };
