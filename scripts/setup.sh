@@ -20,6 +20,9 @@ WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version =
 
 step() { printf '\n== %s\n' "$*"; }
 
+# Each check below asks for the pinned version, so when one fails, whatever binary of that
+# name is on the PATH (another version, or one cargo has no record of) is replaced: --force.
+
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   step "Chromium and ChromeDriver (Debian)"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -34,18 +37,18 @@ fi
 
 if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
   step "trunk $TRUNK_VERSION (about 11 minutes on 2 cores)"
-  cargo install trunk --locked --version "$TRUNK_VERSION"
+  cargo install trunk --locked --force --version "$TRUNK_VERSION"
 fi
 
 if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
   step "wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 4 minutes)"
   # Not --locked: its own lockfile pins a crate version the registry no longer serves.
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  cargo install wasm-bindgen-cli --force --version "$WASM_BINDGEN_VERSION"
 fi
 
 if ! cargo install --list | grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:"; then
   step "wasm-split-cli $WASM_SPLIT_VERSION (about 5 minutes)"
-  cargo install wasm_split_cli_support --locked --version "$WASM_SPLIT_VERSION" --features build-binary
+  cargo install wasm_split_cli_support --locked --force --version "$WASM_SPLIT_VERSION" --features build-binary
 fi
 
 if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
