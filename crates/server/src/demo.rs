@@ -470,9 +470,11 @@ pub async fn seed(store: &Store, now_ms: i64) -> anyhow::Result<String> {
         return Ok(issued.key);
     }
 
-    // Agents, with their later prompts applied at even steps through the 60 days.
+    // Agents, with their later prompts applied at even steps through the 60 days. Each is
+    // created a minute before the one listed above it, so the newest-first list shows them
+    // in AGENTS' order (the busiest first) rather than in the order of their random ids.
     let mut agent_ids = Vec::new();
-    for demo in AGENTS {
+    for (position, demo) in (0i64..).zip(AGENTS) {
         let new_agent = NewAgent {
             name: demo.name.to_owned(),
             content: demo.prompts[0].to_owned(),
@@ -492,7 +494,7 @@ pub async fn seed(store: &Store, now_ms: i64) -> anyhow::Result<String> {
             &account_id,
             &new_agent,
             &VersionOrigin::manual(),
-            start_ms - DAY_MS,
+            start_ms - DAY_MS - position * 60_000,
         )
         .await?;
         agent_ids.push(agent.id);

@@ -38,6 +38,12 @@ async fn demo_seeds_agents_versions_conversations_settings_and_webhooks() {
     assert_eq!(optimizations["data"].as_array().unwrap().len(), 2);
     let (_, benchmarks) = server.get("/benchmarks?status=completed", &key).await;
     assert_eq!(benchmarks["data"].as_array().unwrap().len(), 1);
+    // Newest first lists the demo agents in a fixed order, busiest first.
+    assert_eq!(agents[0]["name"], "Acme Support");
+    assert_eq!(
+        agents[agents.len() - 1]["name"],
+        "Ledgerly Onboarding Guide"
+    );
     let agent_id = agents[0]["id"].as_str().unwrap();
     let (_, insights) = server
         .get(&format!("/agents/{agent_id}/insights"), &key)
