@@ -8,6 +8,7 @@ use std::sync::Arc;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::routing::any;
+use axum::serve::ListenerExt as _;
 use axum::Router;
 use converra_api::ErrorCode;
 use tokio::net::TcpListener;
@@ -302,6 +303,14 @@ pub async fn serve(
     let usage_flusher = crate::limits::UsageFlusher::start(&state);
     let webhook_worker = crate::jobs::webhooks::WebhookWorker::start(&state)?;
     let workers = crate::jobs::Workers::start(&state).await?;
+    // A response may leave in more than one small write; with Nagle's algorithm on, a small
+    // write that follows an unacknowledged one waits for the client's delayed ACK (up to
+    // 40 ms). An HTTP server wants every write out at once.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::warn!(%error, "could not set TCP_NODELAY on a connection");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
