@@ -8,8 +8,10 @@
 //      fetches a chunk the first time its page opens;
 //   3. wasm-bindgen writes the JS bindings of the main module (`--keep-lld-exports`: the
 //      chunks import the function table from it);
-//   4. in a release build, wasm-opt -Oz shrinks the main module and every chunk;
-//   5. everything lands in `/pkg-<hash>/` (the hash of its contents, for caching), trunk's
+//   4. in a release build, wasm-opt -Oz shrinks the main module and the bigger chunks;
+//   5. each page gets a pack of all its chunks, for the first page a visit opens
+//      (scripts/route-packs.mjs);
+//   6. everything lands in `/pkg-<hash>/` (the hash of its contents, for caching), trunk's
 //      unsplit wasm and its inline loader leave, and a boot script of its own (the server's
 //      CSP allows no inline script) starts the app.
 import { execFileSync, execFile } from 'node:child_process';
@@ -18,6 +20,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { writeRoutePacks } from './route-packs.mjs';
 
 const staging = process.env.TRUNK_STAGING_DIR;
 if (!staging) throw new Error('TRUNK_STAGING_DIR is not set: run this as a trunk hook');
@@ -60,6 +63,7 @@ try {
     for (const file of wasmFiles) cpSync(join(work, file), join(out, file));
   }
   for (const file of jsFiles) cpSync(join(work, file), join(out, file));
+  writeRoutePacks(out);
 
   const hash = createHash('sha256');
   for (const file of readdirSync(out).sort()) hash.update(file).update(readFileSync(join(out, file)));
