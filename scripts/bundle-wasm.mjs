@@ -13,13 +13,15 @@
 //      (scripts/route-packs.mjs);
 //   6. everything lands in `/pkg-<hash>/` (the hash of its contents, for caching), trunk's
 //      unsplit wasm and its inline loader leave, and a boot script of its own (the server's
-//      CSP allows no inline script) starts the app.
+//      CSP allows no inline script) starts the app;
+//   7. in a release build, every file gets its brotli and gzip copies (scripts/precompress.mjs).
 import { execFileSync, execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { precompress } from './precompress.mjs';
 import { writeRoutePacks } from './route-packs.mjs';
 
 const staging = process.env.TRUNK_STAGING_DIR;
@@ -92,6 +94,7 @@ try {
   if (/<script(?![^>]*\bsrc=)[^>]*>/.test(readFileSync(indexPath, 'utf8'))) {
     throw new Error('index.html holds an inline script; the CSP would block it');
   }
+  if (release) precompress(staging);
 } finally {
   rmSync(work, { recursive: true, force: true });
   rmSync(out, { recursive: true, force: true });

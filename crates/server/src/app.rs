@@ -164,8 +164,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api", any(unknown_endpoint))
         .route("/api/{*rest}", any(unknown_endpoint));
     if let Some(dist) = &state.config.dist {
-        // Any other path is a dashboard route: index.html, so deep links work.
-        let dashboard = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
+        // Any other path is a dashboard route: index.html, so deep links work. The release
+        // build writes a brotli and a gzip copy of each file (scripts/precompress.mjs);
+        // a client that accepts one gets it.
+        let index = ServeFile::new(dist.join("index.html"))
+            .precompressed_br()
+            .precompressed_gzip();
+        let dashboard = ServeDir::new(dist)
+            .precompressed_br()
+            .precompressed_gzip()
+            .fallback(index);
         let policy = HeaderValue::from_str(&dashboard_csp(&state.config.dashboard_connect_src))
             .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
         app = app.fallback_service(

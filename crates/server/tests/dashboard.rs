@@ -1,0 +1,96 @@
+//! Serving the dashboard's build: files as they are or their precompressed copies, and
+//! index.html (under the Content-Security-Policy) for every other path.
+
+mod common;
+
+use common::TestServer;
+use converra_server::app::ServerConfig;
+
+/// A build with one script, its brotli and gzip copies (stand-ins: the server must send the
+/// file it finds, not compress anything itself), and index.html.
+fn dist() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |name: &str, bytes: &[u8]| std::fs::write(dir.path().join(name), bytes).unwrap();
+    write(
+        "index.html",
+        b"<!doctype html><html><body>dashboard</body></html>",
+    );
+    write("app.js", b"console.log('plain');");
+    write("app.js.br", b"brotli bytes");
+    write("app.js.gz", b"gzip bytes");
+    dir
+}
+
+async fn start(dist: &tempfile::TempDir) -> (TestServer, String) {
+    let server = TestServer::start_with(ServerConfig {
+        dist: Some(dist.path().to_owned()),
+        ..ServerConfig::default()
+    })
+    .await;
+    let origin = server
+        .base
+        .trim_end_matches(converra_api::BASE_PATH)
+        .to_owned();
+    (server, origin)
+}
+
+async fn fetch(server: &TestServer, url: &str, accept_encoding: Option<&str>) -> reqwest::Response {
+    let mut request = server.http.get(url);
+    if let Some(encodings) = accept_encoding {
+        request = request.header("accept-encoding", encodings);
+    }
+    request.send().await.expect("request")
+}
+
+fn header<'r>(response: &'r reqwest::Response, name: &str) -> Option<&'r str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+#[tokio::test]
+async fn a_client_gets_the_best_precompressed_copy_it_accepts() {
+    let dist = dist();
+    let (server, origin) = start(&dist).await;
+    let url = format!("{origin}/app.js");
+
+    for (accepts, encoding, body) in [
+        (Some("gzip, deflate, br"), Some("br"), "brotli bytes"),
+        (Some("gzip"), Some("gzip"), "gzip bytes"),
+        (None, None, "console.log('plain');"),
+    ] {
+        let response = fetch(&server, &url, accepts).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            header(&response, "content-encoding"),
+            encoding,
+            "{accepts:?}"
+        );
+        assert!(
+            header(&response, "content-type").is_some_and(|t| t.contains("javascript")),
+            "the type is the file's, not the copy's"
+        );
+        assert_eq!(response.text().await.unwrap(), body);
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn any_other_path_is_index_html_under_the_policy() {
+    let dist = dist();
+    let (server, origin) = start(&dist).await;
+
+    let response = fetch(
+        &server,
+        &format!("{origin}/conversations/conv_1"),
+        Some("br"),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let policy = header(&response, "content-security-policy").unwrap_or_default();
+    assert!(
+        policy.contains("script-src 'self' 'wasm-unsafe-eval'"),
+        "{policy}"
+    );
+    assert_eq!(header(&response, "x-content-type-options"), Some("nosniff"));
+    assert!(response.text().await.unwrap().contains("dashboard"));
+    server.stop().await;
+}
