@@ -16,8 +16,6 @@ use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
-use tower_http::services::{ServeDir, ServeFile};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::clock::SharedClock;
@@ -164,34 +162,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api", any(unknown_endpoint))
         .route("/api/{*rest}", any(unknown_endpoint));
     if let Some(dist) = &state.config.dist {
-        // Any other path is a dashboard route: index.html, so deep links work. The release
-        // build writes a brotli and a gzip copy of each file (scripts/precompress.mjs);
-        // a client that accepts one gets it.
-        let index = ServeFile::new(dist.join("index.html"))
-            .precompressed_br()
-            .precompressed_gzip();
-        let dashboard = ServeDir::new(dist)
-            .precompressed_br()
-            .precompressed_gzip()
-            .fallback(index);
-        let policy = HeaderValue::from_str(&dashboard_csp(&state.config.dashboard_connect_src))
-            .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
-        app = app.fallback_service(
-            tower::ServiceBuilder::new()
-                .layer(SetResponseHeaderLayer::overriding(
-                    axum::http::header::CONTENT_SECURITY_POLICY,
-                    policy,
-                ))
-                .layer(SetResponseHeaderLayer::overriding(
-                    axum::http::header::X_CONTENT_TYPE_OPTIONS,
-                    HeaderValue::from_static("nosniff"),
-                ))
-                .layer(SetResponseHeaderLayer::overriding(
-                    axum::http::header::REFERRER_POLICY,
-                    HeaderValue::from_static("no-referrer"),
-                ))
-                .service(dashboard),
-        );
+        app = app.fallback_service(crate::dashboard::service(
+            dist,
+            &state.config.dashboard_connect_src,
+        ));
     }
     app.layer(
         tower::ServiceBuilder::new()
@@ -204,20 +178,6 @@ pub fn router(state: AppState) -> Router {
             .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
     )
     .with_state(state)
-}
-
-/// The dashboard's Content-Security-Policy: scripts only from this origin (no inline
-/// script; wasm may compile), styles from this origin plus style attributes (the charts and
-/// progress bars size elements with them), API calls only to this origin and `connect_src`.
-pub fn dashboard_csp(connect_src: &[String]) -> String {
-    let mut connect = vec!["'self'".to_owned()];
-    connect.extend(connect_src.iter().cloned());
-    format!(
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
-         style-src-attr 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src {}; \
-         object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
-        connect.join(" ")
-    )
 }
 
 fn cors() -> CorsLayer {

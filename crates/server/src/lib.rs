@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod dashboard;
 pub mod demo;
 pub mod engine;
 pub mod error;

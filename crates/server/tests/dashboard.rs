@@ -1,5 +1,6 @@
-//! Serving the dashboard's build: files as they are or their precompressed copies, and
-//! index.html (under the Content-Security-Policy) for every other path.
+//! Serving the dashboard's build: files as they are or their precompressed copies,
+//! index.html (under the Content-Security-Policy) for every other path, and how long a
+//! browser may keep each.
 
 mod common;
 
@@ -18,6 +19,8 @@ fn dist() -> tempfile::TempDir {
     write("app.js", b"console.log('plain');");
     write("app.js.br", b"brotli bytes");
     write("app.js.gz", b"gzip bytes");
+    std::fs::create_dir(dir.path().join("pkg-0123456789abcdef")).unwrap();
+    write("pkg-0123456789abcdef/app_bg.wasm", b"\0asm");
     dir
 }
 
@@ -92,5 +95,28 @@ async fn any_other_path_is_index_html_under_the_policy() {
     );
     assert_eq!(header(&response, "x-content-type-options"), Some("nosniff"));
     assert!(response.text().await.unwrap().contains("dashboard"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn hashed_files_are_kept_a_year_and_everything_else_is_revalidated() {
+    let dist = dist();
+    let (server, origin) = start(&dist).await;
+
+    for (path, policy) in [
+        (
+            "/pkg-0123456789abcdef/app_bg.wasm",
+            "public, max-age=31536000, immutable",
+        ),
+        // A missing hashed file is answered with index.html, which must not stick.
+        ("/pkg-0123456789abcdef/gone.wasm", "no-cache"),
+        ("/app.js", "no-cache"),
+        ("/", "no-cache"),
+        ("/agents/agent_1", "no-cache"),
+    ] {
+        let response = fetch(&server, &format!("{origin}{path}"), None).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(header(&response, "cache-control"), Some(policy), "{path}");
+    }
     server.stop().await;
 }
