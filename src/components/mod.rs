@@ -1,5 +1,6 @@
 //! Reusable pieces of the dashboard.
 
+pub mod agent_subpage_head;
 pub mod boundary_errors;
 pub mod charts;
 pub mod command_palette;

@@ -15,11 +15,12 @@ use converra_api::insights::{
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::agents::{get_agent, list_all_agents};
+use crate::api::agents::list_all_agents;
 use crate::api::conversations::list_all_conversations;
 use crate::api::insights::{get_agent_insights, regenerate_agent_insights};
 use crate::api::{ApiClient, ClientError};
 use crate::app::use_signed_in;
+use crate::components::agent_subpage_head::{AgentSubpage, AgentSubpageHead};
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::charts::{
     Bar, BarChart, BarChartData, ChartKind, ReferenceLine, Series, TimeSeries, TimeSeriesChart,
@@ -151,11 +152,6 @@ pub fn AgentInsightsPage() -> impl IntoView {
     // Bumped when a regeneration finishes, so the report reloads.
     let reloads = RwSignal::new(0u32);
 
-    let agent = LocalResource::new(move || {
-        let id = id.get();
-        let client = client_of(signed_in.get());
-        async move { get_agent(&client?, &id).await }
-    });
     let insights = LocalResource::new(move || {
         let (id, days) = (id.get(), days.get());
         reloads.track();
@@ -176,16 +172,13 @@ pub fn AgentInsightsPage() -> impl IntoView {
         }
     });
 
-    let agent_name = move || {
-        agent
-            .get()
-            .and_then(Result::ok)
-            .map(|a| a.name)
-            .unwrap_or_else(|| id.get())
-    };
-    let agent_href = move || format!("/agents/{}", encode_component(&id.get()));
-    let period_href =
-        Callback::new(move |d: u32| format!("{}/insights{}", agent_href(), period_query(d)));
+    let period_href = Callback::new(move |d: u32| {
+        format!(
+            "{}{}",
+            AgentSubpage::Insights.href(&id.get()),
+            period_query(d)
+        )
+    });
     let report = move || {
         Suspend::new(async move {
             let insights = insights.await?;
@@ -196,17 +189,7 @@ pub fn AgentInsightsPage() -> impl IntoView {
 
     view! {
         <div class="insights-page">
-            <p class="back-link"><a href=agent_href>"← " {agent_name}</a></p>
-            <header class="page-head">
-                <div>
-                    <h1>"Insights"</h1>
-                    <p class="muted page-subtitle">{agent_name}</p>
-                </div>
-                <nav class="page-links" aria-label="More about this agent">
-                    <a href=move || format!("{}/step-failures", agent_href())>"Step failures"</a>
-                    <a href="/fleet">"Fleet"</a>
-                </nav>
-            </header>
+            <AgentSubpageHead agent_id=id page=AgentSubpage::Insights/>
             <div class="insights-toolbar">
                 <PeriodPicker current=days href=period_href/>
                 <RegeneratePanel agent_id=id on_done=Callback::new(move |()| reloads.update(|n| *n += 1))/>

@@ -6,10 +6,10 @@ use converra_api::insights::{RootCauseCount, StepFailureStats, StepFailures};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::agents::get_agent;
 use crate::api::insights::get_step_failures;
 use crate::api::ClientError;
 use crate::app::use_signed_in;
+use crate::components::agent_subpage_head::{AgentSubpage, AgentSubpageHead};
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::charts::{Bar, BarChart, BarChartData};
 use crate::components::empty_state::EmptyState;
@@ -17,7 +17,6 @@ use crate::components::insight_parts::{
     percent, percent_of_100, root_cause_label, ConversationLinks, SeverityBadge,
 };
 use crate::components::loading::Loading;
-use crate::components::query::encode_component;
 use crate::components::timestamp::Timestamp;
 use crate::format::{self, thousands};
 use crate::pages::agents::client_of;
@@ -53,24 +52,11 @@ pub fn StepFailuresPage() -> impl IntoView {
     let signed_in = use_signed_in();
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
-    let agent = LocalResource::new(move || {
-        let id = id.get();
-        let client = client_of(signed_in.get());
-        async move { get_agent(&client?, &id).await }
-    });
     let failures = LocalResource::new(move || {
         let id = id.get();
         let client = client_of(signed_in.get());
         async move { get_step_failures(&client?, &id).await }
     });
-    let agent_name = move || {
-        agent
-            .get()
-            .and_then(Result::ok)
-            .map(|a| a.name)
-            .unwrap_or_else(|| id.get())
-    };
-    let agent_href = move || format!("/agents/{}", encode_component(&id.get()));
     let report = move || {
         Suspend::new(async move {
             let failures = failures.await?;
@@ -80,16 +66,7 @@ pub fn StepFailuresPage() -> impl IntoView {
 
     view! {
         <div class="insights-page step-failures-page">
-            <p class="back-link"><a href=agent_href>"← " {agent_name}</a></p>
-            <header class="page-head">
-                <div>
-                    <h1>"Step failures"</h1>
-                    <p class="muted page-subtitle">{agent_name}</p>
-                </div>
-                <nav class="page-links" aria-label="More about this agent">
-                    <a href=move || format!("{}/insights", agent_href())>"Insights"</a>
-                </nav>
-            </header>
+            <AgentSubpageHead agent_id=id page=AgentSubpage::StepFailures/>
             <Transition fallback=|| view! { <Loading what="step failures" rows=8/> }>
                 <ErrorBoundary fallback=move |errors| view! {
                     <BoundaryErrors errors/>

@@ -1,6 +1,7 @@
 //! The pure parts of the insights, step-failure, fleet and benchmark pages: ranking and
 //! sorting, percentages and ordinals, the period and the fleet's order in the URL, the
-//! regeneration's progress, bulk selection, and the benchmark form's checks.
+//! regeneration's progress, bulk selection, the benchmark form's checks, and the addresses
+//! of an agent's subpages.
 #![cfg(target_arch = "wasm32")]
 
 use std::collections::BTreeMap;
@@ -11,6 +12,7 @@ use converra_api::insights::{
     Severity, StepFailureStats,
 };
 use converra_dashboard::api::benchmarks::benchmarks_query;
+use converra_dashboard::components::agent_subpage_head::AgentSubpage;
 use converra_dashboard::components::insight_parts::{
     metric_label, one_decimal, ordinal, percent, percent_of_100, period_days, period_query,
     poll_delay, score_domain, score_text,
@@ -482,4 +484,17 @@ fn the_benchmarks_query_names_only_what_is_set() {
         ),
         "?agentId=agent%201&status=running&limit=25&cursor=c%2F1"
     );
+}
+
+#[wasm_bindgen_test]
+fn an_agents_subpages_are_addressed_by_its_encoded_id() {
+    assert_eq!(
+        AgentSubpage::Insights.href("agent_1"),
+        "/agents/agent_1/insights"
+    );
+    assert_eq!(
+        AgentSubpage::StepFailures.href("a b/c"),
+        "/agents/a%20b%2Fc/step-failures"
+    );
+    assert_eq!(AgentSubpage::StepFailures.title(), "Step failures");
 }
