@@ -6,6 +6,8 @@ use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::api::ClientError;
+
 /// A modal dialog, open while `open` is true. Put `autofocus` on the control that should
 /// take focus first (otherwise the first focusable one does).
 #[component]
@@ -132,4 +134,23 @@ pub fn ConfirmDialog(
             </div>
         </Dialog>
     }
+}
+
+/// Ties a confirmed action to its dialog: once `action` settles the dialog closes (`pending`
+/// back to `None`), and `error` keeps the failure to show beside the list, or clears.
+pub fn close_when_settled<I, O, T>(
+    action: Action<I, Result<O, ClientError>>,
+    pending: RwSignal<Option<T>>,
+    error: RwSignal<Option<ClientError>>,
+) where
+    I: 'static,
+    O: Clone + Send + Sync + 'static,
+    T: Send + Sync + 'static,
+{
+    Effect::new(move |_| {
+        if let Some(outcome) = action.value().get() {
+            pending.set(None);
+            error.set(outcome.err());
+        }
+    });
 }

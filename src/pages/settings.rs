@@ -14,7 +14,7 @@ use crate::api::webhooks::{create_webhook, delete_webhook, list_webhooks};
 use crate::api::{ApiClient, ClientError};
 use crate::app::{use_signed_in, Auth};
 use crate::components::boundary_errors::BoundaryErrors;
-use crate::components::confirm::{ConfirmDialog, Dialog};
+use crate::components::confirm::{close_when_settled, ConfirmDialog, Dialog};
 use crate::components::copy_button::CopyButton;
 use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
@@ -880,17 +880,7 @@ fn WebhooksSection(client: ApiClient) -> impl IntoView {
     // Delete: the webhook waiting for confirmation.
     let pending_delete = RwSignal::new(None::<Webhook>);
     let delete_error = RwSignal::new(None::<ClientError>);
-    Effect::new(move |_| match delete.value().get() {
-        Some(Ok(_)) => {
-            pending_delete.set(None);
-            delete_error.set(None);
-        }
-        Some(Err(error)) => {
-            pending_delete.set(None);
-            delete_error.set(Some(error));
-        }
-        None => {}
-    });
+    close_when_settled(delete, pending_delete, delete_error);
     let delete_message = Signal::derive(move || {
         pending_delete
             .get()

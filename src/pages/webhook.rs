@@ -13,7 +13,7 @@ use crate::api::webhooks::{list_deliveries, list_webhooks, redeliver};
 use crate::api::{ApiClient, ClientError};
 use crate::app::use_signed_in;
 use crate::components::boundary_errors::BoundaryErrors;
-use crate::components::confirm::ConfirmDialog;
+use crate::components::confirm::{close_when_settled, ConfirmDialog};
 use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::loading::Loading;
@@ -84,17 +84,7 @@ pub fn WebhookPage() -> impl IntoView {
     // Redeliver: the delivery waiting for confirmation.
     let confirming = RwSignal::new(None::<WebhookDelivery>);
     let resend_error = RwSignal::new(None::<ClientError>);
-    Effect::new(move |_| match resend.value().get() {
-        Some(Ok(_)) => {
-            confirming.set(None);
-            resend_error.set(None);
-        }
-        Some(Err(error)) => {
-            confirming.set(None);
-            resend_error.set(Some(error));
-        }
-        None => {}
-    });
+    close_when_settled(resend, confirming, resend_error);
     let confirm_message = Signal::derive(move || {
         confirming
             .get()

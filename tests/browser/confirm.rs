@@ -1,11 +1,14 @@
 //! The confirmation dialog: it opens modal with Cancel focused, Escape cancels, the
-//! confirm button confirms, and focus goes back where it was.
+//! confirm button confirms, and focus goes back where it was; a confirmed action closes it
+//! when it settles and keeps only a failure.
 #![cfg(target_arch = "wasm32")]
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use converra_dashboard::components::confirm::ConfirmDialog;
+use converra_api::ErrorCode;
+use converra_dashboard::api::ClientError;
+use converra_dashboard::components::confirm::{close_when_settled, ConfirmDialog};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -146,4 +149,46 @@ async fn the_confirm_button_confirms_once() {
     assert_eq!(m.confirmed.load(Ordering::SeqCst), 1);
     assert_eq!(m.cancelled.load(Ordering::SeqCst), 0);
     assert!(!dialog_of(&m.host).open());
+}
+
+#[wasm_bindgen_test]
+async fn a_settled_action_closes_its_dialog_and_keeps_only_a_failure() {
+    let owner = Owner::new();
+    owner.set();
+    let pending = RwSignal::new(Some("https://hooks.example/a"));
+    let error = RwSignal::new(None::<ClientError>);
+    let action = Action::new_local(|fail: &bool| {
+        let fail = *fail;
+        async move {
+            if fail {
+                Err(ClientError {
+                    status: 404,
+                    code: ErrorCode::NotFound,
+                    message: "Webhook not found".to_owned(),
+                    retry_after: None,
+                    fields: Vec::new(),
+                })
+            } else {
+                Ok(())
+            }
+        }
+    });
+    close_when_settled(action, pending, error);
+
+    action.dispatch(true);
+    settle().await;
+    assert_eq!(pending.get_untracked(), None);
+    assert_eq!(
+        error.get_untracked().map(|e| e.message),
+        Some("Webhook not found".to_owned())
+    );
+
+    pending.set(Some("https://hooks.example/b"));
+    action.dispatch(false);
+    settle().await;
+    assert_eq!(pending.get_untracked(), None);
+    assert!(
+        error.get_untracked().is_none(),
+        "a success clears the failure"
+    );
 }
