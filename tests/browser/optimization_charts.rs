@@ -18,8 +18,8 @@ use converra_dashboard::components::charts::frame::{nice_domain, nice_ticks};
 use converra_dashboard::components::charts::heat_map::draw_heat_map;
 use converra_dashboard::components::charts::score_spread::draw_score_spread;
 use converra_dashboard::components::charts::{
-    Bar, BarChart, BarChartData, BarColoring, ChartTheme, DrawContext, HeatMapChart, HeatMapData,
-    ReferenceLine,
+    Bar, BarChart, BarChartData, BarColoring, ChartTheme, DrawContext, FramedChart, HeatMapChart,
+    HeatMapData, ReferenceLine,
 };
 use converra_dashboard::components::optimization_charts::{
     metrics_heat_map_data, persona_chart_data, score_chart_data, spread_data,

@@ -4,8 +4,6 @@
 //! [`draw_bar_chart`] draws onto any plotters drawing area, so it runs in tests and
 //! benchmarks without the component.
 
-use std::rc::Rc;
-
 use leptos::prelude::*;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -13,7 +11,8 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::frame::{
     approx_text_width, draw_empty, draw_reference, draw_value_axis, fit_label, mix, nice_domain,
-    ChartFrame, DrawContext, DrawResult, HitRegion, LinearScale, ReferenceLine,
+    CanvasArea, ChartFrame, DrawContext, DrawResult, FrameInputs, FramedChart, HitRegion,
+    LinearScale, ReferenceLine,
 };
 use crate::format;
 
@@ -135,8 +134,27 @@ impl BarChartData {
         nice_domain(low, high, true)
     }
 
+    /// A canvas height that gives each bar room (CSS pixels).
+    pub fn natural_height(&self) -> f64 {
+        match self.orientation {
+            BarOrientation::Horizontal => (76.0 + 32.0 * self.bars.len() as f64).max(160.0),
+            BarOrientation::Vertical => 256.0,
+        }
+    }
+}
+
+impl FramedChart for BarChartData {
+    fn draw_on(
+        &self,
+        root: &CanvasArea,
+        ctx: &DrawContext,
+        format_value: &dyn Fn(f64) -> String,
+    ) -> DrawResult {
+        draw_bar_chart(root, ctx, self, format_value)
+    }
+
     /// A sentence for screen readers: how many bars, the highest and the lowest.
-    pub fn summary(&self, format_value: &dyn Fn(f64) -> String) -> String {
+    fn summary(&self, format_value: &dyn Fn(f64) -> String) -> String {
         let finite = || self.bars.iter().filter(|b| b.value.is_finite());
         let (Some(top), Some(bottom)) = (
             finite().max_by(|a, b| a.value.total_cmp(&b.value)),
@@ -164,7 +182,7 @@ impl BarChartData {
     }
 
     /// The table view: headings, then one row per bar.
-    pub fn table(&self, format_value: &dyn Fn(f64) -> String) -> (Vec<String>, Vec<Vec<String>>) {
+    fn table(&self, format_value: &dyn Fn(f64) -> String) -> (Vec<String>, Vec<Vec<String>>) {
         let intervals = self.bars.iter().any(|b| b.interval.is_some());
         let notes = self.bars.iter().any(|b| b.note.is_some());
         let mut columns = vec![self.category_label.clone(), self.value_label.clone()];
@@ -195,14 +213,6 @@ impl BarChartData {
             })
             .collect();
         (columns, rows)
-    }
-
-    /// A canvas height that gives each bar room (CSS pixels).
-    pub fn natural_height(&self) -> f64 {
-        match self.orientation {
-            BarOrientation::Horizontal => (76.0 + 32.0 * self.bars.len() as f64).max(160.0),
-            BarOrientation::Vertical => 256.0,
-        }
     }
 }
 
@@ -510,16 +520,10 @@ pub fn BarChart(
     test_id: String,
 ) -> impl IntoView {
     let format_value = format_value.unwrap_or_else(|| Callback::new(format::number));
-    let draw = Rc::new(move |root: &super::CanvasArea, ctx: &DrawContext| {
-        data.with(|d| draw_bar_chart(root, ctx, d, &|v| format_value.run(v)))
-    });
-    let summary = Signal::derive(move || data.with(|d| d.summary(&|v| format_value.run(v))));
-    let table = Memo::new(move |_| data.with(|d| d.table(&|v| format_value.run(v))));
-    let columns = Signal::derive(move || table.with(|t| t.0.clone()));
-    let rows = Signal::derive(move || table.with(|t| t.1.clone()));
+    let frame = FrameInputs::of(data, format_value);
     let height =
         Signal::derive(move || height.unwrap_or_else(|| data.with(|d| d.natural_height())));
     view! {
-        <ChartFrame title=title summary=summary draw=draw columns=columns rows=rows height=height test_id=test_id/>
+        <ChartFrame title=title summary=frame.summary draw=frame.draw columns=frame.columns rows=frame.rows height=height test_id=test_id/>
     }
 }

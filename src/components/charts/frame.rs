@@ -360,6 +360,45 @@ pub(crate) fn draw_empty<DB: DrawingBackend>(
 /// redraws when they change.
 pub type DrawChart = Rc<dyn Fn(&CanvasArea, &DrawContext) -> DrawResult>;
 
+/// A chart's data as a [`ChartFrame`] shows it: drawn on the canvas, told in a sentence for
+/// screen readers, and laid out as the table view, values written by `format_value`.
+pub trait FramedChart: Send + Sync + 'static {
+    /// Draws onto `root` (already filled with the background); returns the hover regions.
+    fn draw_on(
+        &self,
+        root: &CanvasArea,
+        ctx: &DrawContext,
+        format_value: &dyn Fn(f64) -> String,
+    ) -> DrawResult;
+    fn summary(&self, format_value: &dyn Fn(f64) -> String) -> String;
+    /// The table view: the headings, the row-name column first, then the rows.
+    fn table(&self, format_value: &dyn Fn(f64) -> String) -> (Vec<String>, Vec<Vec<String>>);
+}
+
+/// The [`ChartFrame`] inputs that follow from a chart's data, kept in step with it.
+pub struct FrameInputs {
+    pub draw: DrawChart,
+    pub summary: Signal<String>,
+    pub columns: Signal<Vec<String>>,
+    pub rows: Signal<Vec<Vec<String>>>,
+}
+
+impl FrameInputs {
+    pub fn of<D: FramedChart>(data: Signal<D>, format_value: Callback<f64, String>) -> Self {
+        let draw: DrawChart = Rc::new(move |root: &CanvasArea, ctx: &DrawContext| {
+            data.with(|d| d.draw_on(root, ctx, &|v| format_value.run(v)))
+        });
+        let summary = Signal::derive(move || data.with(|d| d.summary(&|v| format_value.run(v))));
+        let table = Memo::new(move |_| data.with(|d| d.table(&|v| format_value.run(v))));
+        FrameInputs {
+            draw,
+            summary,
+            columns: Signal::derive(move || table.with(|t| t.0.clone())),
+            rows: Signal::derive(move || table.with(|t| t.1.clone())),
+        }
+    }
+}
+
 /// A chart's canvas with its caption, hover tooltip, optional legend (`children`) and "Show
 /// as table" view. Draws with `draw` when mounted, when what `draw` reads changes, and when
 /// the canvas's box or the theme changes.

@@ -2,16 +2,14 @@
 //! × metrics), each cell coloured on a scale from the theme and labelled with its value.
 //! The pure [`draw_heat_map`] draws onto any plotters drawing area.
 
-use std::rc::Rc;
-
 use leptos::prelude::*;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::frame::{
-    approx_text_width, draw_empty, fit_label, mix, readable_on, ChartFrame, DrawContext,
-    DrawResult, HitRegion,
+    approx_text_width, draw_empty, fit_label, mix, readable_on, CanvasArea, ChartFrame,
+    DrawContext, DrawResult, FrameInputs, FramedChart, HitRegion,
 };
 use super::ChartTheme;
 use crate::format;
@@ -103,8 +101,51 @@ impl HeatMapData {
         }
     }
 
+    /// Whether the column labels stand upright (they do not fit across a cell of `cell_width`).
+    fn upright_columns(&self, cell_width: f64) -> bool {
+        self.columns
+            .iter()
+            .any(|c| approx_text_width(c, 11.5) > cell_width - 6.0)
+    }
+
+    /// The height of the column-label band (CSS pixels) for cells `cell_width` wide.
+    fn header_height(&self, cell_width: f64) -> f64 {
+        if self.upright_columns(cell_width) {
+            let widest = self
+                .columns
+                .iter()
+                .map(|c| approx_text_width(c, 11.5))
+                .fold(0.0, f64::max);
+            (widest + 10.0).min(140.0)
+        } else {
+            24.0
+        }
+    }
+
+    /// The width below which cells get too narrow for their labels (CSS pixels).
+    pub fn min_width(&self) -> f64 {
+        110.0 + 30.0 * self.columns.len() as f64
+    }
+
+    /// A canvas height that gives each row room, assuming upright column labels when they
+    /// would not fit across cells of the minimum width (CSS pixels).
+    pub fn natural_height(&self) -> f64 {
+        TITLE_BAND + self.header_height(30.0) + 32.0 * self.rows.len() as f64 + LEGEND_BAND
+    }
+}
+
+impl FramedChart for HeatMapData {
+    fn draw_on(
+        &self,
+        root: &CanvasArea,
+        ctx: &DrawContext,
+        format_value: &dyn Fn(f64) -> String,
+    ) -> DrawResult {
+        draw_heat_map(root, ctx, self, format_value)
+    }
+
     /// A sentence for screen readers: the size and the highest and lowest cells.
-    pub fn summary(&self, format_value: &dyn Fn(f64) -> String) -> String {
+    fn summary(&self, format_value: &dyn Fn(f64) -> String) -> String {
         let cells = (0..self.rows.len()).flat_map(|r| {
             (0..self.columns.len()).filter_map(move |c| self.value(r, c).map(|v| (r, c, v)))
         });
@@ -142,7 +183,7 @@ impl HeatMapData {
     }
 
     /// The table view: the row label and the columns as headings, one row per row.
-    pub fn table(&self, format_value: &dyn Fn(f64) -> String) -> (Vec<String>, Vec<Vec<String>>) {
+    fn table(&self, format_value: &dyn Fn(f64) -> String) -> (Vec<String>, Vec<Vec<String>>) {
         let columns = std::iter::once(self.row_label.clone())
             .chain(self.columns.iter().cloned())
             .collect();
@@ -161,38 +202,6 @@ impl HeatMapData {
             })
             .collect();
         (columns, rows)
-    }
-
-    /// Whether the column labels stand upright (they do not fit across a cell of `cell_width`).
-    fn upright_columns(&self, cell_width: f64) -> bool {
-        self.columns
-            .iter()
-            .any(|c| approx_text_width(c, 11.5) > cell_width - 6.0)
-    }
-
-    /// The height of the column-label band (CSS pixels) for cells `cell_width` wide.
-    fn header_height(&self, cell_width: f64) -> f64 {
-        if self.upright_columns(cell_width) {
-            let widest = self
-                .columns
-                .iter()
-                .map(|c| approx_text_width(c, 11.5))
-                .fold(0.0, f64::max);
-            (widest + 10.0).min(140.0)
-        } else {
-            24.0
-        }
-    }
-
-    /// The width below which cells get too narrow for their labels (CSS pixels).
-    pub fn min_width(&self) -> f64 {
-        110.0 + 30.0 * self.columns.len() as f64
-    }
-
-    /// A canvas height that gives each row room, assuming upright column labels when they
-    /// would not fit across cells of the minimum width (CSS pixels).
-    pub fn natural_height(&self) -> f64 {
-        TITLE_BAND + self.header_height(30.0) + 32.0 * self.rows.len() as f64 + LEGEND_BAND
     }
 }
 
@@ -391,17 +400,11 @@ pub fn HeatMapChart(
     test_id: String,
 ) -> impl IntoView {
     let format_value = format_value.unwrap_or_else(|| Callback::new(format::number));
-    let draw = Rc::new(move |root: &super::CanvasArea, ctx: &DrawContext| {
-        data.with(|d| draw_heat_map(root, ctx, d, &|v| format_value.run(v)))
-    });
-    let summary = Signal::derive(move || data.with(|d| d.summary(&|v| format_value.run(v))));
-    let table = Memo::new(move |_| data.with(|d| d.table(&|v| format_value.run(v))));
-    let columns = Signal::derive(move || table.with(|t| t.0.clone()));
-    let rows = Signal::derive(move || table.with(|t| t.1.clone()));
+    let frame = FrameInputs::of(data, format_value);
     let height = Signal::derive(move || data.with(HeatMapData::natural_height));
     let min_width = Signal::derive(move || Some(data.with(HeatMapData::min_width)));
     view! {
-        <ChartFrame title=title summary=summary draw=draw columns=columns rows=rows
+        <ChartFrame title=title summary=frame.summary draw=frame.draw columns=frame.columns rows=frame.rows
             height=height min_width=min_width test_id=test_id/>
     }
 }

@@ -12,7 +12,9 @@ pub mod time_series;
 
 pub use bar_chart::{Bar, BarChart, BarChartData, BarColoring, BarOrientation};
 pub use data_table::DataTable;
-pub use frame::{CanvasArea, ChartFrame, DrawContext, DrawError, HitRegion, ReferenceLine};
+pub use frame::{
+    CanvasArea, ChartFrame, DrawContext, DrawError, FramedChart, HitRegion, ReferenceLine,
+};
 pub use heat_map::{HeatMapChart, HeatMapData, HeatScale};
 pub use score_spread::{ScoreSpreadChart, SpreadData, SpreadPoint, SpreadRow};
 pub use time_series::{ChartKind, Series, TimeSeries, TimeSeriesChart};

@@ -4,8 +4,6 @@
 //! (per-persona means, sampled conversations). The pure [`draw_score_spread`] draws onto
 //! any plotters drawing area.
 
-use std::rc::Rc;
-
 use leptos::prelude::*;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -13,7 +11,8 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::frame::{
     approx_text_width, draw_empty, draw_reference, draw_value_axis, fit_label, mix, nice_domain,
-    ChartFrame, DrawContext, DrawResult, HitRegion, LinearScale, ReferenceLine,
+    CanvasArea, ChartFrame, DrawContext, DrawResult, FrameInputs, FramedChart, HitRegion,
+    LinearScale, ReferenceLine,
 };
 use crate::format;
 
@@ -92,8 +91,24 @@ impl SpreadData {
         nice_domain(low, high, false)
     }
 
+    /// A canvas height that gives each row room (CSS pixels).
+    pub fn natural_height(&self) -> f64 {
+        (76.0 + 36.0 * self.rows.len() as f64).max(160.0)
+    }
+}
+
+impl FramedChart for SpreadData {
+    fn draw_on(
+        &self,
+        root: &CanvasArea,
+        ctx: &DrawContext,
+        format_value: &dyn Fn(f64) -> String,
+    ) -> DrawResult {
+        draw_score_spread(root, ctx, self, format_value)
+    }
+
     /// A sentence for screen readers: the groups' centres and spreads.
-    pub fn summary(&self, format_value: &dyn Fn(f64) -> String) -> String {
+    fn summary(&self, format_value: &dyn Fn(f64) -> String) -> String {
         if self.rows.is_empty() {
             return "No data.".to_owned();
         }
@@ -127,7 +142,7 @@ impl SpreadData {
     }
 
     /// The table view: one row per group with its marks' numbers.
-    pub fn table(&self, format_value: &dyn Fn(f64) -> String) -> (Vec<String>, Vec<Vec<String>>) {
+    fn table(&self, format_value: &dyn Fn(f64) -> String) -> (Vec<String>, Vec<Vec<String>>) {
         let range = |r: Option<(f64, f64)>| {
             r.map(|(l, h)| format!("{} to {}", format_value(l), format_value(h)))
                 .unwrap_or_else(|| "–".to_owned())
@@ -160,11 +175,6 @@ impl SpreadData {
             })
             .collect();
         (columns, rows)
-    }
-
-    /// A canvas height that gives each row room (CSS pixels).
-    pub fn natural_height(&self) -> f64 {
-        (76.0 + 36.0 * self.rows.len() as f64).max(160.0)
     }
 }
 
@@ -343,13 +353,7 @@ pub fn ScoreSpreadChart(
     test_id: String,
 ) -> impl IntoView {
     let format_value = format_value.unwrap_or_else(|| Callback::new(format::number));
-    let draw = Rc::new(move |root: &super::CanvasArea, ctx: &DrawContext| {
-        data.with(|d| draw_score_spread(root, ctx, d, &|v| format_value.run(v)))
-    });
-    let summary = Signal::derive(move || data.with(|d| d.summary(&|v| format_value.run(v))));
-    let table = Memo::new(move |_| data.with(|d| d.table(&|v| format_value.run(v))));
-    let columns = Signal::derive(move || table.with(|t| t.0.clone()));
-    let rows = Signal::derive(move || table.with(|t| t.1.clone()));
+    let frame = FrameInputs::of(data, format_value);
     let height = Signal::derive(move || data.with(SpreadData::natural_height));
     let legend = move || {
         data.with(|d| {
@@ -364,7 +368,7 @@ pub fn ScoreSpreadChart(
         })
     };
     view! {
-        <ChartFrame title=title summary=summary draw=draw columns=columns rows=rows height=height test_id=test_id>
+        <ChartFrame title=title summary=frame.summary draw=frame.draw columns=frame.columns rows=frame.rows height=height test_id=test_id>
             {legend}
         </ChartFrame>
     }
