@@ -11,6 +11,8 @@ use plotters::style::RGBColor;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
+use crate::support::has_drawing;
+
 #[wasm_bindgen_test]
 fn css_colours_parse_in_hex_and_rgb() {
     assert_eq!(
@@ -76,22 +78,7 @@ async fn the_chart_draws_and_tables_its_numbers() {
     let name = canvas.get_attribute("aria-label").unwrap();
     assert!(name.starts_with("Requests per day. 5 points"), "{name}");
     assert!(canvas.width() > 0 && canvas.height() > 0);
-    let context: web_sys::CanvasRenderingContext2d =
-        canvas.get_context("2d").unwrap().unwrap().unchecked_into();
-    let pixels = context
-        .get_image_data(
-            0.0,
-            0.0,
-            f64::from(canvas.width()),
-            f64::from(canvas.height()),
-        )
-        .unwrap()
-        .data();
-    let first = &pixels[0..4];
-    assert!(
-        pixels.chunks(4).any(|p| p != first),
-        "the canvas is one flat colour"
-    );
+    assert!(has_drawing(&canvas), "the canvas is one flat colour");
 
     let cells: Vec<String> = {
         let list = host

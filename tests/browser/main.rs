@@ -19,4 +19,5 @@ mod query;
 mod saved_views;
 mod settings_form;
 mod sign_in;
+mod support;
 mod transcript;

@@ -42,6 +42,8 @@ use plotters_canvas::CanvasBackend;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
+use crate::support::has_drawing;
+
 fn stats(mean: f64, half: f64, n: u32) -> MetricStats {
     MetricStats {
         mean,
@@ -181,23 +183,6 @@ fn offscreen(width: u32, height: u32) -> web_sys::HtmlCanvasElement {
     canvas.set_width(width);
     canvas.set_height(height);
     canvas
-}
-
-/// Whether the canvas holds more than one colour.
-fn has_drawing(canvas: &web_sys::HtmlCanvasElement) -> bool {
-    let context: web_sys::CanvasRenderingContext2d =
-        canvas.get_context("2d").unwrap().unwrap().unchecked_into();
-    let pixels = context
-        .get_image_data(
-            0.0,
-            0.0,
-            f64::from(canvas.width()),
-            f64::from(canvas.height()),
-        )
-        .unwrap()
-        .data();
-    let first = &pixels[0..4];
-    pixels.chunks(4).any(|p| p != first)
 }
 
 #[wasm_bindgen_test]

@@ -22,15 +22,19 @@ fn text_of(host: &web_sys::HtmlElement, selector: &str) -> Option<String> {
         .and_then(|e| e.text_content())
 }
 
-#[wasm_bindgen_test]
-async fn submitting_without_a_key_names_the_field() {
-    let host = mount_sign_in();
+fn submit(host: &web_sys::HtmlElement) {
     let button: web_sys::HtmlElement = host
         .query_selector("button[type=submit]")
         .unwrap()
         .unwrap()
         .unchecked_into();
     button.click();
+}
+
+#[wasm_bindgen_test]
+async fn submitting_without_a_key_names_the_field() {
+    let host = mount_sign_in();
+    submit(&host);
     leptos::task::tick().await;
     assert_eq!(
         text_of(&host, "#apiKey-error").as_deref(),
@@ -54,12 +58,7 @@ async fn a_key_of_the_wrong_shape_is_refused_before_any_request() {
     input
         .dispatch_event(&web_sys::Event::new("input").unwrap())
         .unwrap();
-    let button: web_sys::HtmlElement = host
-        .query_selector("button[type=submit]")
-        .unwrap()
-        .unwrap()
-        .unchecked_into();
-    button.click();
+    submit(&host);
     leptos::task::tick().await;
     assert_eq!(
         text_of(&host, "#apiKey-error").as_deref(),
