@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+source scripts/steps.sh
 
 TRUNK_VERSION=0.21.14
 # Splits the dashboard's wasm by page (scripts/bundle-wasm.mjs); its runtime half,
@@ -18,52 +19,76 @@ CONVERRA_SDK_VERSION=0.5.1
 # wasm-bindgen-cli must be exactly the wasm-bindgen the dashboard links.
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 
-step() { printf '\n== %s\n' "$*"; }
+if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+
+# The three cargo-installed tools are build tools: compiling them fast matters more than
+# their own speed (trunk at opt-level 1 without LTO builds in 5 minutes instead of 11 and
+# builds the same dashboard). They share one target directory, so a dependency they have
+# in common at the same version is compiled once.
+install_tool() {
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=off \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 CARGO_PROFILE_RELEASE_DEBUG=0 \
+    CARGO_TARGET_DIR="${CONVERRA_TOOLS_TARGET:-$HOME/.cache/converra-tools-target}" \
+    cargo install --force "$@"
+}
+
+debian_packages() {
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@"
+}
 
 # Each check below asks for the pinned version, so when one fails, whatever binary of that
 # name is on the PATH (another version, or one cargo has no record of) is replaced: --force.
 
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-  step "Chromium and ChromeDriver (Debian)"
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver
+  run_step "Chromium and ChromeDriver (Debian)" "1-2 min" \
+    "check that apt-get can reach Debian's package mirror, then run scripts/setup.sh again" \
+    debian_packages chromium chromium-driver
 fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-  step "Rust target wasm32-unknown-unknown"
-  rustup target add wasm32-unknown-unknown
+  run_step "Rust target wasm32-unknown-unknown" "under 1 min" \
+    "run 'rustup target add wasm32-unknown-unknown' by hand to see rustup's error" \
+    rustup target add wasm32-unknown-unknown
 fi
 
 if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
-  step "trunk $TRUNK_VERSION (about 11 minutes on 2 cores)"
-  cargo install trunk --locked --force --version "$TRUNK_VERSION"
+  run_step "trunk $TRUNK_VERSION" "about 5 min on 2 cores" \
+    "check that crates.io is reachable; the build log above names the crate that failed" \
+    install_tool trunk --locked --version "$TRUNK_VERSION"
 fi
 
 if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
-  step "wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 4 minutes)"
   # Not --locked: its own lockfile pins a crate version the registry no longer serves.
-  cargo install wasm-bindgen-cli --force --version "$WASM_BINDGEN_VERSION"
+  run_step "wasm-bindgen-cli $WASM_BINDGEN_VERSION" "about 2 min" \
+    "check that crates.io is reachable; the build log above names the crate that failed" \
+    install_tool wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
 if ! cargo install --list | grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:"; then
-  step "wasm-split-cli $WASM_SPLIT_VERSION (about 5 minutes)"
-  cargo install wasm_split_cli_support --locked --force --version "$WASM_SPLIT_VERSION" --features build-binary
+  run_step "wasm-split-cli $WASM_SPLIT_VERSION" "about 2 min" \
+    "check that crates.io is reachable; the build log above names the crate that failed" \
+    install_tool wasm_split_cli_support --locked --version "$WASM_SPLIT_VERSION" --features build-binary
 fi
 
 if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  step "npm packages: binaryen (wasm-opt 132), playwright-core, axe-core"
-  npm ci --no-audit --no-fund
+  run_step "npm packages: binaryen (wasm-opt 132), playwright-core, axe-core" "under 1 min" \
+    "check that the npm registry is reachable, delete node_modules and run scripts/setup.sh again" \
+    npm ci --no-audit --no-fund --loglevel=error
 fi
 
-if [ ! -x .venv-sdk/bin/python ] || ! .venv-sdk/bin/python -c "import converra, pytest" 2>/dev/null; then
-  step "Python environment for the SDK compatibility test (converra $CONVERRA_SDK_VERSION from PyPI)"
+make_sdk_venv() {
   python3 -m venv .venv-sdk
   .venv-sdk/bin/pip install -q "converra==$CONVERRA_SDK_VERSION" "pytest>=8,<9"
+}
+if [ ! -x .venv-sdk/bin/python ] || ! .venv-sdk/bin/python -c "import converra, pytest" 2>/dev/null; then
+  run_step "Python environment for the SDK tests (converra $CONVERRA_SDK_VERSION from PyPI)" "under 1 min" \
+    "check that PyPI is reachable, delete .venv-sdk and run scripts/setup.sh again" \
+    make_sdk_venv
 fi
 
-step "Crates (trunk builds offline)"
-cargo fetch --locked -q
+run_step "Crates (so trunk and cargo build offline)" "under 1 min, seconds when cached" \
+  "check that crates.io is reachable and Cargo.lock is committed unchanged" \
+  cargo fetch --locked -q
 
-echo
-echo "Setup complete."
+steps_total "Setup"
