@@ -3,8 +3,12 @@
 # to run again. Everything comes from the package registries (crates.io, npm, Debian):
 # nothing downloads a prebuilt tool, and trunk is pinned so it never tries to.
 #
-# Usage: scripts/setup.sh            # all of it
-#        source scripts/env.sh      # (done by the other scripts) PATH for the installed tools
+# Usage: scripts/setup.sh [GROUP...]   # the groups named, or all of them:
+#          server      nothing beyond cargo: the crates, fetched so builds run offline
+#          dashboard   the wasm target, trunk, wasm-bindgen-cli, wasm-split-cli, wasm-opt
+#          tests       the above, plus Chromium, ChromeDriver, the e2e driver and the
+#                      Python environment with the official SDK
+#        source scripts/env.sh        # (done by the other scripts) PATH for the installed tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -37,58 +41,76 @@ debian_packages() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@"
 }
 
+setup_browser() {
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    run_step "Chromium and ChromeDriver (Debian)" "1-2 min" \
+      "check that apt-get can reach Debian's package mirror, then run scripts/setup.sh again" \
+      debian_packages chromium chromium-driver
+  fi
+}
+
 # Each check below asks for the pinned version, so when one fails, whatever binary of that
 # name is on the PATH (another version, or one cargo has no record of) is replaced: --force.
 
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-  run_step "Chromium and ChromeDriver (Debian)" "1-2 min" \
-    "check that apt-get can reach Debian's package mirror, then run scripts/setup.sh again" \
-    debian_packages chromium chromium-driver
-fi
+setup_dashboard() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    run_step "Rust target wasm32-unknown-unknown" "under 1 min" \
+      "run 'rustup target add wasm32-unknown-unknown' by hand to see rustup's error" \
+      rustup target add wasm32-unknown-unknown
+  fi
 
-if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-  run_step "Rust target wasm32-unknown-unknown" "under 1 min" \
-    "run 'rustup target add wasm32-unknown-unknown' by hand to see rustup's error" \
-    rustup target add wasm32-unknown-unknown
-fi
+  if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
+    run_step "trunk $TRUNK_VERSION" "about 5 min on 2 cores" \
+      "check that crates.io is reachable; the build log above names the crate that failed" \
+      install_tool trunk --locked --version "$TRUNK_VERSION"
+  fi
 
-if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
-  run_step "trunk $TRUNK_VERSION" "about 5 min on 2 cores" \
-    "check that crates.io is reachable; the build log above names the crate that failed" \
-    install_tool trunk --locked --version "$TRUNK_VERSION"
-fi
+  if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+    # Not --locked: its own lockfile pins a crate version the registry no longer serves.
+    run_step "wasm-bindgen-cli $WASM_BINDGEN_VERSION" "about 2 min" \
+      "check that crates.io is reachable; the build log above names the crate that failed" \
+      install_tool wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  fi
 
-if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
-  # Not --locked: its own lockfile pins a crate version the registry no longer serves.
-  run_step "wasm-bindgen-cli $WASM_BINDGEN_VERSION" "about 2 min" \
-    "check that crates.io is reachable; the build log above names the crate that failed" \
-    install_tool wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
-fi
+  if ! cargo install --list | grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:"; then
+    run_step "wasm-split-cli $WASM_SPLIT_VERSION" "about 2 min" \
+      "check that crates.io is reachable; the build log above names the crate that failed" \
+      install_tool wasm_split_cli_support --locked --version "$WASM_SPLIT_VERSION" --features build-binary
+  fi
 
-if ! cargo install --list | grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:"; then
-  run_step "wasm-split-cli $WASM_SPLIT_VERSION" "about 2 min" \
-    "check that crates.io is reachable; the build log above names the crate that failed" \
-    install_tool wasm_split_cli_support --locked --version "$WASM_SPLIT_VERSION" --features build-binary
-fi
-
-if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  run_step "npm packages: binaryen (wasm-opt 132), playwright-core, axe-core" "under 1 min" \
-    "check that the npm registry is reachable, delete node_modules and run scripts/setup.sh again" \
-    npm ci --no-audit --no-fund --loglevel=error
-fi
+  if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    run_step "npm packages: binaryen (wasm-opt 132), playwright-core, axe-core" "under 1 min" \
+      "check that the npm registry is reachable, delete node_modules and run scripts/setup.sh again" \
+      npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
 
 make_sdk_venv() {
   python3 -m venv .venv-sdk
   .venv-sdk/bin/pip install -q "converra==$CONVERRA_SDK_VERSION" "pytest>=8,<9"
 }
-if [ ! -x .venv-sdk/bin/python ] || ! .venv-sdk/bin/python -c "import converra, pytest" 2>/dev/null; then
-  run_step "Python environment for the SDK tests (converra $CONVERRA_SDK_VERSION from PyPI)" "under 1 min" \
-    "check that PyPI is reachable, delete .venv-sdk and run scripts/setup.sh again" \
-    make_sdk_venv
-fi
+setup_sdk_tests() {
+  if [ ! -x .venv-sdk/bin/python ] || ! .venv-sdk/bin/python -c "import converra, pytest" 2>/dev/null; then
+    run_step "Python environment for the SDK tests (converra $CONVERRA_SDK_VERSION from PyPI)" "under 1 min" \
+      "check that PyPI is reachable, delete .venv-sdk and run scripts/setup.sh again" \
+      make_sdk_venv
+  fi
+}
 
-run_step "Crates (so trunk and cargo build offline)" "under 1 min, seconds when cached" \
-  "check that crates.io is reachable and Cargo.lock is committed unchanged" \
-  cargo fetch --locked -q
+setup_crates() {
+  run_step "Crates (so trunk and cargo build offline)" "under 1 min, seconds when cached" \
+    "check that crates.io is reachable and Cargo.lock is committed unchanged" \
+    cargo fetch --locked -q
+}
 
+groups=("$@")
+[ ${#groups[@]} -gt 0 ] || groups=(tests)
+for group in "${groups[@]}"; do
+  case "$group" in
+    server) setup_crates ;;
+    dashboard) setup_crates; setup_dashboard ;;
+    tests) setup_crates; setup_dashboard; setup_browser; setup_sdk_tests ;;
+    *) echo "scripts/setup.sh: unknown group '$group' (server, dashboard or tests)" >&2; exit 2 ;;
+  esac
+done
 steps_total "Setup"

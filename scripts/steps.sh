@@ -4,7 +4,10 @@
 #   run_step "name" "expected" "what to do if it fails" command args...
 
 # Exported, so a script that another one calls counts from the same start.
-export CONVERRA_STEPS_STARTED="${CONVERRA_STEPS_STARTED:-$(date +%s)}"
+if [ -z "${CONVERRA_STEPS_STARTED:-}" ]; then
+  export CONVERRA_STEPS_STARTED=$(date +%s)
+  steps_own_clock=1
+fi
 
 _fmt_secs() {
   local s=$1
@@ -25,7 +28,9 @@ run_step() {
   printf -- '-- %s: done in %s\n' "$name" "$(_fmt_secs "$took")"
 }
 
-# Prints the time since the first script sourced this file.
+# Prints the time since the first script sourced this file; a script that another one
+# called prints nothing, its caller gives the total.
 steps_total() {
+  [ "${steps_own_clock:-}" = 1 ] || return 0
   printf -- '-- %s: %s in all\n' "$1" "$(_fmt_secs $(($(date +%s) - CONVERRA_STEPS_STARTED)))"
 }

@@ -1,30 +1,48 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, the server's and the types' tests (cargo test),
-# the dashboard's browser tests (wasm-bindgen-test in headless Chromium), then the
-# end-to-end tests (playwright-core driving Chromium through the built dashboard against
-# the real server). Installs what is missing first.
+# the official Python SDK against the server, the dashboard's browser tests
+# (wasm-bindgen-test in headless Chromium), then the end-to-end tests (playwright-core
+# driving Chromium through the built dashboard against the real server). Installs what is
+# missing first. Each step prints its expected and its measured time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+source scripts/steps.sh
+scripts/setup.sh tests
 source scripts/env.sh
 
-step() { printf '\n== %s\n' "$*"; }
+SERVER_BIN="$PWD/target/debug/converra-server"
 
-step "Formatting and lints"
-cargo fmt --all -- --check
-cargo clippy --locked --workspace --exclude converra-dashboard --all-targets -- -D warnings
-cargo clippy --locked -p converra-dashboard --target wasm32-unknown-unknown --all-targets -- -D warnings
+run_step "Formatting" "seconds" "run 'cargo fmt --all' and commit the result" \
+  cargo fmt --all -- --check
+run_step "Lints: server and wire types (clippy)" "about 3 min the first time" \
+  "fix what clippy names above" \
+  cargo clippy --locked --workspace --exclude converra-dashboard --all-targets -- -D warnings
+run_step "Lints: dashboard (clippy, wasm32)" "about 2 min the first time" \
+  "fix what clippy names above" \
+  cargo clippy --locked -p converra-dashboard --target wasm32-unknown-unknown --all-targets -- -D warnings
 
-step "Server and wire types (cargo test)"
-cargo test --locked --workspace --exclude converra-dashboard
+run_step "Server and wire types (cargo test)" "about 6 min the first time" \
+  "the failing test is named above; rerun it alone with 'cargo test -p converra-server NAME'" \
+  cargo test --locked --workspace --exclude converra-dashboard
 
-step "The official Python SDK against the server (pytest)"
-cargo build --locked -p converra-server
-CONVERRA_SERVER_BIN="$PWD/target/debug/converra-server" .venv-sdk/bin/python -m pytest -q sdk-tests
+sdk_tests() {
+  cargo build --locked -p converra-server
+  CONVERRA_SERVER_BIN="$SERVER_BIN" .venv-sdk/bin/python -m pytest -q sdk-tests
+}
+run_step "The official Python SDK against the server (pytest)" "under 1 min" \
+  "the failing test is named above; rerun with '.venv-sdk/bin/python -m pytest -q sdk-tests -k NAME'" \
+  sdk_tests
 
-step "Dashboard components in headless Chromium (wasm-bindgen-test)"
-cargo test --locked -p converra-dashboard --target wasm32-unknown-unknown
+run_step "Dashboard components in headless Chromium (wasm-bindgen-test)" "about 4 min the first time" \
+  "the failing test is named above; rerun with 'cargo test -p converra-dashboard --target wasm32-unknown-unknown NAME'" \
+  cargo test --locked -p converra-dashboard --target wasm32-unknown-unknown
 
-step "End to end (playwright-core + Chromium)"
-trunk build --release
-CONVERRA_SERVER_BIN="$PWD/target/debug/converra-server" CONVERRA_DIST="$PWD/dist" npm run --silent e2e
+e2e() {
+  trunk build --release
+  CONVERRA_SERVER_BIN="$SERVER_BIN" CONVERRA_DIST="$PWD/dist" npm run --silent e2e
+}
+run_step "End to end (playwright-core + Chromium)" "about 6 min the first time" \
+  "the failing test is named above; screenshots are in e2e/screenshots/" \
+  e2e
+
+steps_total "All tests"

@@ -2,18 +2,22 @@
 //! copy the release build wrote beside it (scripts/precompress.mjs), `index.html` for any
 //! other path so deep links work, all under the dashboard's Content-Security-Policy.
 //!
+//! Until `index.html` exists (the first `scripts/up.sh` serves the API while the dashboard
+//! is still compiling), every dashboard path answers 503 with a page that says so and
+//! reloads itself.
+//!
 //! Files whose names carry a hash of their contents (trunk's `main-<hash>.css`, the
 //! `pkg-<hash>/` directory of wasm and its loader, `boot-<hash>.js`) never change, so
 //! browsers may keep them for a year without asking again; everything else, `index.html`
 //! first, is revalidated on every load so a new build is picked up at once.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use axum::extract::Request;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{Html, IntoResponse, Response};
 use axum::Router;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -46,8 +50,48 @@ pub fn service(dist: &Path, connect_src: &[String]) -> Router {
                 axum::http::header::REFERRER_POLICY,
                 HeaderValue::from_static("no-referrer"),
             ))
-            .layer(axum::middleware::from_fn(cache_policy)),
+            .layer(axum::middleware::from_fn(cache_policy))
+            .layer(axum::middleware::from_fn_with_state(
+                dist.to_owned(),
+                building_until_built,
+            )),
     )
+}
+
+/// Seconds the building page waits before it reloads, and that `Retry-After` gives.
+const BUILDING_RETRY_SECS: u32 = 5;
+
+async fn building_until_built(
+    axum::extract::State(dist): axum::extract::State<PathBuf>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if dist.join("index.html").is_file() {
+        return next.run(request).await;
+    }
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"refresh\" content=\"{BUILDING_RETRY_SECS}\">\
+         <title>Converra: the dashboard is being built</title></head><body>\
+         <h1>The dashboard is still being built</h1>\
+         <p>The API is already up under <code>/api/v1</code>. This page reloads itself \
+         every {BUILDING_RETRY_SECS} seconds and shows the dashboard once its build \
+         (<code>trunk build --release</code> into <code>{}</code>) has finished.</p>\
+         </body></html>",
+        html_escape(&dist.display().to_string())
+    );
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, Html(page)).into_response();
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        HeaderValue::from(BUILDING_RETRY_SECS),
+    );
+    response
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The dashboard's Content-Security-Policy: scripts only from this origin (no inline

@@ -120,3 +120,31 @@ async fn hashed_files_are_kept_a_year_and_everything_else_is_revalidated() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn before_the_first_build_every_page_says_it_is_being_built_until_index_html_appears() {
+    let dist = tempfile::tempdir().expect("temp dir");
+    let (server, origin) = start(&dist).await;
+
+    let building = fetch(&server, &format!("{origin}/conversations"), None).await;
+    assert_eq!(building.status(), 503);
+    assert_eq!(header(&building, "retry-after"), Some("5"));
+    assert_eq!(header(&building, "cache-control"), Some("no-cache"));
+    assert!(header(&building, "content-security-policy").is_some());
+    let text = building.text().await.expect("body");
+    assert!(text.contains("still being built"), "{text}");
+    assert!(text.contains("http-equiv=\"refresh\""), "{text}");
+
+    // The API does not wait for the dashboard.
+    let api = fetch(&server, &format!("{}/account", server.base), None).await;
+    assert_ne!(api.status(), 503);
+
+    std::fs::write(
+        dist.path().join("index.html"),
+        b"<!doctype html><html><body>dashboard</body></html>",
+    )
+    .expect("write index.html");
+    let built = fetch(&server, &format!("{origin}/conversations"), None).await;
+    assert_eq!(built.status(), 200);
+    assert!(built.text().await.expect("body").contains("dashboard"));
+}
