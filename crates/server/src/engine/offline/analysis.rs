@@ -756,23 +756,6 @@ static TOPIC_MAP: LazyLock<HashMap<&'static str, usize>> = LazyLock::new(|| {
         .collect()
 });
 
-/// The title every issue of a kind carries, the same in every conversation so that the
-/// agent-level list can count them.
-pub fn issue_title(kind: IssueKind) -> &'static str {
-    match kind {
-        IssueKind::Refusal => "The assistant refused a request",
-        IssueKind::RepeatedAnswer => "The assistant repeated itself",
-        IssueKind::ApologyLoop => "Apologies without progress",
-        IssueKind::UnansweredQuestion => "A question went unanswered",
-        IssueKind::FailedToolCall => "A tool call failed",
-        IssueKind::HumanRequested => "The user asked for a human",
-        IssueKind::Frustration => "The user grew frustrated",
-        IssueKind::Verbose => "Answers longer than needed",
-        IssueKind::MissingDetails => "Acted without the details it needed",
-        IssueKind::UnsupportedClaim => "Claims without a source",
-    }
-}
-
 // ----- the transcript, prepared once -----
 
 /// One message, lowercased and split into words.
@@ -1888,7 +1871,7 @@ pub fn analyze(messages: &[Message], agent_prompt: Option<&str>) -> Conversation
     let mut push = |kind: IssueKind, severity: Severity, description: String, at: Vec<usize>| {
         issues.push(DetectedIssue {
             kind,
-            title: issue_title(kind).to_owned(),
+            title: kind.title().to_owned(),
             description,
             severity,
             message_indexes: at,
@@ -2281,7 +2264,7 @@ pub fn analyze(messages: &[Message], agent_prompt: Option<&str>) -> Conversation
     let issue_list = issues
         .iter()
         .take(3)
-        .map(|i| lower_first(issue_title(i.kind)))
+        .map(|i| lower_first(i.kind.title()))
         .collect::<Vec<_>>()
         .join("; ");
     let executive_summary = format!(
