@@ -2428,16 +2428,7 @@ mod tests {
     use serde_json::json;
 
     fn msg(role: Role, content: &str) -> Message {
-        Message {
-            role,
-            content: content.to_owned(),
-            timestamp: None,
-            model: None,
-            tool_calls: None,
-            usage: None,
-            latency_ms: None,
-            metadata: None,
-        }
+        Message::new(role, content)
     }
 
     fn user(content: &str) -> Message {
