@@ -16,11 +16,11 @@ pub mod model;
 pub mod offline;
 pub mod optimizer;
 pub mod personas;
+pub mod reading;
 pub mod records;
 pub mod registry;
 pub mod rng;
 pub mod stats;
-pub mod steps;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -41,7 +41,7 @@ impl ModelEngine {
         let request = prompts::analysis_request(input.messages, input.agent_prompt);
         let completion = self.client.complete(&request, true).await?;
         let mut analysis = prompts::parse_analysis(&completion.content, input.messages.len())?;
-        analysis.steps = super::steps::diagnose_steps(input.messages);
+        analysis.steps = super::reading::steps::diagnose_steps(input.messages);
         analysis.engine_tokens = completion.total_tokens();
         Ok(analysis)
     }

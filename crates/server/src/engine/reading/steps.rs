@@ -8,37 +8,18 @@ use converra_api::conversations::{Message, Role, ToolCall};
 use converra_api::insights::{RootCause, StepStatus};
 use serde_json::Value;
 
-use super::offline::analysis;
-use super::StepOutcome;
+use super::turns::{failed_turns, FailedTurn, TurnFailure};
+use crate::engine::StepOutcome;
 
 /// Error texts are cut to this many characters in a step.
 const MAX_ERROR_CHARS: usize = 300;
 /// Tool messages longer than this are not parsed as JSON (only their start is read).
 const MAX_TOOL_JSON_BYTES: usize = 64 * 1024;
 
-/// Why an assistant turn counts as a failed step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TurnFailure {
-    /// The reply declined the request ("I can't help with that").
-    Refused,
-    /// The reply did not answer the user's question (no shared content, or a deflection).
-    LeftQuestionUnanswered,
-}
-
-/// An assistant turn that failed without a tool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FailedTurn {
-    pub message_index: usize,
-    /// 1-based position among the assistant's replies (messages with text); the step is
-    /// named `turn:N` after it, so that the same turn adds up across conversations.
-    pub turn: usize,
-    pub reason: TurnFailure,
-}
-
 /// One [`StepOutcome`] per tool call, plus failed assistant turns, in message order (at one
 /// message, tool steps come first).
 pub fn diagnose_steps(messages: &[Message]) -> Vec<StepOutcome> {
-    assemble(tool_steps(messages), &analysis::failed_turns(messages))
+    assemble(tool_steps(messages), &failed_turns(messages))
 }
 
 /// Merges tool steps and failed turns in message order: what [`diagnose_steps`] returns,
