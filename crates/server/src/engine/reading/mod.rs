@@ -5,5 +5,6 @@
 pub mod lexicon;
 pub mod steps;
 pub mod text;
+pub mod tools;
 pub mod transcript;
 pub mod turns;

@@ -8,7 +8,11 @@ use converra_api::conversations::Role;
 use converra_api::insights::StepStatus;
 use serde_json::Value;
 
-use super::lexicon::*;
+use super::lexicon::{
+    ACTION_CLAIMS, ALTERNATIVES, APOLOGY_WORDS, DATE_WORDS, DETAIL_NOUNS, FAILURE_ACKS, GUARANTEES,
+    HEDGES, NEGATORS, REFERENCE_NOUNS, RETENTION_COMPLAINTS, ROBOTIC, SENTIMENT_MAP,
+    SENTIMENT_PHRASES,
+};
 use crate::engine::reading::text::{capped, is_number, normalise, tokenize};
 use crate::engine::reading::transcript::{Line, Transcript};
 use crate::engine::reading::turns::{hands_over, is_deflection, is_refusal};

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 /// Sentiment words in user messages: +1 positive, -1 mildly negative, -2 strongly negative
 /// (a strong word makes the message count as frustrated).
-pub(super) const SENTIMENT_WORDS: &[(&str, i8)] = &[
+const SENTIMENT_WORDS: &[(&str, i8)] = &[
     ("amazing", 1),
     ("appreciate", 1),
     ("appreciated", 1),

@@ -19,6 +19,7 @@ use converra_api::insights::Severity;
 
 use crate::engine::reading::steps;
 use crate::engine::reading::text::{capped, normalise};
+use crate::engine::reading::tools;
 use crate::engine::reading::transcript::{lowered, Transcript};
 use crate::engine::reading::turns::{asks_for_human, hands_over, read_turns, TurnReading};
 use crate::engine::{ConversationAnalysis, StepOutcome};
@@ -153,7 +154,7 @@ pub fn analyze(messages: &[Message], agent_prompt: Option<&str>) -> Conversation
 
 /// Runs every detector over the transcript once.
 fn find(t: &Transcript, prompt_lower: &str) -> Findings {
-    let tool_steps = steps::tool_steps(t.messages);
+    let tool_steps = tools::tool_steps(t.messages);
     let tools = read_tools(t, &tool_steps);
     let moods: Vec<(usize, Mood)> = t.users().map(|(i, l)| (i, mood(l))).collect();
     let frustrated: Vec<usize> = moods
