@@ -109,6 +109,22 @@ pub struct Message {
     pub metadata: Option<Value>,
 }
 
+impl Message {
+    /// A message with only a role and its text, every optional field left out.
+    pub fn new(role: Role, content: impl Into<String>) -> Self {
+        Message {
+            role,
+            content: content.into(),
+            timestamp: None,
+            model: None,
+            tool_calls: None,
+            usage: None,
+            latency_ms: None,
+            metadata: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]

@@ -45,27 +45,17 @@ fn transcript(i: usize) -> Vec<Message> {
         "refund", "shipping", "password", "invoice", "booking", "upgrade", "delivery", "warranty",
     ];
     let topic = words[i % words.len()];
-    let text = |role, content: String| Message {
-        role,
-        content,
-        timestamp: None,
-        model: None,
-        tool_calls: None,
-        usage: None,
-        latency_ms: None,
-        metadata: None,
-    };
     vec![
-        text(
+        Message::new(
             Role::User,
             format!("Hi, I have a question about my {topic} (case {i})."),
         ),
-        text(
+        Message::new(
             Role::Assistant,
             format!("Happy to help with your {topic}. Could you share the order number?"),
         ),
-        text(Role::User, format!("Sure, it is {}.", 10_000 + i)),
-        text(
+        Message::new(Role::User, format!("Sure, it is {}.", 10_000 + i)),
+        Message::new(
             Role::Assistant,
             "Thanks! It's sorted; you'll get an email confirmation shortly.".to_owned(),
         ),

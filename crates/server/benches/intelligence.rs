@@ -26,38 +26,28 @@ use converra_server::store::{Durability, Store};
 
 const CONVERSATIONS: usize = 10_000;
 
-fn message(role: Role, content: String) -> Message {
-    Message {
-        role,
-        content,
-        timestamp: None,
-        model: None,
-        tool_calls: None,
-        usage: None,
-        latency_ms: None,
-        metadata: None,
-    }
-}
-
 /// Varied transcripts: clean, a failed tool call with frustration, a request for a human.
 fn transcript(i: usize) -> Vec<Message> {
     let mut messages = vec![
-        message(
+        Message::new(
             Role::User,
             format!(
                 "Hi, where is my order {}? It should have arrived.",
                 40_000 + i
             ),
         ),
-        message(
+        Message::new(
             Role::Assistant,
             "Let me look that order up for you.".to_owned(),
         ),
     ];
     match i % 3 {
         0 => {
-            messages.push(message(Role::User, "Thanks, that is great!".to_owned()));
-            messages.push(message(
+            messages.push(Message::new(
+                Role::User,
+                "Thanks, that is great!".to_owned(),
+            ));
+            messages.push(Message::new(
                 Role::Assistant,
                 "It arrives tomorrow before noon.".to_owned(),
             ));
@@ -71,21 +61,21 @@ fn transcript(i: usize) -> Vec<Message> {
                 error: Some("upstream timeout".to_owned()),
                 nested_trace: None,
             }]);
-            messages.push(message(
+            messages.push(Message::new(
                 Role::User,
                 "This is useless!!! I asked twice already.".to_owned(),
             ));
-            messages.push(message(
+            messages.push(Message::new(
                 Role::Assistant,
                 "I'm sorry, I'm sorry about that.".to_owned(),
             ));
         }
         _ => {
-            messages.push(message(
+            messages.push(Message::new(
                 Role::User,
                 "Can I speak to a human agent please?".to_owned(),
             ));
-            messages.push(message(Role::Assistant, "I can help you with most questions here; what else do you need? Our policies cover refunds, shipping, returns, exchanges and warranty claims in detail.".to_owned()));
+            messages.push(Message::new(Role::Assistant, "I can help you with most questions here; what else do you need? Our policies cover refunds, shipping, returns, exchanges and warranty claims in detail.".to_owned()));
         }
     }
     messages

@@ -4,6 +4,11 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
+use time::{Date, OffsetDateTime};
+
+/// Milliseconds in a UTC day.
+pub const DAY_MS: i64 = 86_400_000;
+
 /// Milliseconds since the Unix epoch.
 pub trait Clock: Send + Sync + 'static {
     fn now_ms(&self) -> i64;
@@ -62,6 +67,29 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
+/// The UTC date of an instant.
+pub fn utc_date(ms: i64) -> Date {
+    OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .map(|t| t.date())
+        // Only a clock outside the years ±9999 fails; neither clock of the server is one.
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH.date())
+}
+
+/// A date as `YYYY-MM-DD`.
+pub fn day_text(date: Date) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
+/// The UTC day of an instant as `YYYY-MM-DD`: how usage counters and trends name a day.
+pub fn day_of(ms: i64) -> String {
+    day_text(utc_date(ms))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +107,14 @@ mod tests {
             Some(1_795_000_000_123)
         );
         assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn days_are_utc_dates() {
+        // 2026-11-28T00:00:00Z.
+        let nov_28 = 1_795_824_000_000;
+        assert_eq!(day_of(nov_28), "2026-11-28");
+        assert_eq!(day_of(nov_28 - 1), "2026-11-27");
+        assert_eq!(day_of(0), "1970-01-01");
     }
 }

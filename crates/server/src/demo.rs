@@ -313,19 +313,6 @@ fn pick_outcome(rng: &mut StdRng, version_index: usize) -> Outcome {
         .map_or(Outcome::Resolved, |(_, outcome)| outcome)
 }
 
-fn plain(role: Role, content: String) -> Message {
-    Message {
-        role,
-        content,
-        timestamp: None,
-        model: None,
-        tool_calls: None,
-        usage: None,
-        latency_ms: None,
-        metadata: None,
-    }
-}
-
 fn assistant(
     rng: &mut StdRng,
     model: &str,
@@ -335,9 +322,6 @@ fn assistant(
 ) -> Message {
     let completion = (content.len() / 4) as u64 + rng.random_range(5..40);
     Message {
-        role: Role::Assistant,
-        content,
-        timestamp: None,
         model: Some(model.to_owned()),
         tool_calls,
         usage: Some(TokenUsage {
@@ -345,7 +329,7 @@ fn assistant(
             completion_tokens: completion,
         }),
         latency_ms: Some(f64::from(rng.random_range(380..2_600_u32))),
-        metadata: None,
+        ..Message::new(Role::Assistant, content)
     }
 }
 
@@ -362,8 +346,8 @@ fn transcript(
     let opener = scenario.openers[rng.random_range(0..scenario.openers.len())];
     let mut context = (prompt.len() / 4) as u64;
     let mut messages = vec![
-        plain(Role::System, prompt.to_owned()),
-        plain(Role::User, opener.to_owned()),
+        Message::new(Role::System, prompt.to_owned()),
+        Message::new(Role::User, opener.to_owned()),
     ];
     let mut say = |rng: &mut StdRng,
                    messages: &mut Vec<Message>,
@@ -376,7 +360,7 @@ fn transcript(
     if outcome == Outcome::Abandoned {
         return (messages, ConversationStatus::Abandoned);
     }
-    messages.push(plain(Role::User, fill(scenario.detail)));
+    messages.push(Message::new(Role::User, fill(scenario.detail)));
     let failed = outcome == Outcome::ToolFailure;
     let call = ToolCall {
         id: Some(format!("call_{}", rng.random_range(100_000..999_999))),
@@ -391,7 +375,7 @@ fn transcript(
     match outcome {
         Outcome::Resolved => {
             say(rng, &mut messages, fill(scenario.answer), Some(vec![call]));
-            messages.push(plain(Role::User, "Perfect, thank you!".to_owned()));
+            messages.push(Message::new(Role::User, "Perfect, thank you!".to_owned()));
             say(
                 rng,
                 &mut messages,
@@ -406,7 +390,7 @@ fn transcript(
                 "I'm sorry, I couldn't reach our system just now.".to_owned(),
                 Some(vec![call]),
             );
-            messages.push(plain(
+            messages.push(Message::new(
                 Role::User,
                 "So what now? I still don't have an answer.".to_owned(),
             ));
@@ -419,7 +403,7 @@ fn transcript(
         }
         Outcome::Escalated => {
             say(rng, &mut messages, fill(scenario.answer), Some(vec![call]));
-            messages.push(plain(
+            messages.push(Message::new(
                 Role::User,
                 "That doesn't solve it. Can I talk to a human please?".to_owned(),
             ));
@@ -432,7 +416,7 @@ fn transcript(
                 "I understand. Could you tell me more about the issue?".to_owned(),
                 None,
             );
-            messages.push(plain(
+            messages.push(Message::new(
                 Role::User,
                 format!("I already told you: {}", fill(scenario.detail)),
             ));
@@ -442,7 +426,7 @@ fn transcript(
                 "I understand. Could you tell me more about the issue?".to_owned(),
                 None,
             );
-            messages.push(plain(
+            messages.push(Message::new(
                 Role::User,
                 "You keep repeating yourself. This is useless.".to_owned(),
             ));

@@ -14,19 +14,6 @@ fn role_of_label(label: &str) -> Option<Role> {
     }
 }
 
-fn message(role: Role, content: String) -> Message {
-    Message {
-        role,
-        content,
-        timestamp: None,
-        model: None,
-        tool_calls: None,
-        usage: None,
-        latency_ms: None,
-        metadata: None,
-    }
-}
-
 /// Parses a transcript of `Label: text` lines. A line without a known label continues the
 /// message before it. `None` when no line carries a label: the text is not a transcript.
 pub fn parse_transcript(content: &str) -> Option<Vec<Message>> {
@@ -37,7 +24,7 @@ pub fn parse_transcript(content: &str) -> Option<Vec<Message>> {
             .split_once(':')
             .and_then(|(label, rest)| Some((role_of_label(label)?, rest.trim_start())));
         match (labelled, messages.last_mut()) {
-            (Some((role, text)), _) => messages.push(message(role, text.to_owned())),
+            (Some((role, text)), _) => messages.push(Message::new(role, text.to_owned())),
             (None, Some(last)) => {
                 last.content.push('\n');
                 last.content.push_str(line);
@@ -50,7 +37,7 @@ pub fn parse_transcript(content: &str) -> Option<Vec<Message>> {
     }
     let preamble = preamble.join("\n");
     if !preamble.trim().is_empty() {
-        messages.insert(0, message(Role::User, preamble.trim().to_owned()));
+        messages.insert(0, Message::new(Role::User, preamble.trim().to_owned()));
     }
     for m in &mut messages {
         m.content = m.content.trim_end().to_owned();
@@ -133,9 +120,9 @@ mod tests {
     #[test]
     fn renders_without_the_system_prompt() {
         let messages = vec![
-            message(Role::System, "be nice".into()),
-            message(Role::User, "hi".into()),
-            message(Role::Assistant, "hello".into()),
+            Message::new(Role::System, "be nice"),
+            Message::new(Role::User, "hi"),
+            Message::new(Role::Assistant, "hello"),
         ];
         assert_eq!(render_transcript(&messages), "User: hi\nAssistant: hello");
     }

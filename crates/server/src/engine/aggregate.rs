@@ -11,11 +11,9 @@ use converra_api::insights::{
     StepFailures, TopFailure, TopicCount, TrendPoint, VerificationStatus,
 };
 
-use super::offline::analysis::issue_title;
+use super::records::{ConversationFacts, InsightRow, IssueRow, StepRow};
 use super::{IssueKind, MetricScores};
-use crate::clock::rfc3339;
-use crate::store::insights::{ConversationFacts, InsightRow, IssueRow, StepRow};
-use crate::store::usage::{day_of, DAY_MS};
+use crate::clock::{day_of, rfc3339, DAY_MS};
 
 /// Example conversations listed per issue or step.
 const EXAMPLES: usize = 5;
@@ -257,7 +255,7 @@ fn agent_issues(agent_id: &str, fleet_issues: &[IssueRow], analysed: u64) -> Vec
         .into_iter()
         .map(|(kind, (count, severity, examples))| AgentIssue {
             id: kind.id().to_owned(),
-            title: issue_title(kind).to_owned(),
+            title: kind.title().to_owned(),
             description: format!(
                 "Seen in {count} of {analysed} analysed conversations. {}",
                 recommendation(kind)
@@ -380,7 +378,7 @@ fn shared_patterns(input: &AgentInsightsInput) -> Vec<SharedPattern> {
         .into_iter()
         .filter(|(_, agents)| agents.len() >= 2)
         .map(|(kind, agent_ids)| SharedPattern {
-            pattern: issue_title(kind).to_owned(),
+            pattern: kind.title().to_owned(),
             affected_agents: agent_ids.len() as u64,
             agent_ids,
         })
@@ -625,7 +623,7 @@ pub fn deployment_impact(
             .into_iter()
             .map(|(kind, (before, after))| DeploymentIssue {
                 issue_id: kind.id().to_owned(),
-                title: issue_title(kind).to_owned(),
+                title: kind.title().to_owned(),
                 before_fail_count: before,
                 after_fail_count: after,
             })

@@ -16,10 +16,11 @@ pub mod model;
 pub mod offline;
 pub mod optimizer;
 pub mod personas;
+pub mod reading;
+pub mod records;
 pub mod registry;
 pub mod rng;
 pub mod stats;
-pub mod steps;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -184,6 +185,23 @@ impl IssueKind {
         IssueKind::MissingDetails,
         IssueKind::UnsupportedClaim,
     ];
+
+    /// The title every issue of a kind carries, the same in every conversation so that the
+    /// agent-level list can count them.
+    pub fn title(self) -> &'static str {
+        match self {
+            IssueKind::Refusal => "The assistant refused a request",
+            IssueKind::RepeatedAnswer => "The assistant repeated itself",
+            IssueKind::ApologyLoop => "Apologies without progress",
+            IssueKind::UnansweredQuestion => "A question went unanswered",
+            IssueKind::FailedToolCall => "A tool call failed",
+            IssueKind::HumanRequested => "The user asked for a human",
+            IssueKind::Frustration => "The user grew frustrated",
+            IssueKind::Verbose => "Answers longer than needed",
+            IssueKind::MissingDetails => "Acted without the details it needed",
+            IssueKind::UnsupportedClaim => "Claims without a source",
+        }
+    }
 
     /// A stable id (`issue_…`) for the agent-level issue list.
     pub fn id(self) -> &'static str {

@@ -14,12 +14,12 @@ use crate::app::AppState;
 use crate::clock::rfc3339;
 use crate::engine::optimizer::{evaluate, ScoredSimulation};
 use crate::engine::personas::{persona, scenarios, Persona, Scenario};
+use crate::engine::records::InsightRow;
 use crate::engine::rng::SeededRng;
 use crate::engine::{
     AnalysisInput, Engine, EngineError, IssueFrequency, OptimizationIntent, SimulationRequest,
     VariantRequest,
 };
-use crate::store::insights::InsightRow;
 use crate::store::optimizations::{
     finish_optimization, Finish, NewSimulation, OptimizationRecord, VariantRecord,
 };

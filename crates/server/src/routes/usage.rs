@@ -10,9 +10,9 @@ use converra_api::Data;
 
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::clock::rfc3339;
+use crate::clock::{day_of, rfc3339};
 use crate::error::ApiResult;
-use crate::store::usage::{day_of, AccountUsage};
+use crate::store::usage::AccountUsage;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/usage", get(get_usage))

@@ -2,10 +2,11 @@
 //! need as columns, their issues and steps, and the reads agent insights are built from.
 
 use converra_api::conversations::{InsightsStatus, Message};
-use converra_api::insights::{Metric, RootCause, Sentiment, Severity};
+use converra_api::insights::{Metric, Severity};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::Store;
+use crate::engine::records::{ConversationFacts, InsightRow, IssueRow, StepRow};
 use crate::engine::{ConversationAnalysis, IssueKind, MetricScores};
 use crate::ids::new_id;
 
@@ -84,49 +85,6 @@ pub struct StoredInsights {
     pub analysis: ConversationAnalysis,
     pub created_at: i64,
     pub updated_at: i64,
-}
-
-/// One analysed conversation of an agent, as aggregates read it.
-#[derive(Debug, Clone)]
-pub struct InsightRow {
-    pub conversation_id: String,
-    pub agent_id: String,
-    pub conversation_created_at: i64,
-    pub quality_score: f64,
-    pub task_completed: bool,
-    pub sentiment: Sentiment,
-    pub sentiment_score: f64,
-    pub metrics: MetricScores,
-    pub topics: Vec<String>,
-}
-
-/// One issue of one conversation.
-#[derive(Debug, Clone)]
-pub struct IssueRow {
-    pub conversation_id: String,
-    pub agent_id: String,
-    pub conversation_created_at: i64,
-    pub kind: IssueKind,
-    pub severity: Severity,
-}
-
-/// One diagnosed step of one conversation.
-#[derive(Debug, Clone)]
-pub struct StepRow {
-    pub conversation_id: String,
-    pub conversation_created_at: i64,
-    pub name: String,
-    pub failed: bool,
-    pub error: Option<String>,
-    pub root_cause: Option<RootCause>,
-}
-
-/// A conversation of an agent in a period (analysed or not), for rates over all traffic.
-#[derive(Debug, Clone)]
-pub struct ConversationFacts {
-    pub status: String,
-    pub message_count: i64,
-    pub created_at: i64,
 }
 
 fn parse_snake<T: serde::de::DeserializeOwned>(text: &str) -> anyhow::Result<T> {

@@ -5,12 +5,13 @@
 use std::collections::HashMap;
 
 use sqlx::{Row, SqliteConnection};
-use time::{Date, Duration, OffsetDateTime};
+use time::{Date, Duration};
 
 use super::Store;
+use crate::clock::{day_of, day_text, utc_date};
 
-/// Milliseconds in a UTC day.
-pub const DAY_MS: i64 = 86_400_000;
+// Callers and tests that count days against the store's counters keep reading it here.
+pub use crate::clock::DAY_MS;
 
 /// What one event adds to an account's counters for its day.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -64,29 +65,8 @@ pub struct AccountUsage {
     pub running_optimizations: i64,
 }
 
-fn utc_date(ms: i64) -> Date {
-    OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .map(|t| t.date())
-        // Only a clock outside the years ±9999 fails; neither clock of the server is one.
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH.date())
-}
-
 fn midnight_ms(date: Date) -> i64 {
     date.midnight().assume_utc().unix_timestamp() * 1000
-}
-
-fn day_text(date: Date) -> String {
-    format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
-}
-
-/// The UTC day of an instant as stored in `usage_daily.day`: `YYYY-MM-DD`.
-pub fn day_of(ms: i64) -> String {
-    day_text(utc_date(ms))
 }
 
 /// The billing period holding `now_ms`: the calendar month in UTC, as (start inclusive,
@@ -273,12 +253,5 @@ mod tests {
         let (feb_start, feb_end) =
             billing_period(crate::clock::parse_rfc3339("2028-02-29T12:00:00Z").unwrap());
         assert_eq!((feb_end - feb_start) / DAY_MS, 29);
-    }
-
-    #[test]
-    fn days_are_utc_dates() {
-        assert_eq!(day_of(NOV_28), "2026-11-28");
-        assert_eq!(day_of(NOV_28 - 1), "2026-11-27");
-        assert_eq!(day_of(0), "1970-01-01");
     }
 }

@@ -41,7 +41,7 @@ impl ModelEngine {
         let request = prompts::analysis_request(input.messages, input.agent_prompt);
         let completion = self.client.complete(&request, true).await?;
         let mut analysis = prompts::parse_analysis(&completion.content, input.messages.len())?;
-        analysis.steps = super::steps::diagnose_steps(input.messages);
+        analysis.steps = super::reading::steps::diagnose_steps(input.messages);
         analysis.engine_tokens = completion.total_tokens();
         Ok(analysis)
     }
@@ -71,7 +71,7 @@ impl ModelEngine {
         input: SimulationRequest<'_>,
     ) -> Result<SimulatedConversation, EngineError> {
         let max_messages = input.max_turns as usize;
-        let mut messages = vec![plain_message(Role::User, input.scenario.opening.to_owned())];
+        let mut messages = vec![Message::new(Role::User, input.scenario.opening.to_owned())];
         let mut engine_tokens = 0;
         while messages.len() < max_messages {
             let agent = self
@@ -79,7 +79,7 @@ impl ModelEngine {
                 .complete(&prompts::agent_side(input.prompt, &messages), false)
                 .await?;
             engine_tokens += agent.total_tokens();
-            let mut reply = plain_message(
+            let mut reply = Message::new(
                 Role::Assistant,
                 prompts::strip_reasoning(&agent.content).to_owned(),
             );
@@ -104,7 +104,7 @@ impl ModelEngine {
             engine_tokens += user.total_tokens();
             let (text, done) = prompts::read_user_turn(&user.content);
             if !text.is_empty() {
-                messages.push(plain_message(Role::User, text));
+                messages.push(Message::new(Role::User, text));
             }
             if done {
                 break;
@@ -138,18 +138,5 @@ impl Engine for ModelEngine {
         input: SimulationRequest<'a>,
     ) -> EngineFuture<'a, SimulatedConversation> {
         Box::pin(self.play(input))
-    }
-}
-
-fn plain_message(role: Role, content: String) -> Message {
-    Message {
-        role,
-        content,
-        timestamp: None,
-        model: None,
-        tool_calls: None,
-        usage: None,
-        latency_ms: None,
-        metadata: None,
     }
 }

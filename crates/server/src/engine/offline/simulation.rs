@@ -811,19 +811,6 @@ fn tokens(words: u64) -> u64 {
     (words as f64 * 1.3).ceil() as u64
 }
 
-fn message(role: Role, content: String) -> Message {
-    Message {
-        role,
-        content,
-        timestamp: None,
-        model: None,
-        tool_calls: None,
-        usage: None,
-        latency_ms: None,
-        metadata: None,
-    }
-}
-
 /// Plays one conversation. Deterministic for a seed; the agent's messages carry `usage`
 /// (completion ≈ 1.3 tokens a word; prompt = the prompt's and the history's words) and
 /// `latencyMs` (300 ms + 12 ms a completion token + noise, plus the tool's time).
@@ -861,7 +848,7 @@ pub fn simulate(request: &SimulationRequest) -> SimulatedConversation {
     let mut messages = Vec::with_capacity(limit);
     let opening = play.opening(draws.turn(0));
     history_words += words(&opening);
-    messages.push(message(Role::User, opening));
+    messages.push(Message::new(Role::User, opening));
     let mut turn = 0;
     while messages.len() < limit {
         let d = draws.turn(turn);
@@ -871,7 +858,7 @@ pub fn simulate(request: &SimulationRequest) -> SimulatedConversation {
             (300.0 + 12.0 * completion as f64 + 60.0 * d.latency_z + reply.tool_latency_ms)
                 .max(80.0)
                 .round();
-        let mut assistant = message(Role::Assistant, reply.text.clone());
+        let mut assistant = Message::new(Role::Assistant, reply.text.clone());
         assistant.model = Some(SIMULATED_MODEL.to_owned());
         assistant.usage = Some(TokenUsage {
             prompt_tokens: tokens(prompt_words + history_words),
@@ -888,7 +875,7 @@ pub fn simulate(request: &SimulationRequest) -> SimulatedConversation {
         }
         let (text, ends) = play.user_turn(&mut state, &reply.action, d);
         history_words += words(&text);
-        messages.push(message(Role::User, text));
+        messages.push(Message::new(Role::User, text));
         if ends {
             break;
         }

@@ -12,8 +12,6 @@ use crate::engine::{
     IssueFrequency, IssueKind, OptimizationIntent, VariantProposal, VariantRequest,
 };
 
-use super::analysis::issue_title;
-
 /// How the offline engine recognises, writes and names one behaviour.
 struct Rule {
     behaviour: Behaviour,
@@ -498,7 +496,7 @@ fn reason_text(reasons: &Reasons) -> String {
         .map(|i| {
             format!(
                 "'{}' seen in {} of conversations",
-                issue_title(i.kind),
+                i.kind.title(),
                 percent(i.frequency)
             )
         })

@@ -1,6 +1,5 @@
-//! Step diagnosis, shared by both engines: one [`StepOutcome`] per tool call, and one per
-//! assistant turn that failed without a tool (a refusal, a question left unanswered), each
-//! failure with a root cause read from its error text.
+//! Tool steps: one step per tool call, failed when its error, its result or the `tool`
+//! message answering it says so, with a root cause read from the error text.
 
 use std::collections::VecDeque;
 
@@ -8,62 +7,12 @@ use converra_api::conversations::{Message, Role, ToolCall};
 use converra_api::insights::{RootCause, StepStatus};
 use serde_json::Value;
 
-use super::offline::analysis;
-use super::StepOutcome;
+use crate::engine::StepOutcome;
 
 /// Error texts are cut to this many characters in a step.
 const MAX_ERROR_CHARS: usize = 300;
 /// Tool messages longer than this are not parsed as JSON (only their start is read).
 const MAX_TOOL_JSON_BYTES: usize = 64 * 1024;
-
-/// Why an assistant turn counts as a failed step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TurnFailure {
-    /// The reply declined the request ("I can't help with that").
-    Refused,
-    /// The reply did not answer the user's question (no shared content, or a deflection).
-    LeftQuestionUnanswered,
-}
-
-/// An assistant turn that failed without a tool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FailedTurn {
-    pub message_index: usize,
-    /// 1-based position among the assistant's replies (messages with text); the step is
-    /// named `turn:N` after it, so that the same turn adds up across conversations.
-    pub turn: usize,
-    pub reason: TurnFailure,
-}
-
-/// One [`StepOutcome`] per tool call, plus failed assistant turns, in message order (at one
-/// message, tool steps come first).
-pub fn diagnose_steps(messages: &[Message]) -> Vec<StepOutcome> {
-    assemble(tool_steps(messages), &analysis::failed_turns(messages))
-}
-
-/// Merges tool steps and failed turns in message order: what [`diagnose_steps`] returns,
-/// for callers that have both at hand already.
-pub(crate) fn assemble(tools: Vec<StepOutcome>, turns: &[FailedTurn]) -> Vec<StepOutcome> {
-    let mut steps = tools;
-    steps.extend(turns.iter().map(turn_step));
-    // Stable: tool steps keep their order and precede a turn step at the same message.
-    steps.sort_by_key(|s| s.message_index);
-    steps
-}
-
-fn turn_step(turn: &FailedTurn) -> StepOutcome {
-    let error = match turn.reason {
-        TurnFailure::Refused => "the assistant refused the request",
-        TurnFailure::LeftQuestionUnanswered => "the assistant left the user's question unanswered",
-    };
-    StepOutcome {
-        name: format!("turn:{}", turn.turn),
-        status: StepStatus::Failed,
-        error: Some(error.to_owned()),
-        message_index: turn.message_index,
-        root_cause: Some(RootCause::PromptIssue),
-    }
-}
 
 /// One step per tool call, in message order. A call fails when its `error` is set or its
 /// `result` carries an `error`; a call with neither takes its outcome from the next `tool`
@@ -319,16 +268,7 @@ mod tests {
     use serde_json::json;
 
     fn msg(role: Role, content: &str) -> Message {
-        Message {
-            role,
-            content: content.to_owned(),
-            timestamp: None,
-            model: None,
-            tool_calls: None,
-            usage: None,
-            latency_ms: None,
-            metadata: None,
-        }
+        Message::new(role, content)
     }
 
     fn call(name: &str, result: Option<Value>, error: Option<&str>) -> ToolCall {
@@ -420,40 +360,5 @@ mod tests {
         assert_eq!(steps[2].name, "tool");
         assert_eq!(steps[2].message_index, 4);
         assert_eq!(steps[2].status, StepStatus::Failed);
-    }
-
-    #[test]
-    fn refusals_and_unanswered_questions_are_turn_steps() {
-        let messages = vec![
-            msg(Role::User, "Can you refund my order 12345?"),
-            msg(Role::Assistant, "I'm sorry, but I can't help with refunds."),
-            msg(Role::User, "What is the weather on Mars?"),
-            msg(Role::Assistant, "Our opening hours are on the website."),
-        ];
-        let steps = diagnose_steps(&messages);
-        let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["turn:1", "turn:2"]);
-        assert!(steps.iter().all(
-            |s| s.status == StepStatus::Failed && s.root_cause == Some(RootCause::PromptIssue)
-        ));
-        assert_eq!(steps[0].message_index, 1);
-        assert_eq!(steps[1].message_index, 3);
-    }
-
-    #[test]
-    fn odd_inputs_do_not_panic() {
-        assert!(diagnose_steps(&[]).is_empty());
-        let mut weird = msg(Role::Tool, &"é".repeat(10_000));
-        weird.metadata = Some(json!("not an object"));
-        let steps = diagnose_steps(&[weird, msg(Role::Tool, "{not json")]);
-        assert_eq!(steps.len(), 2);
-        let mut long = msg(Role::Assistant, "");
-        long.tool_calls = Some(vec![call("", None, Some(&"ü".repeat(1000)))]);
-        let steps = diagnose_steps(&[long]);
-        assert_eq!(steps[0].name, "tool");
-        assert!(steps[0]
-            .error
-            .as_deref()
-            .is_some_and(|e| e.chars().count() <= 301));
     }
 }
