@@ -13,10 +13,10 @@ use axum::response::{IntoResponse, Response};
 use converra_api::{ErrorCode, PlanId};
 use sqlx::SqliteConnection;
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use crate::store::accounts::AccountRecord;
 use crate::store::usage::{self, UsageDelta, DAY_MS};
 use crate::store::Store;

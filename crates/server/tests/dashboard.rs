@@ -5,7 +5,7 @@
 mod common;
 
 use common::TestServer;
-use converra_server::app::ServerConfig;
+use converra_server::state::ServerConfig;
 
 /// A build with one script, its brotli and gzip copies (stand-ins: the server must send the
 /// file it finds, not compress anything itself), and index.html.

@@ -355,7 +355,7 @@ async fn model_failures_are_retried_with_backoff_then_marked_failed_and_a_good_m
     use common::fake_model::{tune_for_tests, FakeModel};
     let model = FakeModel::start().await;
     model.respond_with(|_| FakeModel::error_reply(503, "overloaded"));
-    let server = TestServer::start_with(converra_server::app::ServerConfig {
+    let server = TestServer::start_with(converra_server::state::ServerConfig {
         insights_retry_base_ms: 1_000,
         tune_model: tune_for_tests,
         ..Default::default()

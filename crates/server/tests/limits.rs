@@ -107,8 +107,8 @@ async fn every_authenticated_response_carries_the_rate_limit_headers() {
 #[tokio::test]
 async fn handler_errors_carry_the_rate_limit_headers_too() {
     use axum::routing::get;
-    use converra_server::app::{AppState, ServerConfig};
     use converra_server::error::ApiError;
+    use converra_server::state::{AppState, ServerConfig};
 
     let server = TestServer::start().await;
     let key = server.key("Hooli", PlanId::Free).await;

@@ -5,7 +5,7 @@ mod common;
 
 use common::TestServer;
 use converra_api::PlanId;
-use converra_server::app::ServerConfig;
+use converra_server::state::ServerConfig;
 use serde_json::{json, Value};
 
 const PROMPT: &str = "You are Acme's support agent. Help customers with orders and refunds.";

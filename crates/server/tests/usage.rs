@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use common::{send, START_MS};
 use converra_api::PlanId;
-use converra_server::app::{AppState, ServerConfig};
 use converra_server::clock::{Clock, ManualClock};
+use converra_server::state::{AppState, ServerConfig};
 use converra_server::store::accounts::AccountRecord;
 use converra_server::store::usage::{add_usage, UsageDelta, DAY_MS};
 use converra_server::store::{Durability, Store};

@@ -16,7 +16,6 @@ use converra_api::settings::LlmSettings;
 use tokio::task::JoinSet;
 
 use super::Worker;
-use crate::app::AppState;
 use crate::clock::rfc3339;
 use crate::engine::personas::{persona, scenarios};
 use crate::engine::rng::SeededRng;
@@ -24,6 +23,7 @@ use crate::engine::{
     AnalysisInput, Engine, EngineError, MetricScores, Persona, Scenario, SimulationRequest,
 };
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::benchmarks::{complete_benchmark, ClaimedBenchmark};
 use crate::store::webhooks::enqueue_event;
 

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use super::Worker;
-use crate::app::AppState;
 use crate::clock::rfc3339;
 use crate::engine::{AnalysisInput, ConversationAnalysis, Engine, EngineError};
+use crate::state::AppState;
 use crate::store::insights::{record_insights_failure, save_insights, InsightsJob};
 use crate::store::usage::{add_usage, UsageDelta};
 use crate::store::webhooks::enqueue_event;

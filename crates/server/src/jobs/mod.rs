@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// How long an idle worker sleeps before looking for due work it was not woken for
 /// (retries whose time came).

@@ -10,7 +10,6 @@ use converra_api::optimizations::{
 };
 
 use super::Worker;
-use crate::app::AppState;
 use crate::clock::rfc3339;
 use crate::engine::optimizer::{evaluate, ScoredSimulation};
 use crate::engine::personas::{persona, scenarios, Persona, Scenario};
@@ -19,6 +18,7 @@ use crate::engine::{
     AnalysisInput, Engine, EngineError, IssueFrequency, OptimizationIntent, SimulationRequest,
     VariantRequest,
 };
+use crate::state::AppState;
 use crate::store::insights::InsightRow;
 use crate::store::optimizations::{
     finish_optimization, Finish, NewSimulation, OptimizationRecord, VariantRecord,

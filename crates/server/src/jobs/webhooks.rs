@@ -14,8 +14,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::task::JoinSet;
 
-use crate::app::AppState;
 use crate::clock::{rfc3339, SharedClock};
+use crate::state::AppState;
 use crate::store::webhooks::{AttemptRecord, DueDelivery, NextStep};
 use crate::store::Store;
 

@@ -9,10 +9,10 @@ use converra_api::agents::{
 };
 use converra_api::{Data, List, Paging};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery};
+use crate::state::AppState;
 use crate::store::agents::{self as agent_store, AgentChange, NewAgent, VersionOrigin};
 use crate::store::paging::PageRequest;
 use crate::validate::Checks;

@@ -9,11 +9,11 @@ use converra_api::conversations::{
 };
 use converra_api::{Data, List, Paging};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::limits::{ensure_agent_quota, ensure_conversation_quota};
+use crate::state::AppState;
 use crate::store::accounts::AccountRecord;
 use crate::store::agents::{self as agent_store, NewAgent, VersionOrigin};
 use crate::store::conversations::{self as conversation_store, Appended, NewConversation};

@@ -13,7 +13,6 @@ use converra_api::optimizations::{
 };
 use converra_api::{Data, List, Paging};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::clock::rfc3339;
 use crate::engine::personas::{persona, personas, scenario};
@@ -21,6 +20,7 @@ use crate::engine::rng::fnv1a;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiJsonOrDefault, ApiQuery};
 use crate::limits::{ensure_optimization_concurrency, ensure_optimization_quota};
+use crate::state::AppState;
 use crate::store::agents::{self as agent_store, AgentChange, VersionOrigin};
 use crate::store::optimizations::{
     self as optimization_store, finish_optimization, Finish, NewOptimization, VariantRecord,

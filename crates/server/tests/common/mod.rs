@@ -5,8 +5,8 @@ pub mod fake_model;
 use std::sync::Arc;
 
 use converra_api::PlanId;
-use converra_server::app::{AppState, ServerConfig};
 use converra_server::clock::{Clock, ManualClock};
+use converra_server::state::{AppState, ServerConfig};
 use converra_server::store::{Durability, Store};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
