@@ -2,9 +2,7 @@
 //! index.html (under the Content-Security-Policy) for every other path, and how long a
 //! browser may keep each.
 
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 use converra_server::state::ServerConfig;
 
 /// A build with one script, its brotli and gzip copies (stand-ins: the server must send the

@@ -3,15 +3,13 @@
 //! determinism, the `benchmark.completed` webhook, models on a model engine (a fake
 //! chat-completions endpoint), engine failures and a rerun after a restart.
 
-mod common;
-
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::fake_model::{CallKind, FakeModel, FAKE_MODEL_NAME};
+use crate::common::{send, TestServer, START_MS};
 use axum::body::Bytes;
-use common::fake_model::{CallKind, FakeModel, FAKE_MODEL_NAME};
-use common::{send, TestServer, START_MS};
 use converra_api::PlanId;
 use converra_server::clock::ManualClock;
 use converra_server::engine::model::ModelConfig;

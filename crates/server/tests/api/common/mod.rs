@@ -1,5 +1,4 @@
 //! A real server on a loopback port over a real SQLite file in a temp dir, for HTTP tests.
-#![allow(dead_code)] // each test binary uses its own part of this
 pub mod fake_model;
 
 use std::sync::Arc;

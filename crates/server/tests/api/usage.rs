@@ -2,12 +2,10 @@
 //! `add_usage` in a transaction, and requests counted in memory then flushed (on demand and
 //! on a clean shutdown).
 
-mod common;
-
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use common::{send, START_MS};
+use crate::common::{send, START_MS};
 use converra_api::PlanId;
 use converra_server::clock::{Clock, ManualClock};
 use converra_server::state::{AppState, ServerConfig};
