@@ -22,10 +22,10 @@ use crate::engine::rng::SeededRng;
 use crate::engine::{
     AnalysisInput, Engine, EngineError, MetricScores, Persona, Scenario, SimulationRequest,
 };
-use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::benchmarks::{complete_benchmark, ClaimedBenchmark};
 use crate::store::webhooks::enqueue_event;
+use crate::store::StoreError;
 
 /// The seed every benchmark gets: one fixed suite, so that an agent meets the same users
 /// in every benchmark and two benchmarks of the same agents give the same numbers.
@@ -282,13 +282,13 @@ async fn arms(
     for agent_id in &benchmark.agent_ids {
         match state.store.agent(&claimed.account_id, agent_id).await {
             Ok(agent) => agents.push(agent),
-            Err(ApiError::Internal(err)) => return Err(RunError::Internal(err)),
-            Err(ApiError::Client { .. }) => {
+            Err(StoreError::NotFound { .. }) => {
                 return Err(RunError::Refused {
                     code: "AGENT_NOT_FOUND",
                     message: format!("Agent '{agent_id}' no longer exists"),
                 })
             }
+            Err(err) => return Err(RunError::Internal(err.into())),
         }
     }
     let Some(models) = &benchmark.models else {

@@ -384,19 +384,7 @@ pub async fn apply_variant(
         now,
     )
     .await?;
-    sqlx::query(
-        "UPDATE optimizations SET applied_variant_id = $1, applied_at = $2, updated_at = $2 WHERE id = $3",
-    )
-    .bind(&variant_id)
-    .bind(now)
-    .bind(&id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE agents SET last_optimized_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(&agent.id)
-        .execute(&mut *tx)
-        .await?;
+    optimization_store::record_applied_variant(&mut tx, &id, &agent.id, &variant_id, now).await?;
     let agent = agent_store::agent_in(&mut tx, &account.id, &agent.id).await?;
     enqueue_event(
         &mut tx,
