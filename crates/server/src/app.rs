@@ -169,8 +169,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = router(state.clone());
-    let usage_flusher = crate::limits::UsageFlusher::start(&state);
-    let webhook_worker = crate::jobs::webhooks::WebhookWorker::start(&state)?;
+    let usage_flusher = crate::jobs::usage::start_flusher(&state);
+    let webhook_worker = crate::jobs::webhooks::start(&state)?;
     let workers = crate::jobs::Workers::start(&state).await?;
     // A response may leave in more than one small write; with Nagle's algorithm on, a small
     // write that follows an unacknowledged one waits for the client's delayed ACK (up to

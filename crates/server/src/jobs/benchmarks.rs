@@ -15,7 +15,7 @@ use converra_api::insights::Metric;
 use converra_api::settings::LlmSettings;
 use tokio::task::JoinSet;
 
-use super::Worker;
+use super::{spawn_worker, BackgroundTask};
 use crate::clock::rfc3339;
 use crate::engine::personas::{persona, scenarios};
 use crate::engine::rng::SeededRng;
@@ -36,7 +36,7 @@ pub const SUITE_SEED: u64 = 0x5EED_BE7C_0000_0001;
 const CONCURRENCY: usize = 4;
 
 /// Puts benchmarks interrupted by the last stop back in the queue, then starts the worker.
-pub async fn start(state: &AppState) -> anyhow::Result<Worker> {
+pub async fn start(state: &AppState) -> anyhow::Result<BackgroundTask> {
     let requeued = state
         .store
         .requeue_running_benchmarks(state.clock.now_ms())
@@ -47,7 +47,7 @@ pub async fn start(state: &AppState) -> anyhow::Result<Worker> {
             "benchmarks interrupted by the last stop are queued again"
         );
     }
-    Ok(Worker::spawn(
+    Ok(spawn_worker(
         "benchmarks",
         state.clone(),
         run_next_benchmark,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use super::Worker;
+use super::{spawn_worker, BackgroundTask};
 use crate::clock::rfc3339;
 use crate::engine::{AnalysisInput, ConversationAnalysis, Engine, EngineError};
 use crate::state::AppState;
@@ -17,8 +17,8 @@ use crate::store::webhooks::enqueue_event;
 /// Conversations taken off the queue per step: one write transaction records them all.
 const BATCH: i64 = 64;
 
-pub fn start(state: &AppState) -> Worker {
-    Worker::spawn("insights", state.clone(), run_due_insights)
+pub fn start(state: &AppState) -> BackgroundTask {
+    spawn_worker("insights", state.clone(), run_due_insights)
 }
 
 /// Reads every due conversation of one batch and records the outcome. Returns whether any

@@ -9,7 +9,7 @@ use converra_api::optimizations::{
     JobError, OptimizationIntent as WireIntent, OptimizationPhase, OptimizationStatus,
 };
 
-use super::Worker;
+use super::{spawn_worker, BackgroundTask};
 use crate::clock::rfc3339;
 use crate::engine::optimizer::{evaluate, ScoredSimulation};
 use crate::engine::personas::{persona, scenarios, Persona, Scenario};
@@ -37,7 +37,7 @@ const VARIANT_NAMES: [&str; 5] = [
     "Variant E",
 ];
 
-pub async fn start(state: &AppState) -> anyhow::Result<Worker> {
+pub async fn start(state: &AppState) -> anyhow::Result<BackgroundTask> {
     let resumed = state
         .store
         .requeue_interrupted_optimizations(state.clock.now_ms())
@@ -45,7 +45,7 @@ pub async fn start(state: &AppState) -> anyhow::Result<Worker> {
     for id in &resumed {
         tracing::info!(optimization = %id, "resuming an optimization the previous process left running");
     }
-    Ok(Worker::spawn("optimizations", state.clone(), run_next))
+    Ok(spawn_worker("optimizations", state.clone(), run_next))
 }
 
 /// Runs the oldest queued optimization to its end. Returns whether one was queued.
