@@ -13,6 +13,7 @@ use std::sync::Arc;
 use converra_api::benchmarks::BenchmarkResult;
 use converra_api::insights::Metric;
 use converra_api::settings::LlmSettings;
+use converra_api::webhooks::BenchmarkCompleted;
 use tokio::task::JoinSet;
 
 use super::{spawn_worker, BackgroundTask};
@@ -24,7 +25,7 @@ use crate::engine::{
 };
 use crate::state::AppState;
 use crate::store::benchmarks::{complete_benchmark, ClaimedBenchmark};
-use crate::store::webhooks::enqueue_event;
+use crate::store::webhooks::queue_event;
 use crate::store::StoreError;
 
 /// The seed every benchmark gets: one fixed suite, so that an agent meets the same users
@@ -422,18 +423,17 @@ async fn record_completion(
         // Cancelled or deleted after its last run: nothing to record, nothing to announce.
         return Ok(());
     }
-    enqueue_event(
+    queue_event(
         &mut tx,
         &claimed.account_id,
-        "benchmark.completed",
-        serde_json::json!({
-            "benchmarkId": benchmark.id,
-            "name": benchmark.name,
-            "agentIds": benchmark.agent_ids,
-            "winner": winner,
-            "results": results,
-            "completedAt": rfc3339(now),
-        }),
+        &BenchmarkCompleted {
+            benchmark_id: benchmark.id.clone(),
+            name: benchmark.name.clone(),
+            agent_ids: benchmark.agent_ids.clone(),
+            winner,
+            results,
+            completed_at: rfc3339(now),
+        },
         now,
     )
     .await?;

@@ -11,6 +11,7 @@ use converra_api::optimizations::{
     OptimizationFilter, OptimizationMode, OptimizationStatus, SimulatedTranscript, SimulationPlan,
     StopOptimization, Variant,
 };
+use converra_api::webhooks::{AgentUpdated, OptimizationStopped};
 use converra_api::{Data, List, Paging};
 
 use crate::auth::Caller;
@@ -28,7 +29,7 @@ use crate::store::optimizations::{
 };
 use crate::store::paging::PageRequest;
 use crate::store::usage::{add_usage, UsageDelta};
-use crate::store::webhooks::enqueue_event;
+use crate::store::webhooks::queue_event;
 use crate::validate::Checks;
 
 /// Replicates of each persona × scenario cell per arm, by mode.
@@ -386,19 +387,18 @@ pub async fn apply_variant(
     .await?;
     optimization_store::record_applied_variant(&mut tx, &id, &agent.id, &variant_id, now).await?;
     let agent = agent_store::agent_in(&mut tx, &account.id, &agent.id).await?;
-    enqueue_event(
+    queue_event(
         &mut tx,
         &account.id,
-        "agent.updated",
-        serde_json::json!({
-            "agentId": agent.id,
-            "name": agent.name,
-            "version": agent.version,
-            "source": "optimization",
-            "optimizationId": id,
-            "variantId": variant_id,
-            "updatedAt": rfc3339(now),
-        }),
+        &AgentUpdated {
+            agent_id: agent.id.clone(),
+            name: agent.name.clone(),
+            version: agent.version,
+            source: VersionSource::Optimization,
+            optimization_id: Some(id.clone()),
+            variant_id: Some(variant_id.clone()),
+            updated_at: rfc3339(now),
+        },
         now,
     )
     .await?;
@@ -454,17 +454,16 @@ pub async fn stop_optimization(
         now,
     )
     .await?;
-    enqueue_event(
+    queue_event(
         &mut tx,
         &account.id,
-        "optimization.stopped",
-        serde_json::json!({
-            "optimizationId": id,
-            "agentId": run.wire.agent_id,
-            "reason": reason,
-            "simulationsCompleted": run.wire.progress.simulations_completed,
-            "stoppedAt": rfc3339(now),
-        }),
+        &OptimizationStopped {
+            optimization_id: id.clone(),
+            agent_id: run.wire.agent_id.clone(),
+            reason,
+            simulations_completed: run.wire.progress.simulations_completed,
+            stopped_at: rfc3339(now),
+        },
         now,
     )
     .await?;
