@@ -4,6 +4,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::agents::VersionSource;
+use crate::benchmarks::BenchmarkResult;
+use crate::conversations::ConversationStatus;
+use crate::optimizations::{JobError, OptimizationMode, OptimizationResults};
+
 /// Every event a webhook can subscribe to. `prompt.updated` and `prompt.deleted` are the
 /// older names of `agent.updated` and `agent.deleted`, delivered under the name subscribed to.
 pub const WEBHOOK_EVENTS: [&str; 11] = [
@@ -217,6 +222,166 @@ pub struct WebhookEvent {
     pub data: Value,
 }
 
+/// The `data` of one webhook event: what the server queues and a receiver reads.
+pub trait WebhookPayload: Serialize {
+    /// The event's name, one of [`WEBHOOK_EVENTS`].
+    const EVENT: &'static str;
+}
+
+/// `conversation.created`: a conversation was logged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationCreated {
+    pub conversation_id: String,
+    pub agent_id: String,
+    pub agent_name: String,
+    pub status: ConversationStatus,
+    pub message_count: u32,
+    pub created_at: String,
+}
+
+impl WebhookPayload for ConversationCreated {
+    const EVENT: &'static str = "conversation.created";
+}
+
+/// `insights.generated`: a conversation's insights are ready.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InsightsGenerated {
+    pub insights_id: String,
+    pub conversation_id: String,
+    pub agent_id: String,
+    pub quality_score: f64,
+    pub issue_count: usize,
+    pub task_completed: bool,
+    pub generated_at: String,
+}
+
+impl WebhookPayload for InsightsGenerated {
+    const EVENT: &'static str = "insights.generated";
+}
+
+/// `optimization.started`: a queued optimization began its first phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OptimizationStarted {
+    pub optimization_id: String,
+    pub agent_id: String,
+    pub agent_name: String,
+    pub mode: OptimizationMode,
+    pub variant_count: u32,
+    pub started_at: String,
+}
+
+impl WebhookPayload for OptimizationStarted {
+    const EVENT: &'static str = "optimization.started";
+}
+
+/// `optimization.completed`: an optimization finished with results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OptimizationCompleted {
+    pub optimization_id: String,
+    pub agent_id: String,
+    pub agent_name: String,
+    pub results: Option<OptimizationResults>,
+    /// Milliseconds from start to completion.
+    pub duration: i64,
+    pub completed_at: String,
+}
+
+impl WebhookPayload for OptimizationCompleted {
+    const EVENT: &'static str = "optimization.completed";
+}
+
+/// `optimization.stopped`: an optimization was stopped on request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OptimizationStopped {
+    pub optimization_id: String,
+    pub agent_id: String,
+    pub reason: Option<String>,
+    pub simulations_completed: u32,
+    pub stopped_at: String,
+}
+
+impl WebhookPayload for OptimizationStopped {
+    const EVENT: &'static str = "optimization.stopped";
+}
+
+/// `optimization.failed`: an optimization could not finish.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OptimizationFailed {
+    pub optimization_id: String,
+    pub agent_id: String,
+    pub error: JobError,
+    pub failed_at: String,
+}
+
+impl WebhookPayload for OptimizationFailed {
+    const EVENT: &'static str = "optimization.failed";
+}
+
+/// `agent.updated` (and the older `prompt.updated`): an agent changed. One shape for every
+/// change; `optimizationId` and `variantId` are null unless an optimization's variant was
+/// applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AgentUpdated {
+    pub agent_id: String,
+    pub name: String,
+    pub version: u32,
+    /// What made the change: `manual` (an update through the API) or `optimization`.
+    pub source: VersionSource,
+    pub optimization_id: Option<String>,
+    pub variant_id: Option<String>,
+    pub updated_at: String,
+}
+
+impl WebhookPayload for AgentUpdated {
+    const EVENT: &'static str = "agent.updated";
+}
+
+/// `agent.deleted` (and the older `prompt.deleted`): an agent was archived, which is how
+/// one leaves (the API deletes none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AgentDeleted {
+    pub agent_id: String,
+    pub name: String,
+    pub archived_at: String,
+}
+
+impl WebhookPayload for AgentDeleted {
+    const EVENT: &'static str = "agent.deleted";
+}
+
+/// `benchmark.completed`: a benchmark ran every arm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BenchmarkCompleted {
+    pub benchmark_id: String,
+    pub name: String,
+    pub agent_ids: Vec<String>,
+    pub winner: Option<String>,
+    pub results: Vec<BenchmarkResult>,
+    pub completed_at: String,
+}
+
+impl WebhookPayload for BenchmarkCompleted {
+    const EVENT: &'static str = "benchmark.completed";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,5 +413,35 @@ mod tests {
         for name in WEBHOOK_EVENTS {
             assert!(name.contains('.'));
         }
+    }
+
+    #[test]
+    fn agent_updated_has_one_shape_whatever_made_the_change() {
+        let manual = AgentUpdated {
+            agent_id: "agent_1".into(),
+            name: "Support".into(),
+            version: 2,
+            source: VersionSource::Manual,
+            optimization_id: None,
+            variant_id: None,
+            updated_at: "2026-11-28T00:00:00.000Z".into(),
+        };
+        let applied = AgentUpdated {
+            source: VersionSource::Optimization,
+            optimization_id: Some("opt_1".into()),
+            variant_id: Some("var_1".into()),
+            ..manual.clone()
+        };
+        let keys = |payload: &AgentUpdated| {
+            let value = serde_json::to_value(payload).unwrap();
+            let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+            keys.sort();
+            keys
+        };
+        assert_eq!(keys(&manual), keys(&applied));
+        let v = serde_json::to_value(&manual).unwrap();
+        assert_eq!(v["source"], "manual");
+        assert!(v["optimizationId"].is_null());
+        assert_eq!(AgentUpdated::EVENT, "agent.updated");
     }
 }

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use converra_api::conversations::{ConversationStatus, InsightsStatus, Message, Role};
 use converra_api::PlanId;
-use converra_server::app::{AppState, ServerConfig};
 use converra_server::clock::{Clock, SystemClock};
+use converra_server::state::{AppState, ServerConfig};
 use converra_server::store::agents::{insert_agent, NewAgent, VersionOrigin};
 use converra_server::store::conversations::{insert_conversation, NewConversation};
 use converra_server::store::{Durability, Store};

@@ -7,8 +7,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use converra_api::ErrorCode;
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::accounts::{AccountRecord, KeyLookup};
 
 /// The account whose key authenticated this request; handlers take it as an extractor.

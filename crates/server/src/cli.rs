@@ -9,9 +9,9 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use converra_api::PlanId;
 
-use crate::app::{AppState, ServerConfig};
 use crate::clock::{Clock, SystemClock};
 use crate::engine::registry::ModelDefaults;
+use crate::state::{AppState, ServerConfig};
 use crate::store::{Durability, Store};
 
 #[derive(Debug, Parser)]

@@ -13,11 +13,11 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 
-use crate::app::{AppState, ServerConfig};
 use crate::clock::ManualClock;
 use crate::engine::personas::personas;
 use crate::jobs::benchmarks::{run_next_benchmark, SUITE_SEED};
 use crate::jobs::insights::run_due_insights;
+use crate::state::{AppState, ServerConfig};
 use crate::store::agents::{self as agent_store, AgentChange, NewAgent, VersionOrigin};
 use crate::store::benchmarks::{insert_benchmark, NewBenchmark};
 use crate::store::conversations::{self as conversation_store, NewConversation};

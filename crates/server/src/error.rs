@@ -85,6 +85,19 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+impl From<crate::store::StoreError> for ApiError {
+    fn from(err: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match err {
+            StoreError::NotFound { what, id } => ApiError::not_found(what, &id),
+            StoreError::Conflict(message) => ApiError::conflict(message),
+            StoreError::InvalidField { field, message } => ApiError::invalid_field(field, message),
+            StoreError::Database(err) => err.into(),
+            StoreError::Internal(err) => ApiError::Internal(err),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = self.code();

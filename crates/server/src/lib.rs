@@ -14,6 +14,7 @@ pub mod ids;
 pub mod jobs;
 pub mod limits;
 pub mod routes;
+pub mod state;
 pub mod store;
 pub mod transcript;
 pub mod validate;

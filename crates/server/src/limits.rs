@@ -3,8 +3,7 @@
 //! the database in batches), and the monthly quotas checked before a write.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue};
@@ -13,19 +12,16 @@ use axum::response::{IntoResponse, Response};
 use converra_api::{ErrorCode, PlanId};
 use sqlx::SqliteConnection;
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use crate::store::accounts::AccountRecord;
 use crate::store::usage::{self, UsageDelta, DAY_MS};
 use crate::store::Store;
 
 /// The length of a rate-limit window.
 pub const WINDOW_MS: i64 = 60_000;
-
-/// How often counted requests are written to `usage_daily`.
-pub const FLUSH_EVERY: Duration = Duration::from_secs(5);
 
 /// Windows kept before stale ones are dropped; the threshold doubles with the number of
 /// accounts active in one minute, so pruning stays amortized O(1) per request.
@@ -191,65 +187,6 @@ async fn write_requests(store: &Store, batch: &HashMap<(String, i64), i64>) -> s
         usage::add_usage(&mut tx, account_id, day * DAY_MS, delta).await?;
     }
     tx.commit().await
-}
-
-/// The background task that flushes counted requests every [`FLUSH_EVERY`] and once more
-/// when stopped (or dropped), so a clean shutdown loses none.
-pub struct UsageFlusher {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl UsageFlusher {
-    pub fn start(state: &AppState) -> UsageFlusher {
-        let (stop, stopped) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(flush_periodically(
-            state.limiter.clone(),
-            state.store.clone(),
-            stopped,
-        ));
-        UsageFlusher {
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    /// Stops the task after a last flush; call it once no request is in flight.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Err(err) = (&mut self.task).await {
-            tracing::error!(error = %err, "the usage flusher ended abnormally");
-        }
-    }
-}
-
-async fn flush_periodically(
-    limiter: Arc<RateLimiter>,
-    store: Store,
-    mut stopped: tokio::sync::oneshot::Receiver<()>,
-) {
-    let mut ticks =
-        tokio::time::interval_at(tokio::time::Instant::now() + FLUSH_EVERY, FLUSH_EVERY);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => flush_logged(&limiter, &store).await,
-            // A send or a dropped sender both end the loop.
-            _ = &mut stopped => break,
-        }
-    }
-    flush_logged(&limiter, &store).await;
-}
-
-async fn flush_logged(limiter: &RateLimiter, store: &Store) {
-    if let Err(err) = limiter.flush(store).await {
-        tracing::error!(
-            error = format!("{err:#}"),
-            "flushing request counts failed; will retry"
-        );
-    }
 }
 
 /// The layer behind auth: admits the caller's request against its plan's requests per

@@ -13,19 +13,20 @@ use std::sync::Arc;
 use converra_api::benchmarks::BenchmarkResult;
 use converra_api::insights::Metric;
 use converra_api::settings::LlmSettings;
+use converra_api::webhooks::BenchmarkCompleted;
 use tokio::task::JoinSet;
 
-use super::Worker;
-use crate::app::AppState;
+use super::{spawn_worker, BackgroundTask};
 use crate::clock::rfc3339;
 use crate::engine::personas::{persona, scenarios};
 use crate::engine::rng::SeededRng;
 use crate::engine::{
     AnalysisInput, Engine, EngineError, MetricScores, Persona, Scenario, SimulationRequest,
 };
-use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::benchmarks::{complete_benchmark, ClaimedBenchmark};
-use crate::store::webhooks::enqueue_event;
+use crate::store::webhooks::queue_event;
+use crate::store::StoreError;
 
 /// The seed every benchmark gets: one fixed suite, so that an agent meets the same users
 /// in every benchmark and two benchmarks of the same agents give the same numbers.
@@ -36,7 +37,7 @@ pub const SUITE_SEED: u64 = 0x5EED_BE7C_0000_0001;
 const CONCURRENCY: usize = 4;
 
 /// Puts benchmarks interrupted by the last stop back in the queue, then starts the worker.
-pub async fn start(state: &AppState) -> anyhow::Result<Worker> {
+pub async fn start(state: &AppState) -> anyhow::Result<BackgroundTask> {
     let requeued = state
         .store
         .requeue_running_benchmarks(state.clock.now_ms())
@@ -47,7 +48,7 @@ pub async fn start(state: &AppState) -> anyhow::Result<Worker> {
             "benchmarks interrupted by the last stop are queued again"
         );
     }
-    Ok(Worker::spawn(
+    Ok(spawn_worker(
         "benchmarks",
         state.clone(),
         run_next_benchmark,
@@ -282,13 +283,13 @@ async fn arms(
     for agent_id in &benchmark.agent_ids {
         match state.store.agent(&claimed.account_id, agent_id).await {
             Ok(agent) => agents.push(agent),
-            Err(ApiError::Internal(err)) => return Err(RunError::Internal(err)),
-            Err(ApiError::Client { .. }) => {
+            Err(StoreError::NotFound { .. }) => {
                 return Err(RunError::Refused {
                     code: "AGENT_NOT_FOUND",
                     message: format!("Agent '{agent_id}' no longer exists"),
                 })
             }
+            Err(err) => return Err(RunError::Internal(err.into())),
         }
     }
     let Some(models) = &benchmark.models else {
@@ -422,18 +423,17 @@ async fn record_completion(
         // Cancelled or deleted after its last run: nothing to record, nothing to announce.
         return Ok(());
     }
-    enqueue_event(
+    queue_event(
         &mut tx,
         &claimed.account_id,
-        "benchmark.completed",
-        serde_json::json!({
-            "benchmarkId": benchmark.id,
-            "name": benchmark.name,
-            "agentIds": benchmark.agent_ids,
-            "winner": winner,
-            "results": results,
-            "completedAt": rfc3339(now),
-        }),
+        &BenchmarkCompleted {
+            benchmark_id: benchmark.id.clone(),
+            name: benchmark.name.clone(),
+            agent_ids: benchmark.agent_ids.clone(),
+            winner,
+            results,
+            completed_at: rfc3339(now),
+        },
         now,
     )
     .await?;

@@ -1,24 +1,25 @@
 //! The insights queue: conversations wait in `insights_jobs` until the engine has read
 //! them; a failure is retried with exponential backoff, then marked failed with its reason.
 
+use converra_api::webhooks::InsightsGenerated;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use super::Worker;
-use crate::app::AppState;
+use super::{spawn_worker, BackgroundTask};
 use crate::clock::rfc3339;
 use crate::engine::{AnalysisInput, ConversationAnalysis, Engine, EngineError};
+use crate::state::AppState;
 use crate::store::insights::{record_insights_failure, save_insights, InsightsJob};
 use crate::store::usage::{add_usage, UsageDelta};
-use crate::store::webhooks::enqueue_event;
+use crate::store::webhooks::queue_event;
 
 /// Conversations taken off the queue per step: one write transaction records them all.
 const BATCH: i64 = 64;
 
-pub fn start(state: &AppState) -> Worker {
-    Worker::spawn("insights", state.clone(), run_due_insights)
+pub fn start(state: &AppState) -> BackgroundTask {
+    spawn_worker("insights", state.clone(), run_due_insights)
 }
 
 /// Reads every due conversation of one batch and records the outcome. Returns whether any
@@ -102,19 +103,18 @@ async fn record_ready(
         },
     )
     .await?;
-    enqueue_event(
+    queue_event(
         conn,
         &job.account_id,
-        "insights.generated",
-        serde_json::json!({
-            "insightsId": id,
-            "conversationId": job.conversation_id,
-            "agentId": job.agent_id,
-            "qualityScore": analysis.quality_score,
-            "issueCount": analysis.issues.len(),
-            "taskCompleted": analysis.task_completed,
-            "generatedAt": rfc3339(now),
-        }),
+        &InsightsGenerated {
+            insights_id: id,
+            conversation_id: job.conversation_id.clone(),
+            agent_id: job.agent_id.clone(),
+            quality_score: analysis.quality_score,
+            issue_count: analysis.issues.len(),
+            task_completed: analysis.task_completed,
+            generated_at: rfc3339(now),
+        },
         now,
     )
     .await

@@ -4,74 +4,96 @@
 pub mod benchmarks;
 pub mod insights;
 pub mod optimizations;
+pub mod usage;
 pub mod webhooks;
 
 use std::future::Future;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// How long an idle worker sleeps before looking for due work it was not woken for
 /// (retries whose time came).
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
-/// A background loop that runs `step` while it finds work, and otherwise waits for
-/// [`AppState::wake_jobs`] or the idle poll. Stopping drops the step in progress at its
-/// next await: its work stays in the database and is resumed on the next start.
-pub struct Worker {
-    stop: watch::Sender<bool>,
+/// Resolves when the task's [`BackgroundTask`] is stopped or dropped: either ends the loop.
+pub type StopSignal = oneshot::Receiver<()>;
+
+/// A spawned background task and the signal that stops it. [`BackgroundTask::stop`] sends
+/// the signal and waits until the task has finished; dropping the handle sends it too but
+/// does not wait.
+pub struct BackgroundTask {
+    name: &'static str,
+    stop: oneshot::Sender<()>,
     handle: JoinHandle<()>,
 }
 
-impl Worker {
-    /// `step` returns whether it did some work (then it runs again at once).
-    pub fn spawn<F, Fut>(name: &'static str, state: AppState, mut step: F) -> Worker
+impl BackgroundTask {
+    /// Spawns `task` with the signal that will tell it to stop.
+    pub fn spawn<F, Fut>(name: &'static str, task: F) -> BackgroundTask
     where
-        F: FnMut(AppState) -> Fut + Send + 'static,
-        Fut: Future<Output = anyhow::Result<bool>> + Send,
+        F: FnOnce(StopSignal) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
     {
-        let (stop, mut stopped) = watch::channel(false);
-        let handle = tokio::spawn(async move {
-            loop {
-                let wakeup = state.jobs_wakeup.clone();
-                // Registered before the step, so a wake-up sent during it is not lost.
-                let woken = wakeup.notified();
-                tokio::pin!(woken);
-                woken.as_mut().enable();
-                let did_work = tokio::select! {
-                    _ = stopped.changed() => return,
-                    result = step(state.clone()) => match result {
-                        Ok(did_work) => did_work,
-                        Err(err) => {
-                            tracing::error!(worker = name, error = %format!("{err:#}"), "background step failed; retrying shortly");
-                            false
-                        }
-                    },
-                };
-                if did_work {
-                    continue;
-                }
-                tokio::select! {
-                    _ = stopped.changed() => return,
-                    () = &mut woken => {},
-                    () = tokio::time::sleep(IDLE_POLL) => {},
-                }
-            }
-        });
-        Worker { stop, handle }
+        let (stop, stopped) = oneshot::channel();
+        let handle = tokio::spawn(task(stopped));
+        BackgroundTask { name, stop, handle }
     }
 
+    /// Tells the task to stop and waits until it has.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.handle.await;
+        // An error means the task ended already; joining it below reports how.
+        let _ = self.stop.send(());
+        if let Err(err) = self.handle.await {
+            tracing::error!(task = self.name, error = %err, "a background task ended abnormally");
+        }
     }
 }
 
+/// A background loop that runs `step` while it finds work, and otherwise waits for
+/// [`AppState::wake_jobs`] or the idle poll. Stopping drops the step in progress at its
+/// next await: its work stays in the database and is resumed on the next start.
+///
+/// `step` returns whether it did some work (then it runs again at once).
+pub fn spawn_worker<F, Fut>(name: &'static str, state: AppState, mut step: F) -> BackgroundTask
+where
+    F: FnMut(AppState) -> Fut + Send + 'static,
+    Fut: Future<Output = anyhow::Result<bool>> + Send,
+{
+    BackgroundTask::spawn(name, move |mut stopped| async move {
+        loop {
+            let wakeup = state.jobs_wakeup.clone();
+            // Registered before the step, so a wake-up sent during it is not lost.
+            let woken = wakeup.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let did_work = tokio::select! {
+                _ = &mut stopped => return,
+                result = step(state.clone()) => match result {
+                    Ok(did_work) => did_work,
+                    Err(err) => {
+                        tracing::error!(worker = name, error = %format!("{err:#}"), "background step failed; retrying shortly");
+                        false
+                    }
+                },
+            };
+            if did_work {
+                continue;
+            }
+            tokio::select! {
+                _ = &mut stopped => return,
+                () = &mut woken => {},
+                () = tokio::time::sleep(IDLE_POLL) => {},
+            }
+        }
+    })
+}
+
 /// The workers of a serving process, started and stopped together.
-pub struct Workers(Vec<Worker>);
+pub struct Workers(Vec<BackgroundTask>);
 
 impl Workers {
     /// Starts every job worker. Runs interrupted by the previous stop are resumed first.

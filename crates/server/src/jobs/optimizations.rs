@@ -8,9 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use converra_api::optimizations::{
     JobError, OptimizationIntent as WireIntent, OptimizationPhase, OptimizationStatus,
 };
+use converra_api::webhooks::{
+    OptimizationCompleted, OptimizationFailed, OptimizationStarted, WebhookPayload,
+};
 
-use super::Worker;
-use crate::app::AppState;
+use super::{spawn_worker, BackgroundTask};
 use crate::clock::rfc3339;
 use crate::engine::optimizer::{evaluate, ScoredSimulation};
 use crate::engine::personas::{persona, scenarios, Persona, Scenario};
@@ -20,11 +22,12 @@ use crate::engine::{
     AnalysisInput, Engine, EngineError, IssueFrequency, OptimizationIntent, SimulationRequest,
     VariantRequest,
 };
+use crate::state::AppState;
 use crate::store::optimizations::{
     finish_optimization, Finish, NewSimulation, OptimizationRecord, VariantRecord,
 };
 use crate::store::usage::{add_usage, UsageDelta, DAY_MS};
-use crate::store::webhooks::enqueue_event;
+use crate::store::webhooks::queue_event;
 
 /// Simulations run at once (each a few engine calls).
 const PARALLEL_SIMULATIONS: usize = 8;
@@ -37,7 +40,7 @@ const VARIANT_NAMES: [&str; 5] = [
     "Variant E",
 ];
 
-pub async fn start(state: &AppState) -> anyhow::Result<Worker> {
+pub async fn start(state: &AppState) -> anyhow::Result<BackgroundTask> {
     let resumed = state
         .store
         .requeue_interrupted_optimizations(state.clock.now_ms())
@@ -45,7 +48,7 @@ pub async fn start(state: &AppState) -> anyhow::Result<Worker> {
     for id in &resumed {
         tracing::info!(optimization = %id, "resuming an optimization the previous process left running");
     }
-    Ok(Worker::spawn("optimizations", state.clone(), run_next))
+    Ok(spawn_worker("optimizations", state.clone(), run_next))
 }
 
 /// Runs the oldest queued optimization to its end. Returns whether one was queued.
@@ -118,29 +121,27 @@ async fn started_event(state: &AppState, run: &OptimizationRecord) -> anyhow::Re
     emit(
         state,
         &run.account_id,
-        "optimization.started",
-        serde_json::json!({
-            "optimizationId": run.id,
-            "agentId": run.wire.agent_id,
-            "agentName": run.wire.agent_name,
-            "mode": run.wire.mode,
-            "variantCount": run.wire.variant_count,
-            "startedAt": rfc3339(now),
-        }),
+        &OptimizationStarted {
+            optimization_id: run.id.clone(),
+            agent_id: run.wire.agent_id.clone(),
+            agent_name: run.wire.agent_name.clone(),
+            mode: run.wire.mode,
+            variant_count: run.wire.variant_count,
+            started_at: rfc3339(now),
+        },
     )
     .await
 }
 
 /// Queues one webhook event in a transaction of its own and wakes the sender.
-async fn emit(
+async fn emit<P: WebhookPayload>(
     state: &AppState,
     account_id: &str,
-    event: &str,
-    data: serde_json::Value,
+    payload: &P,
 ) -> anyhow::Result<()> {
     let now = state.clock.now_ms();
     let mut tx = state.store.begin_write().await?;
-    enqueue_event(&mut tx, account_id, event, data, now).await?;
+    queue_event(&mut tx, account_id, payload, now).await?;
     tx.commit().await?;
     state.wake_webhooks();
     Ok(())
@@ -169,16 +170,15 @@ async fn fail(state: &AppState, run: &OptimizationRecord, error: JobError) -> an
         now,
     )
     .await?;
-    enqueue_event(
+    queue_event(
         &mut tx,
         &run.account_id,
-        "optimization.failed",
-        serde_json::json!({
-            "optimizationId": run.id,
-            "agentId": run.wire.agent_id,
-            "error": error,
-            "failedAt": rfc3339(now),
-        }),
+        &OptimizationFailed {
+            optimization_id: run.id.clone(),
+            agent_id: run.wire.agent_id.clone(),
+            error,
+            failed_at: rfc3339(now),
+        },
         now,
     )
     .await?;
@@ -505,15 +505,14 @@ async fn completed_event(state: &AppState, run: &OptimizationRecord) -> anyhow::
     emit(
         state,
         &run.account_id,
-        "optimization.completed",
-        serde_json::json!({
-            "optimizationId": run.id,
-            "agentId": run.wire.agent_id,
-            "agentName": run.wire.agent_name,
-            "results": done.wire.results,
-            "duration": (now - started).max(0),
-            "completedAt": rfc3339(now),
-        }),
+        &OptimizationCompleted {
+            optimization_id: run.id.clone(),
+            agent_id: run.wire.agent_id.clone(),
+            agent_name: run.wire.agent_name.clone(),
+            results: done.wire.results,
+            duration: (now - started).max(0),
+            completed_at: rfc3339(now),
+        },
     )
     .await
 }

@@ -14,8 +14,9 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::task::JoinSet;
 
-use crate::app::AppState;
+use super::{BackgroundTask, StopSignal};
 use crate::clock::{rfc3339, SharedClock};
+use crate::state::AppState;
 use crate::store::webhooks::{AttemptRecord, DueDelivery, NextStep};
 use crate::store::Store;
 
@@ -206,57 +207,35 @@ struct Sender {
     retry_base_ms: u64,
 }
 
-/// The running worker; [`WebhookWorker::stop`] ends it. Dropping it ends it too.
-pub struct WebhookWorker {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl WebhookWorker {
-    pub fn start(state: &AppState) -> anyhow::Result<WebhookWorker> {
-        let client = reqwest::Client::builder()
-            .timeout(SEND_TIMEOUT)
-            // A redirect could lead anywhere, past the address check; a proxy would be
-            // resolved instead of the receiver.
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .dns_resolver(Arc::new(CheckedResolver {
-                allow_private: state.config.allow_private_webhooks,
-            }))
-            .user_agent(concat!("Converra-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        let sender = Arc::new(Sender {
-            store: state.store.clone(),
-            clock: state.clock.clone(),
-            client,
+/// Starts the worker that sends due deliveries. [`BackgroundTask::stop`] stops claiming
+/// deliveries and waits a little for sends in flight; one that does not finish keeps its
+/// lease and is sent again after a restart. Dropping the handle ends the worker too.
+pub fn start(state: &AppState) -> anyhow::Result<BackgroundTask> {
+    let client = reqwest::Client::builder()
+        .timeout(SEND_TIMEOUT)
+        // A redirect could lead anywhere, past the address check; a proxy would be
+        // resolved instead of the receiver.
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(Arc::new(CheckedResolver {
             allow_private: state.config.allow_private_webhooks,
-            retry_base_ms: state.config.webhook_retry_base_ms,
-        });
-        let (stop, stopped) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(run(sender, state.webhook_wakeup.clone(), stopped));
-        Ok(WebhookWorker {
-            stop: Some(stop),
-            task,
-        })
-    }
-
-    /// Stops claiming deliveries and waits a little for sends in flight; one that does not
-    /// finish keeps its lease and is sent again after a restart.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Err(err) = (&mut self.task).await {
-            tracing::error!(error = %err, "the webhook worker ended abnormally");
-        }
-    }
+        }))
+        .user_agent(concat!("Converra-Webhooks/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    let sender = Arc::new(Sender {
+        store: state.store.clone(),
+        clock: state.clock.clone(),
+        client,
+        allow_private: state.config.allow_private_webhooks,
+        retry_base_ms: state.config.webhook_retry_base_ms,
+    });
+    let wakeup = state.webhook_wakeup.clone();
+    Ok(BackgroundTask::spawn("webhook worker", |stopped| {
+        run(sender, wakeup, stopped)
+    }))
 }
 
-async fn run(
-    sender: Arc<Sender>,
-    wakeup: Arc<tokio::sync::Notify>,
-    mut stopped: tokio::sync::oneshot::Receiver<()>,
-) {
+async fn run(sender: Arc<Sender>, wakeup: Arc<tokio::sync::Notify>, mut stopped: StopSignal) {
     let mut in_flight = JoinSet::new();
     loop {
         let now = sender.clock.now_ms();

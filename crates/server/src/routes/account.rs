@@ -4,9 +4,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use converra_api::{Account, Data};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/account", get(get_account))

@@ -4,15 +4,17 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
+use converra_api::agents::VersionSource;
 use converra_api::agents::{
     Agent, AgentFilter, AgentStatus, AgentVersion, CreateAgent, UpdateAgent,
 };
+use converra_api::webhooks::{AgentDeleted, AgentUpdated};
 use converra_api::{Data, List, Paging};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery};
+use crate::state::AppState;
 use crate::store::agents::{self as agent_store, AgentChange, NewAgent, VersionOrigin};
 use crate::store::paging::PageRequest;
 use crate::validate::Checks;
@@ -167,22 +169,32 @@ pub async fn update_agent(
         now,
     )
     .await?;
-    crate::store::webhooks::enqueue_event(
+    crate::store::webhooks::queue_event(
         &mut tx,
         &account.id,
-        "agent.updated",
-        serde_json::json!({"agentId": agent.id, "name": agent.name, "version": agent.version, "updatedAt": agent.updated_at}),
+        &AgentUpdated {
+            agent_id: agent.id.clone(),
+            name: agent.name.clone(),
+            version: agent.version,
+            source: VersionSource::Manual,
+            optimization_id: None,
+            variant_id: None,
+            updated_at: agent.updated_at.clone(),
+        },
         now,
     )
     .await?;
     // The API deletes no agent (its conversations and history stay); archiving is how one
     // leaves, so that is when subscribers hear `agent.deleted`.
     if agent.status == AgentStatus::Archived && !was_archived {
-        crate::store::webhooks::enqueue_event(
+        crate::store::webhooks::queue_event(
             &mut tx,
             &account.id,
-            "agent.deleted",
-            serde_json::json!({"agentId": agent.id, "name": agent.name, "archivedAt": agent.updated_at}),
+            &AgentDeleted {
+                agent_id: agent.id.clone(),
+                name: agent.name.clone(),
+                archived_at: agent.updated_at.clone(),
+            },
             now,
         )
         .await?;

@@ -14,12 +14,12 @@ use converra_api::benchmarks::{
 };
 use converra_api::{Data, List, Paging};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::engine::personas::{persona, personas, scenarios};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::jobs::benchmarks::SUITE_SEED;
+use crate::state::AppState;
 use crate::store::benchmarks::{self as benchmark_store, CancelOutcome, NewBenchmark};
 use crate::store::paging::PageRequest;
 use crate::validate::Checks;

@@ -7,13 +7,14 @@ use converra_api::conversations::{
     AppendMessages, Conversation, ConversationFilter, ConversationStatus, CreateConversation,
     InsightsStatus, Message, Role,
 };
+use converra_api::webhooks::ConversationCreated;
 use converra_api::{Data, List, Paging};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::limits::{ensure_agent_quota, ensure_conversation_quota};
+use crate::state::AppState;
 use crate::store::accounts::AccountRecord;
 use crate::store::agents::{self as agent_store, NewAgent, VersionOrigin};
 use crate::store::conversations::{self as conversation_store, Appended, NewConversation};
@@ -217,18 +218,17 @@ pub async fn create_conversation(
         ..UsageDelta::default()
     };
     add_usage(&mut tx, &account.id, now, delta).await?;
-    crate::store::webhooks::enqueue_event(
+    crate::store::webhooks::queue_event(
         &mut tx,
         &account.id,
-        "conversation.created",
-        serde_json::json!({
-            "conversationId": conversation.id,
-            "agentId": conversation.agent_id,
-            "agentName": conversation.agent_name,
-            "status": conversation.status,
-            "messageCount": conversation.message_count,
-            "createdAt": conversation.created_at,
-        }),
+        &ConversationCreated {
+            conversation_id: conversation.id.clone(),
+            agent_id: conversation.agent_id.clone(),
+            agent_name: conversation.agent_name.clone(),
+            status: conversation.status,
+            message_count: conversation.message_count,
+            created_at: conversation.created_at.clone(),
+        },
         now,
     )
     .await?;

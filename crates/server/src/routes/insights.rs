@@ -17,12 +17,12 @@ use converra_api::insights::{
 };
 use converra_api::{Data, Paging};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::clock::{parse_rfc3339, rfc3339};
 use crate::engine::aggregate::{self, AgentInsightsInput, Deployment};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJsonOrDefault, ApiQuery};
+use crate::state::AppState;
 use crate::store::insights::{queue_insights, StoredInsights};
 use crate::store::paging::PageRequest;
 use crate::store::usage::DAY_MS;

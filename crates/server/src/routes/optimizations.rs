@@ -11,9 +11,9 @@ use converra_api::optimizations::{
     OptimizationFilter, OptimizationMode, OptimizationStatus, SimulatedTranscript, SimulationPlan,
     StopOptimization, Variant,
 };
+use converra_api::webhooks::{AgentUpdated, OptimizationStopped};
 use converra_api::{Data, List, Paging};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::clock::rfc3339;
 use crate::engine::personas::{persona, personas, scenario};
@@ -21,6 +21,7 @@ use crate::engine::rng::fnv1a;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiJsonOrDefault, ApiQuery};
 use crate::limits::{ensure_optimization_concurrency, ensure_optimization_quota};
+use crate::state::AppState;
 use crate::store::agents::{self as agent_store, AgentChange, VersionOrigin};
 use crate::store::optimizations::{
     self as optimization_store, finish_optimization, Finish, NewOptimization, VariantRecord,
@@ -28,7 +29,7 @@ use crate::store::optimizations::{
 };
 use crate::store::paging::PageRequest;
 use crate::store::usage::{add_usage, UsageDelta};
-use crate::store::webhooks::enqueue_event;
+use crate::store::webhooks::queue_event;
 use crate::validate::Checks;
 
 /// Replicates of each persona × scenario cell per arm, by mode.
@@ -384,33 +385,20 @@ pub async fn apply_variant(
         now,
     )
     .await?;
-    sqlx::query(
-        "UPDATE optimizations SET applied_variant_id = $1, applied_at = $2, updated_at = $2 WHERE id = $3",
-    )
-    .bind(&variant_id)
-    .bind(now)
-    .bind(&id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE agents SET last_optimized_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(&agent.id)
-        .execute(&mut *tx)
-        .await?;
+    optimization_store::record_applied_variant(&mut tx, &id, &agent.id, &variant_id, now).await?;
     let agent = agent_store::agent_in(&mut tx, &account.id, &agent.id).await?;
-    enqueue_event(
+    queue_event(
         &mut tx,
         &account.id,
-        "agent.updated",
-        serde_json::json!({
-            "agentId": agent.id,
-            "name": agent.name,
-            "version": agent.version,
-            "source": "optimization",
-            "optimizationId": id,
-            "variantId": variant_id,
-            "updatedAt": rfc3339(now),
-        }),
+        &AgentUpdated {
+            agent_id: agent.id.clone(),
+            name: agent.name.clone(),
+            version: agent.version,
+            source: VersionSource::Optimization,
+            optimization_id: Some(id.clone()),
+            variant_id: Some(variant_id.clone()),
+            updated_at: rfc3339(now),
+        },
         now,
     )
     .await?;
@@ -466,17 +454,16 @@ pub async fn stop_optimization(
         now,
     )
     .await?;
-    enqueue_event(
+    queue_event(
         &mut tx,
         &account.id,
-        "optimization.stopped",
-        serde_json::json!({
-            "optimizationId": id,
-            "agentId": run.wire.agent_id,
-            "reason": reason,
-            "simulationsCompleted": run.wire.progress.simulations_completed,
-            "stoppedAt": rfc3339(now),
-        }),
+        &OptimizationStopped {
+            optimization_id: id.clone(),
+            agent_id: run.wire.agent_id.clone(),
+            reason,
+            simulations_completed: run.wire.progress.simulations_completed,
+            stopped_at: rfc3339(now),
+        },
         now,
     )
     .await?;

@@ -13,12 +13,12 @@ use converra_api::sdk::{
 use converra_api::settings::DeploymentMode;
 use converra_api::Data;
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::engine::rng::fnv1a;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::limits::ensure_agent_quota;
+use crate::state::AppState;
 use crate::store::agents::{self as agent_store, content_hash, NewAgent, VersionOrigin};
 use crate::store::optimizations::{OptimizationRecord, CONTROL_ID};
 use crate::validate::Checks;

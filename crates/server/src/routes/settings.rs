@@ -7,10 +7,10 @@ use converra_api::settings::{Settings, SettingsPatch, SettingsUpdated};
 use converra_api::{Data, FieldError};
 use serde_json::{Map, Value};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
+use crate::state::AppState;
 use crate::store::settings::{load_settings, save_settings, ApiKeyChange};
 
 pub fn router() -> Router<AppState> {

@@ -8,10 +8,10 @@ use converra_api::usage::{
 };
 use converra_api::Data;
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::clock::{day_of, rfc3339};
 use crate::error::ApiResult;
+use crate::state::AppState;
 use crate::store::usage::AccountUsage;
 
 pub fn router() -> Router<AppState> {

@@ -9,11 +9,11 @@ use converra_api::webhooks::{
 };
 use converra_api::{Data, FieldError, List, Paging};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::jobs::webhooks::check_webhook_url;
+use crate::state::AppState;
 use crate::store::paging::PageRequest;
 use crate::store::webhooks::{NewWebhook, Redelivery};
 

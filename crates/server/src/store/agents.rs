@@ -10,8 +10,8 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::paging::{push_newest_first, PageRequest};
 use super::Store;
+use super::{StoreError, StoreResult};
 use crate::clock::rfc3339;
-use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
 
 /// The SDK's hash of a prompt: hex SHA-256 of the normalized text.
@@ -138,7 +138,7 @@ pub async fn agent_in(
     conn: &mut SqliteConnection,
     account_id: &str,
     agent_id: &str,
-) -> ApiResult<Agent> {
+) -> StoreResult<Agent> {
     let row = sqlx::query("SELECT * FROM agents WHERE id = $1 AND account_id = $2")
         .bind(agent_id)
         .bind(account_id)
@@ -146,7 +146,7 @@ pub async fn agent_in(
         .await?;
     match row {
         Some(row) => Ok(agent_from_row(&row)?),
-        None => Err(ApiError::not_found("Agent", agent_id)),
+        None => Err(StoreError::not_found("Agent", agent_id)),
     }
 }
 
@@ -155,7 +155,7 @@ pub async fn agent_by_name(
     conn: &mut SqliteConnection,
     account_id: &str,
     name: &str,
-) -> ApiResult<Option<Agent>> {
+) -> StoreResult<Option<Agent>> {
     let row = sqlx::query("SELECT * FROM agents WHERE account_id = $1 AND name = $2")
         .bind(account_id)
         .bind(name)
@@ -171,7 +171,7 @@ pub async fn insert_agent(
     agent: &NewAgent,
     origin: &VersionOrigin,
     now_ms: i64,
-) -> ApiResult<Agent> {
+) -> StoreResult<Agent> {
     let id = new_id("agent");
     let hash = content_hash(&agent.content);
     let inserted = sqlx::query(
@@ -214,10 +214,10 @@ pub async fn insert_agent(
     agent_in(conn, account_id, &id).await
 }
 
-fn unique_name_conflict(err: sqlx::Error, name: &str) -> ApiError {
+fn unique_name_conflict(err: sqlx::Error, name: &str) -> StoreError {
     match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
-            ApiError::conflict(format!("An agent named '{name}' already exists"))
+            StoreError::Conflict(format!("An agent named '{name}' already exists"))
         }
         _ => err.into(),
     }
@@ -233,7 +233,7 @@ async fn insert_version(
     llm_model: &str,
     origin: &VersionOrigin,
     now_ms: i64,
-) -> ApiResult<()> {
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO agent_versions (agent_id, version, content, content_hash, llm_model, source, \
          optimization_id, variant_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -261,7 +261,7 @@ pub async fn update_agent(
     change: &AgentChange,
     origin: &VersionOrigin,
     now_ms: i64,
-) -> ApiResult<Agent> {
+) -> StoreResult<Agent> {
     let current = agent_in(conn, account_id, agent_id).await?;
     let content = change
         .content
@@ -322,7 +322,7 @@ pub async fn agent_by_hash(
     conn: &mut SqliteConnection,
     account_id: &str,
     hash: &str,
-) -> ApiResult<Option<Agent>> {
+) -> StoreResult<Option<Agent>> {
     let row = sqlx::query(
         "SELECT a.* FROM agents a WHERE a.account_id = $1 AND (a.content_hash = $2 OR EXISTS \
          (SELECT 1 FROM agent_versions v WHERE v.agent_id = a.id AND v.content_hash = $2)) \
@@ -336,13 +336,13 @@ pub async fn agent_by_hash(
 }
 
 impl Store {
-    pub async fn agent(&self, account_id: &str, agent_id: &str) -> ApiResult<Agent> {
+    pub async fn agent(&self, account_id: &str, agent_id: &str) -> StoreResult<Agent> {
         let mut conn = self.pool().acquire().await?;
         agent_in(&mut conn, account_id, agent_id).await
     }
 
     /// Every prompt hash of the account (current and earlier versions) to its agent.
-    pub async fn agent_hashes(&self, account_id: &str) -> ApiResult<Vec<(String, String)>> {
+    pub async fn agent_hashes(&self, account_id: &str) -> StoreResult<Vec<(String, String)>> {
         let rows = sqlx::query(
             "SELECT v.content_hash, v.agent_id FROM agent_versions v JOIN agents a ON a.id = v.agent_id \
              WHERE a.account_id = $1 ORDER BY v.created_at",
@@ -361,7 +361,7 @@ impl Store {
         account_id: &str,
         filter: &AgentFilter,
         page: &PageRequest,
-    ) -> ApiResult<(Vec<Agent>, Pagination)> {
+    ) -> StoreResult<(Vec<Agent>, Pagination)> {
         let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM agents WHERE ");
         push_agent_filter(&mut count, account_id, filter);
         let total: i64 = count.build_query_scalar().fetch_one(self.pool()).await?;
@@ -385,7 +385,7 @@ impl Store {
         &self,
         account_id: &str,
         agent_id: &str,
-    ) -> ApiResult<Vec<AgentVersion>> {
+    ) -> StoreResult<Vec<AgentVersion>> {
         let mut conn = self.pool().acquire().await?;
         agent_in(&mut conn, account_id, agent_id).await?;
         let rows =

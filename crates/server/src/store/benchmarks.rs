@@ -13,8 +13,8 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use super::paging::{push_newest_first, PageRequest};
 use super::usage::{add_usage, UsageDelta};
 use super::Store;
+use super::{StoreError, StoreResult};
 use crate::clock::rfc3339;
-use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
 
 /// A validated new benchmark.
@@ -108,7 +108,7 @@ pub async fn insert_benchmark(
     account_id: &str,
     new: &NewBenchmark,
     now_ms: i64,
-) -> ApiResult<Benchmark> {
+) -> StoreResult<Benchmark> {
     let id = new_id("bench");
     let models = new
         .models
@@ -143,7 +143,7 @@ pub async fn benchmark_in(
     conn: &mut SqliteConnection,
     account_id: &str,
     benchmark_id: &str,
-) -> ApiResult<Benchmark> {
+) -> StoreResult<Benchmark> {
     let row = sqlx::query("SELECT * FROM benchmarks WHERE id = $1 AND account_id = $2")
         .bind(benchmark_id)
         .bind(account_id)
@@ -151,7 +151,7 @@ pub async fn benchmark_in(
         .await?;
     match row {
         Some(row) => Ok(benchmark_from_row(&row)?),
-        None => Err(ApiError::not_found("Benchmark", benchmark_id)),
+        None => Err(StoreError::not_found("Benchmark", benchmark_id)),
     }
 }
 
@@ -162,7 +162,7 @@ pub async fn cancel_benchmark(
     account_id: &str,
     benchmark_id: &str,
     now_ms: i64,
-) -> ApiResult<CancelOutcome> {
+) -> StoreResult<CancelOutcome> {
     let status: Option<String> =
         sqlx::query_scalar("SELECT status FROM benchmarks WHERE id = $1 AND account_id = $2")
             .bind(benchmark_id)
@@ -195,7 +195,7 @@ pub async fn delete_benchmark(
     conn: &mut SqliteConnection,
     account_id: &str,
     benchmark_id: &str,
-) -> ApiResult<bool> {
+) -> StoreResult<bool> {
     let deleted = sqlx::query("DELETE FROM benchmarks WHERE id = $1 AND account_id = $2")
         .bind(benchmark_id)
         .bind(account_id)
@@ -229,7 +229,7 @@ pub async fn complete_benchmark(
 }
 
 impl Store {
-    pub async fn benchmark(&self, account_id: &str, benchmark_id: &str) -> ApiResult<Benchmark> {
+    pub async fn benchmark(&self, account_id: &str, benchmark_id: &str) -> StoreResult<Benchmark> {
         let mut conn = self.pool().acquire().await?;
         benchmark_in(&mut conn, account_id, benchmark_id).await
     }
@@ -240,7 +240,7 @@ impl Store {
         account_id: &str,
         filter: &BenchmarkFilter,
         page: &PageRequest,
-    ) -> ApiResult<(Vec<Benchmark>, Pagination)> {
+    ) -> StoreResult<(Vec<Benchmark>, Pagination)> {
         let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM benchmarks WHERE ");
         push_benchmark_filter(&mut count, account_id, filter);
         let total: i64 = count.build_query_scalar().fetch_one(self.pool()).await?;

@@ -11,8 +11,8 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::paging::{PageRequest, Start};
 use super::Store;
+use super::{StoreError, StoreResult};
 use crate::clock::{parse_rfc3339, rfc3339};
-use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
 use crate::transcript::{fts_query, render_transcript, searchable_text};
 
@@ -125,7 +125,7 @@ pub async fn conversation_in(
     conn: &mut SqliteConnection,
     account_id: &str,
     id: &str,
-) -> ApiResult<Conversation> {
+) -> StoreResult<Conversation> {
     let row = sqlx::query(
         "SELECT c.*, a.name AS agent_name FROM conversations c JOIN agents a ON a.id = c.agent_id \
          WHERE c.id = $1 AND c.account_id = $2",
@@ -136,7 +136,7 @@ pub async fn conversation_in(
     .await?;
     match row {
         Some(row) => Ok(conversation_from_row(&row, true)?),
-        None => Err(ApiError::not_found("Conversation", id)),
+        None => Err(StoreError::not_found("Conversation", id)),
     }
 }
 
@@ -147,7 +147,7 @@ pub async fn find_idempotent(
     account_id: &str,
     key: &str,
     now_ms: i64,
-) -> ApiResult<Option<Conversation>> {
+) -> StoreResult<Option<Conversation>> {
     let row = sqlx::query(
         "SELECT id, created_at FROM conversations WHERE account_id = $1 AND idempotency_key = $2",
     )
@@ -175,7 +175,7 @@ pub async fn insert_conversation(
     account_id: &str,
     new: &NewConversation,
     now_ms: i64,
-) -> ApiResult<Conversation> {
+) -> StoreResult<Conversation> {
     let id = new_id("conv");
     let sums = totals(&new.messages);
     let variant_id = new.metadata.get("variantId").and_then(Value::as_str);
@@ -260,10 +260,10 @@ pub async fn append_messages(
     id: &str,
     appended: &Appended,
     now_ms: i64,
-) -> ApiResult<(Conversation, i64)> {
+) -> StoreResult<(Conversation, i64)> {
     let current = conversation_in(conn, account_id, id).await?;
     if current.status == ConversationStatus::Completed {
-        return Err(ApiError::conflict(format!(
+        return Err(StoreError::Conflict(format!(
             "Conversation '{id}' is completed; messages can no longer be appended"
         )));
     }
@@ -311,7 +311,7 @@ pub async fn append_messages(
 }
 
 impl Store {
-    pub async fn conversation(&self, account_id: &str, id: &str) -> ApiResult<Conversation> {
+    pub async fn conversation(&self, account_id: &str, id: &str) -> StoreResult<Conversation> {
         let mut conn = self.pool().acquire().await?;
         conversation_in(&mut conn, account_id, id).await
     }
@@ -322,17 +322,17 @@ impl Store {
         account_id: &str,
         filter: &ConversationFilter,
         page: &PageRequest,
-    ) -> ApiResult<(Vec<Conversation>, Pagination)> {
+    ) -> StoreResult<(Vec<Conversation>, Pagination)> {
         let sort = filter.sort.unwrap_or_default();
         let time_ordered = matches!(
             sort,
             ConversationSort::NewestFirst | ConversationSort::OldestFirst
         );
         if !time_ordered && matches!(page.start, Start::After { .. }) {
-            return Err(ApiError::invalid_field(
-                "cursor",
-                "cursors page the time orders; page quality orders with offset",
-            ));
+            return Err(StoreError::InvalidField {
+                field: "cursor",
+                message: "cursors page the time orders; page quality orders with offset",
+            });
         }
         let bounds = TimeBounds::from_filter(filter)?;
 
@@ -414,7 +414,7 @@ enum Search {
 const SEARCH_FROM_MATCHES_MAX: i64 = 2_000;
 
 impl Store {
-    async fn plan_search(&self, query: String) -> ApiResult<Search> {
+    async fn plan_search(&self, query: String) -> StoreResult<Search> {
         let matches: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM (SELECT rowid FROM conversations_fts WHERE conversations_fts MATCH $1 LIMIT $2)",
         )
@@ -437,13 +437,14 @@ struct TimeBounds {
 }
 
 impl TimeBounds {
-    fn from_filter(filter: &ConversationFilter) -> ApiResult<TimeBounds> {
-        let parse = |field: &str, value: &Option<String>| -> ApiResult<Option<i64>> {
+    fn from_filter(filter: &ConversationFilter) -> StoreResult<TimeBounds> {
+        let parse = |field: &'static str, value: &Option<String>| -> StoreResult<Option<i64>> {
             value
                 .as_deref()
                 .map(|v| {
-                    parse_rfc3339(v).ok_or_else(|| {
-                        ApiError::invalid_field(field, "must be an RFC 3339 timestamp")
+                    parse_rfc3339(v).ok_or_else(|| StoreError::InvalidField {
+                        field,
+                        message: "must be an RFC 3339 timestamp",
                     })
                 })
                 .transpose()

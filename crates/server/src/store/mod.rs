@@ -24,6 +24,41 @@ use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+/// How a store function fails: the rows a caller asked for are not there or not in a
+/// state that allows the change, its input does not fit the query, or the database failed.
+/// Routes turn it into an `ApiError` (see `error.rs`); the store knows no HTTP.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such row in the caller's account (or at all: the two must be indistinguishable).
+    #[error("{what} '{id}' not found")]
+    NotFound { what: &'static str, id: String },
+    /// The row exists but its state (or a unique column) refuses the change.
+    #[error("{0}")]
+    Conflict(String),
+    /// A value the caller gave cannot be used in the query.
+    #[error("{field}: {message}")]
+    InvalidField {
+        field: &'static str,
+        message: &'static str,
+    },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// A stored row that does not decode: a bug or a damaged database.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl StoreError {
+    pub fn not_found(what: &'static str, id: &str) -> Self {
+        StoreError::NotFound {
+            what,
+            id: id.to_owned(),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
 /// How hard a commit pushes to disk. `Full` also survives power loss; `Normal` survives
 /// a crash of the process (WAL), which is what `kill -9` tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

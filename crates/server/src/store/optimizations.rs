@@ -13,10 +13,10 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::paging::{push_newest_first, PageRequest};
 use super::Store;
+use super::{StoreError, StoreResult};
 use crate::clock::rfc3339;
 use crate::engine::optimizer::{ScoredSimulation, VariantReport};
 use crate::engine::MetricScores;
-use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
 
 /// The id every optimization's control carries.
@@ -180,7 +180,7 @@ pub async fn insert_optimization(
     account_id: &str,
     new: &NewOptimization,
     now_ms: i64,
-) -> ApiResult<Optimization> {
+) -> StoreResult<Optimization> {
     let id = new_id("opt");
     sqlx::query(
         "INSERT INTO optimizations (id, account_id, agent_id, agent_version, status, mode, variant_count, intent, \
@@ -210,7 +210,7 @@ pub async fn optimization_in(
     conn: &mut SqliteConnection,
     account_id: &str,
     id: &str,
-) -> ApiResult<OptimizationRecord> {
+) -> StoreResult<OptimizationRecord> {
     let row = sqlx::query(
         "SELECT o.*, a.name AS agent_name FROM optimizations o JOIN agents a ON a.id = o.agent_id \
          WHERE o.id = $1 AND o.account_id = $2",
@@ -221,7 +221,7 @@ pub async fn optimization_in(
     .await?;
     match row {
         Some(row) => Ok(record_from_row(&row)?),
-        None => Err(ApiError::not_found("Optimization", id)),
+        None => Err(StoreError::not_found("Optimization", id)),
     }
 }
 
@@ -279,8 +279,37 @@ pub async fn finish_optimization(
     Ok(())
 }
 
+/// Records that `variant_id` of optimization `id` now is `agent_id`'s prompt, inside the
+/// caller's transaction (the one that changed the agent).
+pub async fn record_applied_variant(
+    conn: &mut SqliteConnection,
+    id: &str,
+    agent_id: &str,
+    variant_id: &str,
+    now_ms: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE optimizations SET applied_variant_id = $1, applied_at = $2, updated_at = $2 WHERE id = $3",
+    )
+    .bind(variant_id)
+    .bind(now_ms)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE agents SET last_optimized_at = $1 WHERE id = $2")
+        .bind(now_ms)
+        .bind(agent_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 impl Store {
-    pub async fn optimization(&self, account_id: &str, id: &str) -> ApiResult<OptimizationRecord> {
+    pub async fn optimization(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> StoreResult<OptimizationRecord> {
         let mut conn = self.pool().acquire().await?;
         optimization_in(&mut conn, account_id, id).await
     }
@@ -301,7 +330,7 @@ impl Store {
         account_id: &str,
         filter: &OptimizationFilter,
         page: &PageRequest,
-    ) -> ApiResult<(Vec<Optimization>, Pagination)> {
+    ) -> StoreResult<(Vec<Optimization>, Pagination)> {
         let push_filter = |query: &mut QueryBuilder<Sqlite>| {
             query
                 .push(" WHERE o.account_id = ")
@@ -512,7 +541,7 @@ impl Store {
         account_id: &str,
         optimization_id: &str,
         simulation_id: &str,
-    ) -> ApiResult<SimulationTranscript> {
+    ) -> StoreResult<SimulationTranscript> {
         let row = sqlx::query(
             "SELECT s.* FROM simulations s JOIN optimizations o ON o.id = s.optimization_id \
              WHERE s.id = $1 AND s.optimization_id = $2 AND o.account_id = $3",
@@ -523,7 +552,7 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         let Some(row) = row else {
-            return Err(ApiError::not_found("Simulation", simulation_id));
+            return Err(StoreError::not_found("Simulation", simulation_id));
         };
         let parse_row = || -> anyhow::Result<SimulationTranscript> {
             Ok(SimulationTranscript {

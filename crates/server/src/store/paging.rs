@@ -3,7 +3,7 @@
 use converra_api::{Pagination, Paging};
 use sqlx::{QueryBuilder, Sqlite};
 
-use crate::error::ApiError;
+use super::{StoreError, StoreResult};
 
 /// Where a page starts. A keyset cursor names the last row of the previous page, so rows
 /// inserted while someone pages shift nothing.
@@ -25,17 +25,18 @@ pub struct PageRequest {
 
 impl PageRequest {
     /// Checks `limit` (1..100) and decodes the cursor; `default_limit` differs per list.
-    pub fn from_query(paging: &Paging, default_limit: u32) -> Result<PageRequest, ApiError> {
+    pub fn from_query(paging: &Paging, default_limit: u32) -> StoreResult<PageRequest> {
         let limit = paging.limit.unwrap_or(default_limit);
         if !(1..=Paging::MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::invalid_field(
-                "limit",
-                "must be between 1 and 100",
-            ));
+            return Err(StoreError::InvalidField {
+                field: "limit",
+                message: "must be between 1 and 100",
+            });
         }
         let start = match &paging.cursor {
-            Some(cursor) => decode_cursor(cursor).ok_or_else(|| {
-                ApiError::invalid_field("cursor", "is not a cursor this API issued")
+            Some(cursor) => decode_cursor(cursor).ok_or_else(|| StoreError::InvalidField {
+                field: "cursor",
+                message: "is not a cursor this API issued",
             })?,
             None => Start::Offset(paging.offset.unwrap_or(0)),
         };

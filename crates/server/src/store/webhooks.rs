@@ -3,6 +3,7 @@
 //! deliveries, sends them and records each attempt here.
 
 use anyhow::Context;
+use converra_api::webhooks::WebhookPayload;
 use converra_api::webhooks::{
     legacy_event_name, CreatedWebhook, DeliveryAttempt, DeliveryStatus, Webhook, WebhookDelivery,
     WebhookStatus, WEBHOOK_EVENTS,
@@ -63,6 +64,17 @@ pub enum Redelivery {
     NotFound,
     WebhookDisabled,
     StillPending,
+}
+
+/// Queues `payload` as [`enqueue_event`] does, serialized from its wire type.
+pub async fn queue_event<P: WebhookPayload>(
+    conn: &mut SqliteConnection,
+    account_id: &str,
+    payload: &P,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    let data = serde_json::to_value(payload)?;
+    enqueue_event(conn, account_id, P::EVENT, data, now_ms).await
 }
 
 /// Queues `event_type` for every active webhook of the account subscribed to it (or to its

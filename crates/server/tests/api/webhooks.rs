@@ -2,19 +2,17 @@
 //! receiver on a loopback port: signature, headers, retry with backoff, the recorded
 //! attempts, redelivery, disabling after repeated failure, and a restart mid-retry.
 
-mod common;
-
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::{send, status_and_json, START_MS};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
-use common::{send, status_and_json, START_MS};
 use converra_api::PlanId;
-use converra_server::app::{AppState, ServerConfig};
 use converra_server::clock::{Clock, ManualClock};
+use converra_server::state::{AppState, ServerConfig};
 use converra_server::store::webhooks::enqueue_event;
 use converra_server::store::{Durability, Store};
 use hmac::{Hmac, Mac};

@@ -3,21 +3,19 @@
 //! determinism, the `benchmark.completed` webhook, models on a model engine (a fake
 //! chat-completions endpoint), engine failures and a rerun after a restart.
 
-mod common;
-
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::fake_model::{CallKind, FakeModel, FAKE_MODEL_NAME};
+use crate::common::{send, TestServer, START_MS};
 use axum::body::Bytes;
-use common::fake_model::{CallKind, FakeModel, FAKE_MODEL_NAME};
-use common::{send, TestServer, START_MS};
 use converra_api::PlanId;
-use converra_server::app::{AppState, ServerConfig};
 use converra_server::clock::ManualClock;
 use converra_server::engine::model::ModelConfig;
 use converra_server::engine::personas::personas;
 use converra_server::engine::registry::ModelDefaults;
+use converra_server::state::{AppState, ServerConfig};
 use converra_server::store::agents::{insert_agent, NewAgent, VersionOrigin};
 use converra_server::store::benchmarks::{insert_benchmark, NewBenchmark};
 use converra_server::store::{Durability, Store};

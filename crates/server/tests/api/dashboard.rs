@@ -2,10 +2,8 @@
 //! index.html (under the Content-Security-Policy) for every other path, and how long a
 //! browser may keep each.
 
-mod common;
-
-use common::TestServer;
-use converra_server::app::ServerConfig;
+use crate::common::TestServer;
+use converra_server::state::ServerConfig;
 
 /// A build with one script, its brotli and gzip copies (stand-ins: the server must send the
 /// file it finds, not compress anything itself), and index.html.

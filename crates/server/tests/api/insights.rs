@@ -1,9 +1,7 @@
 //! Insights over real HTTP: the queue's lifecycle, conversation and agent insights, step
 //! failures and the `hasIssues` filter, read by the offline engine.
 
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 use converra_api::PlanId;
 use serde_json::{json, Value};
 
@@ -352,10 +350,10 @@ async fn deployments_impact_judges_each_applied_change() {
 
 #[tokio::test]
 async fn model_failures_are_retried_with_backoff_then_marked_failed_and_a_good_model_succeeds() {
-    use common::fake_model::{tune_for_tests, FakeModel};
+    use crate::common::fake_model::{tune_for_tests, FakeModel};
     let model = FakeModel::start().await;
     model.respond_with(|_| FakeModel::error_reply(503, "overloaded"));
-    let server = TestServer::start_with(converra_server::app::ServerConfig {
+    let server = TestServer::start_with(converra_server::state::ServerConfig {
         insights_retry_base_ms: 1_000,
         tune_model: tune_for_tests,
         ..Default::default()

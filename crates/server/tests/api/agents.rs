@@ -1,8 +1,6 @@
 //! Agents over real HTTP.
 
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 use converra_api::PlanId;
 use serde_json::json;
 

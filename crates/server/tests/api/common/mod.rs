@@ -1,12 +1,11 @@
 //! A real server on a loopback port over a real SQLite file in a temp dir, for HTTP tests.
-#![allow(dead_code)] // each test binary uses its own part of this
 pub mod fake_model;
 
 use std::sync::Arc;
 
 use converra_api::PlanId;
-use converra_server::app::{AppState, ServerConfig};
 use converra_server::clock::{Clock, ManualClock};
+use converra_server::state::{AppState, ServerConfig};
 use converra_server::store::{Durability, Store};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;

@@ -1,10 +1,8 @@
 //! Plan rate limits over real HTTP (fixed one-minute windows on the injected clock), and the
 //! plan quota checks other modules call in their write transactions.
 
-mod common;
-
+use crate::common::{send, TestServer, START_MS};
 use axum::response::IntoResponse;
-use common::{send, TestServer, START_MS};
 use converra_api::{PlanId, PlanLimits};
 use converra_server::limits::{
     ensure_agent_quota, ensure_conversation_quota, ensure_optimization_quota,
@@ -57,7 +55,7 @@ async fn free_plan_admits_exactly_sixty_requests_a_minute() {
     assert_eq!(refused.status(), 429);
     assert_eq!(rate_headers(&refused), (60, 0, WINDOW_END_SECS));
     assert_eq!(refused.headers()["retry-after"], "45");
-    let (_, body) = common::status_and_json(refused).await;
+    let (_, body) = crate::common::status_and_json(refused).await;
     assert_eq!(body["error"]["code"], "RATE_LIMITED");
     assert_eq!(
         body["error"]["message"],
@@ -107,8 +105,8 @@ async fn every_authenticated_response_carries_the_rate_limit_headers() {
 #[tokio::test]
 async fn handler_errors_carry_the_rate_limit_headers_too() {
     use axum::routing::get;
-    use converra_server::app::{AppState, ServerConfig};
     use converra_server::error::ApiError;
+    use converra_server::state::{AppState, ServerConfig};
 
     let server = TestServer::start().await;
     let key = server.key("Hooli", PlanId::Free).await;
@@ -144,7 +142,7 @@ async fn handler_errors_carry_the_rate_limit_headers_too() {
         .unwrap();
     assert_eq!(response.status(), 404);
     assert_eq!(rate_headers(&response), (60, 59, WINDOW_END_SECS));
-    let (_, body) = common::status_and_json(response).await;
+    let (_, body) = crate::common::status_and_json(response).await;
     assert_eq!(body["error"]["code"], "NOT_FOUND");
 }
 

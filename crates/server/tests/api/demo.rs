@@ -1,13 +1,11 @@
 //! The demo data: rich enough for every page, and the same content for the same seed.
 
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 
 #[tokio::test]
 async fn demo_seeds_agents_versions_conversations_settings_and_webhooks() {
     let server = TestServer::start().await;
-    let key = converra_server::demo::seed(&server.store, common::START_MS)
+    let key = converra_server::demo::seed(&server.store, crate::common::START_MS)
         .await
         .unwrap();
 
@@ -62,7 +60,7 @@ async fn demo_seeds_agents_versions_conversations_settings_and_webhooks() {
         .await;
     assert!(abandoned["pagination"]["total"].as_u64().unwrap() > 20);
     let fifty_five_days_ago =
-        converra_server::clock::rfc3339(common::START_MS - 55 * 24 * 3_600_000);
+        converra_server::clock::rfc3339(crate::common::START_MS - 55 * 24 * 3_600_000);
     let (_, old) = server
         .get(
             &format!("/conversations?to={fifty_five_days_ago}&limit=1"),
@@ -85,7 +83,7 @@ async fn demo_seeds_agents_versions_conversations_settings_and_webhooks() {
     );
 
     // Seeding again adds a key, not a second copy of the data.
-    let again = converra_server::demo::seed(&server.store, common::START_MS)
+    let again = converra_server::demo::seed(&server.store, crate::common::START_MS)
         .await
         .unwrap();
     let (_, conversations_again) = server.get("/conversations?limit=1", &again).await;
@@ -99,10 +97,10 @@ async fn demo_seeds_agents_versions_conversations_settings_and_webhooks() {
 async fn the_same_seed_gives_the_same_transcripts() {
     let first = TestServer::start().await;
     let second = TestServer::start().await;
-    let a = converra_server::demo::seed(&first.store, common::START_MS)
+    let a = converra_server::demo::seed(&first.store, crate::common::START_MS)
         .await
         .unwrap();
-    let b = converra_server::demo::seed(&second.store, common::START_MS)
+    let b = converra_server::demo::seed(&second.store, crate::common::START_MS)
         .await
         .unwrap();
     let (_, one) = first

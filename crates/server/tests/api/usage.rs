@@ -2,15 +2,13 @@
 //! `add_usage` in a transaction, and requests counted in memory then flushed (on demand and
 //! on a clean shutdown).
 
-mod common;
-
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use common::{send, START_MS};
+use crate::common::{send, START_MS};
 use converra_api::PlanId;
-use converra_server::app::{AppState, ServerConfig};
 use converra_server::clock::{Clock, ManualClock};
+use converra_server::state::{AppState, ServerConfig};
 use converra_server::store::accounts::AccountRecord;
 use converra_server::store::usage::{add_usage, UsageDelta, DAY_MS};
 use converra_server::store::{Durability, Store};

@@ -1,8 +1,6 @@
 //! Conversations and runs over real HTTP.
 
-mod common;
-
-use common::{send, TestServer};
+use crate::common::{send, TestServer};
 use converra_api::PlanId;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -560,9 +558,14 @@ async fn a_search_with_many_matches_pages_and_counts_like_one_with_few() {
             idempotency_key: None,
             insights_status: InsightsStatus::Pending,
         };
-        insert_conversation(&mut tx, &account_id, &new, common::START_MS + i * 1_000)
-            .await
-            .unwrap();
+        insert_conversation(
+            &mut tx,
+            &account_id,
+            &new,
+            crate::common::START_MS + i * 1_000,
+        )
+        .await
+        .unwrap();
     }
     tx.commit().await.unwrap();
 

@@ -1,11 +1,9 @@
 //! The model engine and its chat-completions client over real HTTP, against the scripted
 //! fake in `common/fake_model.rs`.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::fake_model::{
+use crate::common::fake_model::{
     CallKind, FakeModel, FakeReply, FAKE_COMPLETION_TOKENS, FAKE_MODEL_NAME, FAKE_PROMPT_TOKENS,
 };
 use converra_api::conversations::{Message, Role, ToolCall};

@@ -1,11 +1,9 @@
 //! Optimizations over real HTTP: the lifecycle with the offline engine, the statistics on
 //! the wire, apply and stop, the concurrency limit, model failures and restarts.
 
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 use converra_api::PlanId;
-use converra_server::app::ServerConfig;
+use converra_server::state::ServerConfig;
 use serde_json::{json, Value};
 
 const PROMPT: &str = "You are Acme's support agent. Help customers with orders and refunds.";

@@ -1,9 +1,7 @@
 //! `GET /settings` and `PATCH /settings` over real HTTP: the defaults, the deep merge, the
 //! field paths of each refusal, and the write-only model API key.
 
-mod common;
-
-use common::{send, TestServer};
+use crate::common::{send, TestServer};
 use converra_api::PlanId;
 use reqwest::Method;
 use serde_json::{json, Value};

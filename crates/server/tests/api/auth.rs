@@ -1,8 +1,6 @@
 //! Bearer keys over real HTTP: the exact status and body of each case.
 
-mod common;
-
-use common::{send, TestServer};
+use crate::common::{send, TestServer};
 use converra_api::PlanId;
 use reqwest::Method;
 use serde_json::json;
@@ -71,7 +69,7 @@ async fn a_revoked_key_is_unauthorized() {
     let key = server.key("Initech", PlanId::Free).await;
     assert!(server
         .store
-        .revoke_key(&key, common::START_MS)
+        .revoke_key(&key, crate::common::START_MS)
         .await
         .unwrap());
     let (status, body) = server.get("/account", &key).await;

@@ -1,0 +1,104 @@
+//! The state every handler, background job and limit shares: the store, the clock, the
+//! server's configuration and the in-memory parts (rate-limit windows, worker wake-ups).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::clock::SharedClock;
+use crate::engine::model::ModelConfig;
+use crate::engine::registry::{EngineRegistry, ModelDefaults};
+use crate::engine::Engine;
+use crate::store::Store;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: SharedClock,
+    pub config: Arc<ServerConfig>,
+    /// Rate-limit windows and requests counted but not yet written to `usage_daily`.
+    pub limiter: Arc<crate::limits::RateLimiter>,
+    /// Wakes the webhook worker after a commit that queued deliveries.
+    pub webhook_wakeup: Arc<tokio::sync::Notify>,
+    /// Wakes the insights, optimization and benchmark workers after a commit that queued work.
+    pub jobs_wakeup: Arc<tokio::sync::Notify>,
+    pub engines: Arc<EngineRegistry>,
+}
+
+impl AppState {
+    /// Tells the webhook worker that deliveries were queued; call it after the commit.
+    pub fn wake_webhooks(&self) {
+        // A stored permit: a wake-up sent while the worker is busy is not lost.
+        self.webhook_wakeup.notify_one();
+    }
+
+    /// Tells the background workers that work was queued; call it after the commit.
+    pub fn wake_jobs(&self) {
+        self.jobs_wakeup.notify_waiters();
+        self.jobs_wakeup.notify_one();
+    }
+
+    /// The engine that serves this account now (its settings may change at any time).
+    pub async fn engine_for(&self, account_id: &str) -> anyhow::Result<Arc<dyn Engine>> {
+        let settings = self.store.settings(account_id).await?;
+        let key = self.store.llm_api_key(account_id).await?;
+        Ok(self.engines.for_settings(&settings.llm, key))
+    }
+
+    /// The state of a server over `store`; in-memory parts (rate-limit windows, wake-ups of
+    /// background workers) start empty.
+    pub fn new(store: Store, clock: SharedClock, config: ServerConfig) -> AppState {
+        let config_model_defaults = config.model_defaults.clone();
+        let config_tune_model = config.tune_model;
+        AppState {
+            store,
+            clock,
+            config: Arc::new(config),
+            limiter: Arc::new(crate::limits::RateLimiter::new()),
+            webhook_wakeup: Arc::new(tokio::sync::Notify::new()),
+            jobs_wakeup: Arc::new(tokio::sync::Notify::new()),
+            engines: Arc::new(EngineRegistry::new(
+                config_model_defaults,
+                config_tune_model,
+            )),
+        }
+    }
+}
+
+/// Settings of a running server that come from the command line.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The dashboard's built files (`dist/`), served at `/` when set.
+    pub dist: Option<PathBuf>,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Lets webhooks use plain http and private, loopback or link-local addresses: for
+    /// local development and tests only, since it lets callers reach the server's network.
+    pub allow_private_webhooks: bool,
+    /// The first retry delay of a failed webhook delivery; each retry doubles it.
+    pub webhook_retry_base_ms: u64,
+    /// The first retry delay of failed insights; each retry doubles it.
+    pub insights_retry_base_ms: u64,
+    /// Origins besides this one the dashboard may call (its CSP `connect-src`): an API
+    /// served elsewhere than the dashboard.
+    pub dashboard_connect_src: Vec<String>,
+    /// The model the server's flags name, for accounts whose settings name none.
+    pub model_defaults: ModelDefaults,
+    /// Adjusts every model client's configuration (tests shorten timeouts with it).
+    pub tune_model: fn(&mut ModelConfig),
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            dist: None,
+            body_limit: 1024 * 1024,
+            allow_private_webhooks: false,
+            webhook_retry_base_ms: 10_000,
+            insights_retry_base_ms: 30_000,
+            dashboard_connect_src: Vec::new(),
+            model_defaults: ModelDefaults::default(),
+            tune_model: |_| {},
+        }
+    }
+}
