@@ -17,7 +17,8 @@ use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::accounts::AccountRecord;
-use crate::store::usage::{self, UsageDelta, DAY_MS};
+use crate::clock::DAY_MS;
+use crate::store::usage::{self, UsageDelta};
 use crate::store::Store;
 
 /// The length of a rate-limit window.

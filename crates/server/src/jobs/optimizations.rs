@@ -26,7 +26,8 @@ use crate::state::AppState;
 use crate::store::optimizations::{
     finish_optimization, Finish, NewSimulation, OptimizationRecord, VariantRecord,
 };
-use crate::store::usage::{add_usage, UsageDelta, DAY_MS};
+use crate::clock::DAY_MS;
+use crate::store::usage::{add_usage, UsageDelta};
 use crate::store::webhooks::queue_event;
 
 /// Simulations run at once (each a few engine calls).

@@ -25,7 +25,7 @@ use crate::extract::{ApiJsonOrDefault, ApiQuery};
 use crate::state::AppState;
 use crate::store::insights::{queue_insights, StoredInsights};
 use crate::store::paging::PageRequest;
-use crate::store::usage::DAY_MS;
+use crate::clock::DAY_MS;
 use crate::validate::Checks;
 
 pub fn router() -> Router<AppState> {

@@ -10,8 +10,6 @@ use time::{Date, Duration};
 use super::Store;
 use crate::clock::{day_of, day_text, utc_date};
 
-// Callers and tests that count days against the store's counters keep reading it here.
-pub use crate::clock::DAY_MS;
 
 /// What one event adds to an account's counters for its day.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -236,6 +234,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::DAY_MS;
 
     /// 2026-11-28T00:00:00Z.
     const NOV_28: i64 = 1_795_824_000_000;

@@ -8,7 +8,8 @@ use converra_server::limits::{
     ensure_agent_quota, ensure_conversation_quota, ensure_optimization_quota,
 };
 use converra_server::store::accounts::AccountRecord;
-use converra_server::store::usage::{add_usage, UsageDelta, DAY_MS};
+use converra_server::clock::DAY_MS;
+use converra_server::store::usage::{add_usage, UsageDelta};
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
