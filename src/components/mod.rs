@@ -1,6 +1,9 @@
-//! Reusable pieces of the dashboard.
+//! Reusable pieces of the dashboard. A page never imports another page: what two pages
+//! share lives here.
 
+pub mod agent_form;
 pub mod agent_subpage_head;
+pub mod benchmark_winner;
 pub mod boundary_errors;
 pub mod charts;
 pub mod command_palette;
@@ -16,10 +19,12 @@ pub mod keyboard;
 pub mod loading;
 pub mod markdown;
 pub mod optimization_charts;
+pub mod optimization_progress;
 pub mod optimization_stats;
+pub mod poll;
 pub mod progress_bar;
-pub mod query;
 pub mod saved_views;
+pub mod status_badge;
 pub mod theme_toggle;
 pub mod timestamp;
 pub mod transcript;

@@ -11,28 +11,22 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use crate::api::agents::list_all_agents;
 use crate::api::benchmarks::create_benchmark;
 use crate::api::ClientError;
-use crate::app::use_signed_in;
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::loading::Loading;
-use crate::components::query::encode_component;
-use crate::pages::agents::client_of;
+use crate::query::encode_component;
+use crate::signed_in::client_of;
+use crate::signed_in::use_signed_in;
 
-// The server's limits (crates/server/src/routes/benchmarks.rs), mirrored so the form can
-// say what is wrong before sending.
-/// The longest name, in characters.
-pub const MAX_NAME_CHARS: usize = 200;
-/// The most agents one benchmark compares.
-pub const MAX_AGENTS: usize = 10;
-/// The fewest models a benchmark over models names.
-pub const MIN_MODELS: usize = 2;
-/// The most models a benchmark over models names.
-pub const MAX_MODELS: usize = 6;
-/// How many scenarios, at least and at most.
-pub const SCENARIOS: (u32, u32) = (1, 10);
-/// How many turns a conversation may take, at least and at most.
-pub const TURNS: (u32, u32) = (2, 30);
+// The server's limits, from the wire types both sides share, so the form can say what is
+// wrong before sending.
+const MAX_NAME_CHARS: usize = CreateBenchmark::MAX_NAME_CHARS;
+const MAX_AGENTS: usize = CreateBenchmark::MAX_AGENTS;
+const MIN_MODELS: usize = CreateBenchmark::MODELS.0;
+const MAX_MODELS: usize = CreateBenchmark::MODELS.1;
+const SCENARIOS: (u32, u32) = CreateBenchmark::SCENARIO_COUNT;
+const TURNS: (u32, u32) = CreateBenchmark::MAX_TURNS;
 
 /// The form as typed.
 #[derive(Debug, Clone, PartialEq)]

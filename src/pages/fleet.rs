@@ -21,7 +21,6 @@ use leptos_router::NavigateOptions;
 use crate::api::agents::list_all_agents;
 use crate::api::insights::{get_agent_insights, get_deployments_impact};
 use crate::api::{ApiClient, ClientError};
-use crate::app::use_signed_in;
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::charts::{HeatMapChart, HeatMapData};
 use crate::components::empty_state::EmptyState;
@@ -31,10 +30,11 @@ use crate::components::insight_parts::{
     PeriodPicker,
 };
 use crate::components::loading::Loading;
-use crate::components::query::{build_query, encode_component};
 use crate::components::timestamp::Timestamp;
 use crate::format::thousands;
-use crate::pages::agents::client_of;
+use crate::query::{build_query, encode_component};
+use crate::signed_in::client_of;
+use crate::signed_in::use_signed_in;
 
 /// How many agents' insights are fetched at once: enough to fill the page quickly, few
 /// enough to stay far from the plan's rate limit.

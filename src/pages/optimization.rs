@@ -23,23 +23,23 @@ use crate::api::optimizations::{
     apply_variant, get_optimization, get_simulation, list_variants, stop_optimization,
 };
 use crate::api::{ApiClient, ClientError};
-use crate::app::use_signed_in;
 use crate::components::confirm::{ConfirmDialog, Dialog};
 use crate::components::diff::WordDiff;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::loading::Loading;
 use crate::components::optimization_charts::{overall_mean, OptimizationCharts};
+use crate::components::optimization_progress::{is_live, phase_label, OptimizationProgressBar};
 use crate::components::optimization_stats::{
     format_lift, format_probability, format_score, signed, VariantStatsTable,
 };
-use crate::components::query::{build_query, encode_component};
+use crate::components::poll::poll_delay;
+use crate::components::status_badge::OptimizationStatusBadge;
+use crate::components::timestamp::RelativeTime;
 use crate::components::transcript::Transcript;
 use crate::format;
-use crate::pages::agents::{client_of, RelativeTime};
-use crate::pages::optimizations::{
-    is_live, next_poll_delay, phase_label, OptimizationProgressBar, OptimizationStatusBadge,
-    FIRST_POLL_MS,
-};
+use crate::query::{build_query, encode_component};
+use crate::signed_in::client_of;
+use crate::signed_in::use_signed_in;
 
 /// Polls after a stop while the runner may still evaluate what was simulated.
 const POLLS_AFTER_STOP: u32 = 4;
@@ -202,11 +202,11 @@ struct Followed {
     current: StoredValue<u64>,
 }
 
-/// Fetches the optimization and its variants, then again after 1, 2, 4, 8, 8… seconds
-/// while [`keep_following`] says so.
+/// Fetches the optimization and its variants, then again after each [`poll_delay`] while
+/// [`keep_following`] says so.
 async fn follow(client: ApiClient, id: String, token: u64, into: Followed) {
     let still = move || into.current.try_get_value() == Some(token);
-    let mut delay = FIRST_POLL_MS;
+    let mut attempt = 0;
     let mut polls_after_stop = 0;
     loop {
         let fetched = get_optimization(&client, &id).await;
@@ -239,8 +239,8 @@ async fn follow(client: ApiClient, id: String, token: u64, into: Followed) {
         if !keep {
             return;
         }
-        gloo_timers::future::sleep(std::time::Duration::from_millis(u64::from(delay))).await;
-        delay = next_poll_delay(delay);
+        gloo_timers::future::sleep(poll_delay(attempt)).await;
+        attempt += 1;
         if !still() {
             return;
         }

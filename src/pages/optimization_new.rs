@@ -17,10 +17,10 @@ use crate::api::agents::list_all_agents;
 use crate::api::optimizations::create_optimization;
 use crate::api::settings::get_settings;
 use crate::api::ClientError;
-use crate::app::use_signed_in;
 use crate::components::error_panel::ErrorPanel;
-use crate::components::query::encode_component;
-use crate::pages::agents::client_of;
+use crate::query::encode_component;
+use crate::signed_in::client_of;
+use crate::signed_in::use_signed_in;
 
 /// The simulated users `personaIds` accepts: the engine's catalogue, whose ids are stable
 /// (stored optimizations name them) and which the server lists when refusing another id.
@@ -35,16 +35,12 @@ pub const PERSONAS: [(&str, &str); 8] = [
     ("persona_non_native_speaker", "Non-native speaker"),
 ];
 
-// The server's limits (crates/server/src/routes/optimizations.rs), mirrored so the form can
-// say what is wrong before sending.
-/// At most this many target improvements (`intent.targetImprovements`).
-pub const MAX_TARGET_IMPROVEMENTS: usize = 10;
-/// At most this many characters in one target improvement.
-pub const MAX_TARGET_CHARS: usize = 500;
-/// At most this many characters in `intent.hypothesis`.
-pub const MAX_HYPOTHESIS_CHARS: usize = 2_000;
-/// At most this many `personaIds`.
-pub const MAX_PERSONA_IDS: usize = 20;
+// The server's limits, from the wire types both sides share, so the form can say what is
+// wrong before sending.
+const MAX_TARGET_IMPROVEMENTS: usize = OptimizationIntent::MAX_TARGET_IMPROVEMENTS;
+const MAX_TARGET_CHARS: usize = OptimizationIntent::MAX_TARGET_CHARS;
+const MAX_HYPOTHESIS_CHARS: usize = OptimizationIntent::MAX_HYPOTHESIS_CHARS;
+const MAX_PERSONA_IDS: usize = CreateOptimization::MAX_PERSONA_IDS;
 /// Simulated conversations per persona × scenario cell and arm in an exploratory run.
 pub const EXPLORATORY_REPLICATES: u32 = 2;
 /// The same in a validation run (three times the exploratory's).

@@ -12,7 +12,6 @@ use wasm_bindgen::JsCast;
 use crate::api::settings::{get_settings, update_settings};
 use crate::api::webhooks::{create_webhook, delete_webhook, list_webhooks};
 use crate::api::{ApiClient, ClientError};
-use crate::app::{use_signed_in, Auth};
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::confirm::{close_when_settled, ConfirmDialog, Dialog};
 use crate::components::copy_button::CopyButton;
@@ -21,6 +20,7 @@ use crate::components::error_panel::ErrorPanel;
 use crate::components::loading::Loading;
 use crate::format::{self, thousands};
 use crate::session;
+use crate::signed_in::{use_signed_in, Auth};
 
 // ---------------------------------------------------------------------------------------
 // The settings form as data: what the inputs hold, its checks, and the patch it sends.
