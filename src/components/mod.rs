@@ -14,6 +14,7 @@ pub mod diff;
 pub mod empty_state;
 pub mod error_panel;
 pub mod export;
+pub mod form_fields;
 pub mod insight_parts;
 pub mod keyboard;
 pub mod loading;
