@@ -28,9 +28,9 @@ use converra_dashboard::components::optimization_stats::{
     format_interval, format_lift, format_p_value, format_probability, quartiles, signed, stats_row,
     VariantStatsTable, NOT_ENOUGH_DATA,
 };
-use converra_dashboard::pages::optimization::{
-    applied_version_href, can_apply, keep_following, OptimizationViewQuery,
-};
+use converra_dashboard::components::variant_card::can_apply;
+use converra_dashboard::pages::optimization::poller::keep_following;
+use converra_dashboard::pages::optimization::{applied_version_href, OptimizationViewQuery};
 use converra_dashboard::pages::optimization_new::{
     concurrency_explanation, OptimizationForm, PersonaChoice,
 };
