@@ -4,7 +4,7 @@
 use converra_api::{Account, ErrorCode};
 use leptos::prelude::*;
 
-use crate::api::{ApiClient, ClientError};
+use crate::api::{ApiClient, ClientError, PageRequests};
 
 /// Where the dashboard stands with the API.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,11 +23,17 @@ pub struct SignedIn {
     pub account: Account,
 }
 
-/// The signed-in connection; pages read it from context.
+/// The signed-in connection; pages read it from context. Its client's requests are the
+/// caller's: they are aborted when the calling page (or piece) is left, so no page has to
+/// abort its own fetches.
 pub fn use_signed_in() -> Signal<Option<SignedIn>> {
     let auth = expect_context::<RwSignal<Auth>>();
+    let requests = PageRequests::new();
     Signal::derive(move || match auth.get() {
-        Auth::SignedIn(signed_in) => Some(signed_in),
+        Auth::SignedIn(signed_in) => Some(SignedIn {
+            client: signed_in.client.for_page(requests),
+            account: signed_in.account,
+        }),
         _ => None,
     })
 }
