@@ -17,7 +17,7 @@ use crate::components::benchmark_winner::winner_name;
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::charts::{Bar, BarChart, BarChartData, HeatMapChart, HeatMapData};
 use crate::components::error_panel::ErrorPanel;
-use crate::components::insight_parts::{one_decimal, percent, score_domain};
+use crate::components::insight_parts::{one_decimal, percent};
 use crate::components::loading::Loading;
 use crate::components::poll::Poll;
 use crate::components::progress_bar::ProgressBar;
@@ -194,16 +194,7 @@ fn BenchmarkDetail(
                 .collect()
         })
         .collect();
-    let heat_map = HeatMapData {
-        rows: ranked.iter().map(result_label).collect(),
-        columns: Metric::ALL.iter().map(|m| m.label().to_owned()).collect(),
-        domain: score_domain(values.iter().flatten().flatten().copied()),
-        values,
-        row_label: "Agent".to_owned(),
-        column_label: "Metric".to_owned(),
-        value_label: "Average (0–100)".to_owned(),
-        ..HeatMapData::default()
-    };
+    let heat_map = HeatMapData::agent_metrics(ranked.iter().map(result_label).collect(), values);
     let score_format = Callback::new(one_decimal);
     let has_results = !ranked.is_empty();
     let settings_row = |label: &'static str, value: String| {

@@ -26,8 +26,7 @@ use crate::components::charts::{HeatMapChart, HeatMapData};
 use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::insight_parts::{
-    one_decimal, percent, percent_of_100, period_days, period_pair, score_domain, score_text,
-    PeriodPicker,
+    one_decimal, percent, percent_of_100, period_days, period_pair, score_text, PeriodPicker,
 };
 use crate::components::loading::Loading;
 use crate::components::timestamp::Timestamp;
@@ -261,16 +260,10 @@ pub fn fleet_heat_map(rows: &[FleetRow]) -> HeatMapData {
         .iter()
         .map(|(_, f)| Metric::ALL.iter().map(|m| f.metric(*m)).collect())
         .collect();
-    HeatMapData {
-        rows: loaded.iter().map(|(r, _)| r.agent_name.clone()).collect(),
-        columns: Metric::ALL.iter().map(|m| m.label().to_owned()).collect(),
-        domain: score_domain(values.iter().flatten().flatten().copied()),
+    HeatMapData::agent_metrics(
+        loaded.iter().map(|(r, _)| r.agent_name.clone()).collect(),
         values,
-        row_label: "Agent".to_owned(),
-        column_label: "Metric".to_owned(),
-        value_label: "Average (0–100)".to_owned(),
-        ..HeatMapData::default()
-    }
+    )
 }
 
 /// Fetches the agents' insights from the shared queue, one at a time, until it is empty or
