@@ -7,6 +7,7 @@ use converra_api::FieldError;
 use leptos::prelude::*;
 
 use crate::api::ClientError;
+use crate::components::form_fields::{SelectField, TextField};
 use crate::format;
 
 // The server's limits, from the wire types both sides share, so the form can say what is
@@ -144,24 +145,9 @@ pub fn server_field_error(error: &ClientError) -> Option<FieldError> {
     error.form_field_error(&AGENT_FIELDS)
 }
 
-/// The first error for `field`: the form's own check, else what the server said.
-fn error_for(
-    field_errors: RwSignal<Vec<FieldError>>,
-    server: Signal<Option<FieldError>>,
-    field: &str,
-) -> Option<String> {
-    field_errors
-        .with(|errors| {
-            errors
-                .iter()
-                .find(|e| e.field == field)
-                .map(|e| e.message.clone())
-        })
-        .or_else(|| server.get().filter(|e| e.field == field).map(|e| e.message))
-}
-
 /// The inputs shared by the new-agent and edit forms: name, model, status, description and
-/// prompt, each with its error under it. `prefix` keeps the ids of two forms apart.
+/// prompt, each a form field with its error under it. `prefix` keeps the ids of two forms
+/// apart.
 #[component]
 pub fn AgentFields(
     form: RwSignal<AgentForm>,
@@ -169,88 +155,53 @@ pub fn AgentFields(
     #[prop(into)] server_error: Signal<Option<FieldError>>,
     prefix: &'static str,
     /// The model field's hint ("Leave empty for the account's preferred model").
-    #[prop(into)]
-    model_hint: String,
+    model_hint: &'static str,
 ) -> impl IntoView {
     let id = move |field: &str| format!("{prefix}-{field}");
-    let error = move |field: &'static str| {
-        move || {
-            error_for(field_errors, server_error, field)
-                .map(|message| view! { <p class="field-error" id=id(&format!("{field}-error"))>{message}</p> })
-        }
-    };
-    let invalid =
-        move |field: &'static str| move || error_for(field_errors, server_error, field).is_some();
-    let described = move |field: &'static str| {
-        move || {
-            error_for(field_errors, server_error, field).map(|_| format!("{prefix}-{field}-error"))
-        }
-    };
+    // The form's own checks first, then what the server said.
+    let errors = Signal::derive(move || {
+        let mut all = field_errors.get();
+        all.extend(server_error.get());
+        all
+    });
+    let prompt_size = Signal::derive(move || {
+        let chars = form.with(|f| f.content.trim().chars().count());
+        format!(
+            "{} of {} characters",
+            format::thousands(chars as u64),
+            format::thousands(MAX_PROMPT_CHARS as u64)
+        )
+    });
+    let statuses = AgentStatus::ALL
+        .into_iter()
+        .map(|status| (status.as_str(), status.as_str()))
+        .collect();
     view! {
         <div class="agent-fields">
-            <div class="field">
-                <label for=id("name")>"Name"</label>
-                <input id=id("name") type="text" autocomplete="off" maxlength="400"
-                    prop:value=move || form.with(|f| f.name.clone())
-                    on:input=move |ev| form.update(|f| f.name = event_target_value(&ev))
-                    aria-invalid=move || invalid("name")().to_string()
-                    aria-describedby=described("name")/>
-                {error("name")}
-            </div>
-            <div class="field">
-                <label for=id("llmModel")>"Model"</label>
-                <input id=id("llmModel") type="text" autocomplete="off" spellcheck="false"
-                    list="agent-model-suggestions" placeholder="gpt-4o-mini"
-                    prop:value=move || form.with(|f| f.llm_model.clone())
-                    on:input=move |ev| form.update(|f| f.llm_model = event_target_value(&ev))
-                    aria-invalid=move || invalid("llmModel")().to_string()
-                    aria-describedby=move || described("llmModel")().unwrap_or_else(|| format!("{prefix}-llmModel-hint"))/>
-                <p class="hint" id=id("llmModel-hint")>{model_hint}</p>
-                {error("llmModel")}
-                <datalist id="agent-model-suggestions">
-                    <option value="gpt-4o-mini"></option>
-                    <option value="gpt-4o"></option>
-                    <option value="gpt-4.1-mini"></option>
-                    <option value="gpt-4.1"></option>
-                    <option value="claude-3-5-sonnet"></option>
-                </datalist>
-            </div>
-            <div class="field">
-                <label for=id("status")>"Status"</label>
-                <select id=id("status")
-                    on:change=move |ev| {
-                        if let Ok(status) = event_target_value(&ev).parse::<AgentStatus>() {
-                            form.update(|f| f.status = status);
-                        }
-                    }>
-                    {AgentStatus::ALL.into_iter().map(|status| view! {
-                        <option value=status.as_str()
-                            selected=move || form.with(|f| f.status == status)>{status.as_str()}</option>
-                    }).collect_view()}
-                </select>
-            </div>
-            <div class="field">
-                <label for=id("description")>"Description " <span class="muted">"(optional)"</span></label>
-                <input id=id("description") type="text" autocomplete="off"
-                    prop:value=move || form.with(|f| f.description.clone())
-                    on:input=move |ev| form.update(|f| f.description = event_target_value(&ev))
-                    aria-invalid=move || invalid("description")().to_string()
-                    aria-describedby=described("description")/>
-                {error("description")}
-            </div>
-            <div class="field field-wide">
-                <label for=id("content")>"System prompt"</label>
-                <textarea id=id("content") rows="12" spellcheck="false"
-                    prop:value=move || form.with(|f| f.content.clone())
-                    on:input=move |ev| form.update(|f| f.content = event_target_value(&ev))
-                    aria-invalid=move || invalid("content")().to_string()
-                    aria-describedby=described("content")></textarea>
-                <p class="hint">{move || {
-                    let chars = form.with(|f| f.content.trim().chars().count());
-                    format!("{} of {} characters", format::thousands(chars as u64), format::thousands(MAX_PROMPT_CHARS as u64))
-                }}</p>
-                {error("content")}
-            </div>
+            <TextField form errors field="name" id=id("name") label="Name" maxlength=400
+                get=|f| f.name.clone() set=|f, v| f.name = v/>
+            <TextField form errors field="llmModel" id=id("llmModel") label="Model"
+                list="agent-model-suggestions" placeholder="gpt-4o-mini" hint=model_hint
+                get=|f| f.llm_model.clone() set=|f, v| f.llm_model = v/>
+            <datalist id="agent-model-suggestions">
+                <option value="gpt-4o-mini"></option>
+                <option value="gpt-4o"></option>
+                <option value="gpt-4.1-mini"></option>
+                <option value="gpt-4.1"></option>
+                <option value="claude-3-5-sonnet"></option>
+            </datalist>
+            <SelectField form errors field="status" id=id("status") label="Status" options=statuses
+                get=|f| f.status.as_str().to_owned()
+                set=|f, v| {
+                    if let Ok(status) = v.parse() {
+                        f.status = status;
+                    }
+                }/>
+            <TextField form errors field="description" id=id("description") label="Description (optional)"
+                get=|f| f.description.clone() set=|f, v| f.description = v/>
+            <TextField form errors field="content" id=id("content") label="System prompt"
+                multiline=true rows=12 wide=true note=prompt_size
+                get=|f| f.content.clone() set=|f, v| f.content = v/>
         </div>
     }
 }

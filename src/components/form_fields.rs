@@ -12,21 +12,18 @@ pub fn input_id(field: &str) -> String {
     field.replace(['.', '[', ']'], "-")
 }
 
-/// The error message of `field`, if any, under its input.
-pub fn field_error(errors: RwSignal<Vec<FieldError>>, field: &'static str) -> impl IntoView {
+/// The error message of `field`, if any, under the input `id`.
+fn field_error(errors: Signal<Vec<FieldError>>, field: &'static str, id: String) -> impl IntoView {
     move || {
         errors.with(|errors| {
             errors.iter().find(|e| e.field == field).map(|e| {
-                view! { <p class="field-error" id=format!("{}-error", input_id(field))>{e.message.clone()}</p> }
+                view! { <p class="field-error" id=format!("{id}-error")>{e.message.clone()}</p> }
             })
         })
     }
 }
 
-pub fn invalid(
-    errors: RwSignal<Vec<FieldError>>,
-    field: &'static str,
-) -> impl Fn() -> &'static str {
+fn invalid(errors: Signal<Vec<FieldError>>, field: &'static str) -> impl Fn() -> &'static str {
     move || {
         if errors.with(|errors| errors.iter().any(|e| e.field == field)) {
             "true"
@@ -40,24 +37,47 @@ pub fn invalid(
 #[component]
 pub fn TextField<F: Send + Sync + 'static>(
     form: RwSignal<F>,
-    errors: RwSignal<Vec<FieldError>>,
+    /// The form's errors, named by field; the first for `field` shows.
+    #[prop(into)]
+    errors: Signal<Vec<FieldError>>,
     /// The API path, which also names the error.
     field: &'static str,
+    /// The element id, when it is not [`input_id`] of `field`.
+    #[prop(optional, into)]
+    id: Option<String>,
     label: &'static str,
     get: fn(&F) -> String,
     set: fn(&mut F, String),
-    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional, into)] hint: Option<String>,
+    /// A line under the input that follows the value, such as a character count.
+    #[prop(optional, into)]
+    note: Option<Signal<String>>,
     /// `text` unless given: `number`, `url`, `password`.
     #[prop(default = "text")]
     input_type: &'static str,
     #[prop(optional)] multiline: bool,
+    /// The textarea's height in lines (3 unless given).
+    #[prop(optional)]
+    rows: Option<u32>,
+    /// Spans the form's width.
+    #[prop(optional)]
+    wide: bool,
+    /// The id of a `<datalist>` of suggestions.
+    #[prop(optional)]
+    list: Option<&'static str>,
+    /// The most characters the input takes.
+    #[prop(optional)]
+    maxlength: Option<u32>,
     /// For numbers: the allowed range.
     #[prop(optional)]
     range: Option<(u32, u32)>,
     #[prop(optional)] placeholder: Option<&'static str>,
+    /// Called after each change the user makes, for a form that tracks its editing.
+    #[prop(optional)]
+    on_edit: Option<Callback<()>>,
 ) -> impl IntoView {
-    let id = input_id(field);
-    let described_by = match hint {
+    let id = id.unwrap_or_else(|| input_id(field));
+    let described_by = match &hint {
         Some(_) => format!("{id}-hint {id}-error"),
         None => format!("{id}-error"),
     };
@@ -65,10 +85,13 @@ pub fn TextField<F: Send + Sync + 'static>(
     let on_input = move |ev: leptos::ev::Event| {
         let text = event_target_value(&ev);
         form.update(|f| set(f, text));
+        if let Some(on_edit) = on_edit {
+            on_edit.run(());
+        }
     };
     let control = if multiline {
         view! {
-            <textarea id=id.clone() name=field rows="3" prop:value=value on:input=on_input
+            <textarea id=id.clone() name=field rows=rows.unwrap_or(3) prop:value=value on:input=on_input
                 aria-invalid=invalid(errors, field) aria-describedby=described_by.clone()
                 placeholder=placeholder></textarea>
         }
@@ -79,17 +102,19 @@ pub fn TextField<F: Send + Sync + 'static>(
             <input id=id.clone() name=field type=input_type prop:value=value on:input=on_input
                 min=min max=max step=range.map(|_| "1")
                 inputmode=range.map(|_| "numeric") autocomplete="off" spellcheck="false"
+                list=list maxlength=maxlength
                 aria-invalid=invalid(errors, field) aria-describedby=described_by.clone()
                 placeholder=placeholder/>
         }
         .into_any()
     };
     view! {
-        <div class="field">
+        <div class=if wide { "field field-wide" } else { "field" }>
             <label for=id.clone()>{label}</label>
             {control}
             {hint.map(|hint| view! { <p class="field-hint" id=format!("{id}-hint")>{hint}</p> })}
-            {field_error(errors, field)}
+            {note.map(|note| view! { <p class="field-hint">{note}</p> })}
+            {field_error(errors, field, id.clone())}
         </div>
     }
 }
@@ -98,7 +123,7 @@ pub fn TextField<F: Send + Sync + 'static>(
 #[component]
 pub fn SelectField<F: Send + Sync + 'static>(
     form: RwSignal<F>,
-    errors: RwSignal<Vec<FieldError>>,
+    #[prop(into)] errors: Signal<Vec<FieldError>>,
     field: &'static str,
     label: &'static str,
     get: fn(&F) -> String,
@@ -106,8 +131,11 @@ pub fn SelectField<F: Send + Sync + 'static>(
     /// (value, label) pairs.
     options: Vec<(&'static str, &'static str)>,
     #[prop(optional)] hint: Option<&'static str>,
+    /// The element id, when it is not [`input_id`] of `field`.
+    #[prop(optional, into)]
+    id: Option<String>,
 ) -> impl IntoView {
-    let id = input_id(field);
+    let id = id.unwrap_or_else(|| input_id(field));
     let described_by = match hint {
         Some(_) => format!("{id}-hint {id}-error"),
         None => format!("{id}-error"),
@@ -123,7 +151,7 @@ pub fn SelectField<F: Send + Sync + 'static>(
                 }).collect_view()}
             </select>
             {hint.map(|hint| view! { <p class="field-hint" id=format!("{id}-hint")>{hint}</p> })}
-            {field_error(errors, field)}
+            {field_error(errors, field, id.clone())}
         </div>
     }
 }
