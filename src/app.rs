@@ -1,13 +1,12 @@
-//! The shell: who is signed in, the header, and the router.
+//! The shell: checks the stored key, then the header and the router.
 
-use converra_api::Account;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, Lazy};
 
 use crate::api::account::get_account;
-use crate::api::{show_rate_limit_waits_in, ApiClient, ClientError};
+use crate::api::{show_rate_limit_waits_in, ApiClient};
 use crate::components::command_palette::CommandPalette;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::keyboard::{install_shortcuts, CheatSheet};
@@ -16,32 +15,7 @@ use crate::page_chunks::*;
 use crate::pages::agents::AgentsPage;
 use crate::pages::sign_in::SignIn;
 use crate::session;
-
-/// Where the dashboard stands with the API.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Auth {
-    /// A stored key is being checked against `GET /account`.
-    Checking,
-    /// No key, or the stored one was refused (with the API's reason).
-    SignedOut(Option<ClientError>),
-    SignedIn(SignedIn),
-}
-
-/// The client every page calls the API with, and the account it belongs to.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SignedIn {
-    pub client: ApiClient,
-    pub account: Account,
-}
-
-/// The signed-in connection; pages read it from context.
-pub fn use_signed_in() -> Signal<Option<SignedIn>> {
-    let auth = expect_context::<RwSignal<Auth>>();
-    Signal::derive(move || match auth.get() {
-        Auth::SignedIn(signed_in) => Some(signed_in),
-        _ => None,
-    })
-}
+use crate::signed_in::{Auth, SignedIn};
 
 #[component]
 pub fn App() -> impl IntoView {

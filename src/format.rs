@@ -239,3 +239,11 @@ pub fn masked_key(key: &str) -> String {
     let last: String = chars[chars.len() - 4..].iter().collect();
     format!("{prefix}…{last}")
 }
+
+/// `72.44` → `"72.4"`; no score yet → `"—"`.
+pub fn quality_text(score: Option<f64>) -> String {
+    match score {
+        Some(v) if v.is_finite() => format!("{v:.1}"),
+        _ => "—".to_owned(),
+    }
+}

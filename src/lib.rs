@@ -8,7 +8,9 @@ pub mod components;
 pub mod format;
 pub mod page_chunks;
 pub mod pages;
+pub mod query;
 pub mod session;
+pub mod signed_in;
 
 /// Applies the stored theme, then mounts the dashboard on `<body>`.
 pub fn start() {

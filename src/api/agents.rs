@@ -4,7 +4,7 @@ use converra_api::agents::{Agent, AgentFilter, AgentVersion, CreateAgent, Update
 use converra_api::{Data, List};
 
 use super::{ApiClient, ClientError};
-use crate::components::query::{build_query, encode_component};
+use crate::query::{build_query, encode_component};
 
 /// The largest page `GET /agents` serves.
 pub const MAX_PAGE: u32 = 100;

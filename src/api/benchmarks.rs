@@ -7,7 +7,7 @@ use converra_api::benchmarks::{
 use converra_api::{Data, List};
 
 use super::{ApiClient, ClientError};
-use crate::components::query::{build_query, encode_component};
+use crate::query::{build_query, encode_component};
 
 /// The query string of `GET /benchmarks` for a filter and a page (`cursor` from the
 /// previous page's `pagination.nextCursor`).

@@ -5,7 +5,7 @@ use converra_api::conversations::Conversation;
 use converra_api::{Data, List};
 
 use super::{ApiClient, ClientError};
-use crate::components::query::{encode_component, ConversationQuery};
+use crate::query::{encode_component, ConversationQuery};
 
 /// One page of conversations (without transcripts) for a view of the list.
 pub async fn list_conversations(
@@ -46,7 +46,7 @@ pub async fn list_all_conversations(
             break;
         }
         match page.pagination.next_cursor {
-            Some(cursor) if crate::components::query::sort_pages_by_cursor(query.sort) => {
+            Some(cursor) if crate::query::sort_pages_by_cursor(query.sort) => {
                 page_query.cursor = Some(cursor);
             }
             _ => {

@@ -8,7 +8,7 @@ use converra_api::insights::{
 use converra_api::Data;
 
 use super::{ApiClient, ClientError};
-use crate::components::query::{build_query, encode_component};
+use crate::query::{build_query, encode_component};
 
 /// An agent's insights over the last `days` (7, 30 or 90; the server refuses others).
 pub async fn get_agent_insights(

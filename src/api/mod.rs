@@ -1,6 +1,7 @@
 //! The typed REST client: one function per endpoint in the submodules, all going through
 //! [`ApiClient`], which adds the key, waits out a 429 per `Retry-After`, records the
-//! rate-limit headroom and turns every failure into a [`ClientError`].
+//! rate-limit headroom, aborts a page's requests when the page is left ([`PageRequests`])
+//! and turns every failure into a [`ClientError`].
 
 pub mod account;
 pub mod agents;
@@ -12,13 +13,15 @@ pub mod settings;
 pub mod usage;
 pub mod webhooks;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 
 use converra_api::{ErrorBody, ErrorCode, FieldError};
 use gloo_net::http::{Method, RequestBuilder, Response};
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use web_sys::{AbortController, AbortSignal};
 
 use crate::session::Credentials;
 
@@ -148,15 +151,67 @@ const RATE_LIMIT_RETRIES: u32 = 3;
 /// A `Retry-After` longer than this is reported, not waited out.
 const LONGEST_WAIT_SECS: u64 = 60;
 
+thread_local! {
+    /// The abort controller of every page still open, by [`PageRequests`] id. Kept here, not
+    /// in the client, because a client lives in signals, which need `Send` values.
+    static PAGE_CONTROLLERS: RefCell<HashMap<u64, AbortController>> = RefCell::new(HashMap::new());
+    static NEXT_PAGE: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The requests of one page (or any piece with an owner), aborted together when it is
+/// cleaned up, so a page that is left stops fetching what no one will see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequests(u64);
+
+impl PageRequests {
+    /// A new set, aborted when the current reactive owner is cleaned up.
+    pub fn new() -> Self {
+        let id = NEXT_PAGE.with(|next| next.replace(next.get().wrapping_add(1)));
+        if let Ok(controller) = AbortController::new() {
+            PAGE_CONTROLLERS.with(|all| all.borrow_mut().insert(id, controller));
+        }
+        on_cleanup(move || {
+            if let Some(controller) = PAGE_CONTROLLERS.with(|all| all.borrow_mut().remove(&id)) {
+                controller.abort();
+            }
+        });
+        PageRequests(id)
+    }
+
+    /// What a request of this page listens to; `None` once the page is gone.
+    fn abort_signal(self) -> Option<AbortSignal> {
+        PAGE_CONTROLLERS.with(|all| all.borrow().get(&self.0).map(AbortController::signal))
+    }
+}
+
+impl Default for PageRequests {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Calls the API with one set of credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiClient {
     credentials: Credentials,
+    /// The page whose requests these are; leaving it aborts them.
+    page: Option<PageRequests>,
 }
 
 impl ApiClient {
     pub fn new(credentials: Credentials) -> Self {
-        ApiClient { credentials }
+        ApiClient {
+            credentials,
+            page: None,
+        }
+    }
+
+    /// The same client, its requests aborted when `page` is left.
+    pub fn for_page(&self, page: PageRequests) -> Self {
+        ApiClient {
+            credentials: self.credentials.clone(),
+            page: Some(page),
+        }
     }
 
     pub fn credentials(&self) -> &Credentials {
@@ -207,8 +262,10 @@ impl ApiClient {
     ) -> Result<T, ClientError> {
         let mut attempt = 0;
         loop {
+            let abort = self.page.and_then(PageRequests::abort_signal);
             let mut request = RequestBuilder::new(&self.url(path))
                 .method(method.clone())
+                .abort_signal(abort.as_ref())
                 .header(
                     "Authorization",
                     &format!("Bearer {}", self.credentials.api_key),

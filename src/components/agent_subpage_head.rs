@@ -4,9 +4,9 @@
 use leptos::prelude::*;
 
 use crate::api::agents::get_agent;
-use crate::app::use_signed_in;
-use crate::components::query::encode_component;
-use crate::pages::agents::client_of;
+use crate::query::encode_component;
+use crate::signed_in::client_of;
+use crate::signed_in::use_signed_in;
 
 /// The pages below `/agents/:id`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,9 +10,9 @@ use leptos_router::hooks::use_navigate;
 
 use crate::api::agents::list_all_agents;
 use crate::api::conversations::list_conversations;
-use crate::app::use_signed_in;
 use crate::components::confirm::Dialog;
-use crate::components::query::ConversationQuery;
+use crate::query::ConversationQuery;
+use crate::signed_in::use_signed_in;
 
 /// Where an entry leads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

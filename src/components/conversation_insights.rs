@@ -15,15 +15,16 @@ use leptos::prelude::*;
 
 use crate::api::insights::{get_conversation_insights, regenerate_conversation_insights};
 use crate::api::ClientError;
-use crate::app::use_signed_in;
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::charts::DataTable;
 use crate::components::error_panel::ErrorPanel;
-use crate::components::insight_parts::{poll_delay, root_cause_label, SeverityBadge};
+use crate::components::insight_parts::{root_cause_label, SeverityBadge};
 use crate::components::loading::Loading;
+use crate::components::poll::Poll;
 use crate::components::timestamp::Timestamp;
 use crate::components::transcript::message_element_id;
-use crate::pages::agents::client_of;
+use crate::signed_in::client_of;
+use crate::signed_in::use_signed_in;
 
 /// One metric of the conversation against the fleet's average of it, on 0..100.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -146,45 +147,35 @@ pub fn ConversationInsightsPanel(
 ) -> impl IntoView {
     let signed_in = use_signed_in();
     let id = StoredValue::new(conversation_id);
-    // Bumped to ask again; `checks` counts the asks since the last regeneration (the
-    // backoff's position), apart so that resetting it fetches nothing.
-    let polls = RwSignal::new(0u32);
-    let checks = RwSignal::new(0u32);
+    // Asks again while the analysis is pending; its attempts are the checks since the last
+    // regeneration.
+    let poll = Poll::new();
     let regenerate = Action::new_local(move |_: &()| {
         let client = client_of(signed_in.get_untracked());
         let id = id.get_value();
         async move {
             let queued = regenerate_conversation_insights(&client?, &id).await?;
-            checks.try_set(0);
+            poll.restart();
             Ok::<_, ClientError>(queued)
         }
     });
     let regenerated = regenerate.version();
     let insights = LocalResource::new(move || {
         regenerated.track();
-        polls.track();
+        poll.track();
         let client = client_of(signed_in.get());
         let id = id.get_value();
         async move { get_conversation_insights(&client?, &id).await }
     });
     // While the analysis is pending, ask again, less often as time passes.
-    Effect::new(move |_| {
-        let pending = insights
-            .get()
-            .is_some_and(|r| r.is_ok_and(|state| is_pending(&state)));
-        let attempt = checks.get_untracked();
-        if pending && attempt < POLL_MAX {
-            if let Ok(handle) = set_timeout_with_handle(
-                move || {
-                    checks.try_update(|n| *n += 1);
-                    polls.try_update(|n| *n += 1);
-                },
-                poll_delay(attempt),
-            ) {
-                on_cleanup(move || handle.clear());
-            }
-        }
-    });
+    poll.while_live(
+        move || {
+            insights
+                .get()
+                .is_some_and(|r| r.is_ok_and(|state| is_pending(&state)))
+        },
+        POLL_MAX,
+    );
     let waiting = move || {
         regenerate.pending().get()
             || (regenerated.get() > 0
@@ -204,7 +195,7 @@ pub fn ConversationInsightsPanel(
                 _ => None,
             };
         }
-        let checks = checks.get();
+        let checks = poll.attempts();
         Some(if checks >= POLL_MAX {
             "Still analysing. Reload the page to check again.".to_owned()
         } else {

@@ -2,12 +2,10 @@
 //! and percentiles read, the period chosen in the URL, severity and root-cause badges, and
 //! links to example conversations.
 
-use std::time::Duration;
-
 use converra_api::insights::{Metric, RootCause, Severity};
 use leptos::prelude::*;
 
-use crate::components::query::{build_query, encode_component};
+use crate::query::{build_query, encode_component};
 
 /// The periods `GET /agents/:id/insights` serves, in days.
 pub const PERIODS: [u32; 3] = [7, 30, 90];
@@ -99,13 +97,6 @@ pub fn root_cause_label(cause: RootCause) -> &'static str {
         RootCause::ModelLimitation => "Model limitation",
         RootCause::OrchestrationIssue => "Orchestration",
     }
-}
-
-/// How long to wait before the `attempt`-th poll (0-based) of something running: quick at
-/// first, then backing off to at most eight seconds.
-pub fn poll_delay(attempt: u32) -> Duration {
-    let millis = 750.0 * 1.5f64.powi(attempt.min(20) as i32);
-    Duration::from_millis(millis.min(8_000.0) as u64)
 }
 
 /// The colour range of a heat map of 0..100 scores: from the lowest score rounded down to

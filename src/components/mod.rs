@@ -1,6 +1,9 @@
-//! Reusable pieces of the dashboard.
+//! Reusable pieces of the dashboard. A page never imports another page: what two pages
+//! share lives here.
 
+pub mod agent_form;
 pub mod agent_subpage_head;
+pub mod benchmark_winner;
 pub mod boundary_errors;
 pub mod charts;
 pub mod command_palette;
@@ -11,15 +14,20 @@ pub mod diff;
 pub mod empty_state;
 pub mod error_panel;
 pub mod export;
+pub mod form_fields;
 pub mod insight_parts;
 pub mod keyboard;
 pub mod loading;
 pub mod markdown;
 pub mod optimization_charts;
+pub mod optimization_progress;
 pub mod optimization_stats;
+pub mod poll;
 pub mod progress_bar;
-pub mod query;
 pub mod saved_views;
+pub mod simulation_dialog;
+pub mod status_badge;
 pub mod theme_toggle;
 pub mod timestamp;
 pub mod transcript;
+pub mod variant_card;

@@ -1,7 +1,9 @@
-//! A timestamp from the API (RFC 3339, UTC) as people read it: `2024-05-01 14:03 UTC`, with
-//! the exact value in a `<time datetime>` for machines.
+//! A timestamp from the API (RFC 3339, UTC) as people read it: `2024-05-01 14:03 UTC` or
+//! "3 h ago", with the exact value in a `<time datetime>` for machines.
 
 use leptos::prelude::*;
+
+use crate::format;
 
 /// `2024-05-01T14:03:22.123Z` → `2024-05-01 14:03 UTC`; anything unexpected passes as is.
 pub fn readable_timestamp(rfc3339: &str) -> String {
@@ -35,4 +37,18 @@ pub fn Timestamp(
         }
     }
     view! { <time datetime=value.clone() title=value>{text}</time> }
+}
+
+/// The current time, for "3 h ago".
+pub fn now_ms() -> f64 {
+    web_sys::js_sys::Date::now()
+}
+
+/// A time as "3 h ago" (or a date, past a month), with the exact UTC time on hover and
+/// for machines.
+#[component]
+pub fn RelativeTime(#[prop(into)] at: String) -> impl IntoView {
+    let text = format::relative_time(&at, now_ms());
+    let exact = format::date_time(&at);
+    view! { <time datetime=at title=exact>{text}</time> }
 }

@@ -12,16 +12,17 @@ use leptos_router::NavigateOptions;
 
 use crate::api::agents::{get_agent, list_agent_versions, update_agent};
 use crate::api::ClientError;
-use crate::app::use_signed_in;
+use crate::components::agent_form::{server_field_error, AgentFields, AgentForm};
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::diff::WordDiff;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::loading::Loading;
-use crate::components::query::{build_query, encode_component};
+use crate::components::status_badge::StatusBadge;
+use crate::components::timestamp::RelativeTime;
 use crate::format;
-use crate::pages::agents::{
-    client_of, quality_text, server_field_error, AgentFields, AgentForm, RelativeTime, StatusBadge,
-};
+use crate::query::{build_query, encode_component};
+use crate::signed_in::client_of;
+use crate::signed_in::use_signed_in;
 
 /// The two versions the diff compares, as the URL asks for them (`diffBase`, `diffTarget`)
 /// and whether unchanged runs are collapsed (`diffOnly=1`).
@@ -232,7 +233,7 @@ fn AgentDetail(
             <div><dt>"Status"</dt><dd><StatusBadge status=a.status/></dd></div>
             <div><dt>"Version"</dt><dd>{a.version}</dd></div>
             <div><dt>"Conversations"</dt><dd>{format::thousands(a.conversation_count)}</dd></div>
-            <div><dt>"Average quality"</dt><dd>{quality_text(a.avg_quality_score)}</dd></div>
+            <div><dt>"Average quality"</dt><dd>{format::quality_text(a.avg_quality_score)}</dd></div>
             {optional_row("Description", a.description.clone())}
             {optional_row("Tags", (!a.tags.is_empty()).then(|| a.tags.join(", ")))}
             {optional_row("Objective", a.objective.clone())}

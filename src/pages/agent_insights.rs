@@ -19,7 +19,6 @@ use crate::api::agents::list_all_agents;
 use crate::api::conversations::list_all_conversations;
 use crate::api::insights::{get_agent_insights, regenerate_agent_insights};
 use crate::api::{ApiClient, ClientError};
-use crate::app::use_signed_in;
 use crate::components::agent_subpage_head::{AgentSubpage, AgentSubpageHead};
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::charts::{
@@ -28,14 +27,16 @@ use crate::components::charts::{
 use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::insight_parts::{
-    metric_label, one_decimal, ordinal, percent, percent_of_100, period_query, poll_delay,
-    score_text, ConversationLinks, PeriodPicker, SeverityBadge,
+    metric_label, one_decimal, ordinal, percent, percent_of_100, period_query, score_text,
+    ConversationLinks, PeriodPicker, SeverityBadge,
 };
 use crate::components::loading::Loading;
+use crate::components::poll::poll_delay;
 use crate::components::progress_bar::ProgressBar;
-use crate::components::query::{encode_component, ConversationQuery};
 use crate::format::{self, thousands};
-use crate::pages::agents::client_of;
+use crate::query::{encode_component, ConversationQuery};
+use crate::signed_in::client_of;
+use crate::signed_in::use_signed_in;
 
 /// The agent's issues, most frequent first; ties go to the more severe, then the one that
 /// touched more conversations, then by title, so the order never flickers between loads.

@@ -1,35 +1,30 @@
 //! The agents list (`/` and `/agents`): every agent of the account with its status, version,
 //! conversations and quality, a search and a status filter kept in the URL, and the form
-//! that registers a new agent. The agent form's rules live here too; `agent.rs` reuses them.
+//! that registers a new agent (with the agent form of `components::agent_form`).
 
 use std::time::Duration;
 
-use converra_api::agents::{Agent, AgentFilter, AgentStatus, CreateAgent, UpdateAgent};
-use converra_api::{ErrorCode, FieldError};
+use converra_api::agents::{Agent, AgentFilter, AgentStatus, CreateAgent};
+use converra_api::FieldError;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
 use crate::api::agents::{create_agent, list_all_agents};
-use crate::api::{ApiClient, ClientError};
-use crate::app::{use_signed_in, SignedIn};
+use crate::components::agent_form::{server_field_error, AgentFields, AgentForm};
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::loading::Loading;
-use crate::components::query::{build_query, QueryState};
+use crate::components::status_badge::StatusBadge;
+use crate::components::timestamp::RelativeTime;
 use crate::format;
+use crate::query::{build_query, QueryState};
+use crate::signed_in::{client_of, use_signed_in};
 
 /// How long typing in the search box pauses before the URL (and the list) follows.
 const SEARCH_DEBOUNCE: Duration = Duration::from_millis(300);
-
-// The server's limits (crates/server/src/routes/agents.rs), mirrored so the form can say
-// what is wrong before sending.
-pub const MAX_NAME_CHARS: usize = 200;
-pub const MAX_PROMPT_CHARS: usize = 100_000;
-pub const MAX_MODEL_CHARS: usize = 100;
-pub const MAX_DESCRIPTION_CHARS: usize = 2_000;
 
 /// The list's view as the URL keeps it: `?q=…&status=…`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -76,154 +71,6 @@ impl AgentListQuery {
     }
 }
 
-/// The client of the signed-in account; the shell only shows pages once signed in, so the
-/// error is for a page mounted on its own.
-pub fn client_of(signed_in: Option<SignedIn>) -> Result<ApiClient, ClientError> {
-    signed_in.map(|s| s.client).ok_or_else(|| ClientError {
-        status: 0,
-        code: ErrorCode::Unauthorized,
-        message: "Sign in to see your agents.".to_owned(),
-        retry_after: None,
-        fields: Vec::new(),
-    })
-}
-
-/// The fields of the new-agent and edit forms, as typed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AgentForm {
-    pub name: String,
-    pub content: String,
-    /// Empty on the new-agent form means the account's preferred model.
-    pub llm_model: String,
-    pub status: AgentStatus,
-    pub description: String,
-}
-
-impl Default for AgentForm {
-    fn default() -> Self {
-        AgentForm {
-            name: String::new(),
-            content: String::new(),
-            llm_model: String::new(),
-            status: AgentStatus::Active,
-            description: String::new(),
-        }
-    }
-}
-
-impl AgentForm {
-    /// The form filled in from an agent, for editing.
-    pub fn of(agent: &Agent) -> Self {
-        AgentForm {
-            name: agent.name.clone(),
-            content: agent.content.clone(),
-            llm_model: agent.llm_model.clone(),
-            status: agent.status,
-            description: agent.description.clone().unwrap_or_default(),
-        }
-    }
-
-    /// What is wrong, field by field (named as the API names them), in the server's terms;
-    /// empty when the form can be sent. `model_required` on the edit form, where an empty
-    /// model cannot mean "the default".
-    pub fn validate(&self, model_required: bool) -> Vec<FieldError> {
-        let mut errors = Vec::new();
-        let mut fail = |field: &str, message: String| {
-            errors.push(FieldError {
-                field: field.to_owned(),
-                message,
-            })
-        };
-        let name = self.name.trim();
-        if name.is_empty() {
-            fail("name", "Enter a name.".to_owned());
-        } else if name.chars().count() > MAX_NAME_CHARS {
-            fail(
-                "name",
-                format!("A name has at most {MAX_NAME_CHARS} characters."),
-            );
-        }
-        let content = self.content.trim();
-        if content.is_empty() {
-            fail("content", "Enter the system prompt.".to_owned());
-        } else if content.chars().count() > MAX_PROMPT_CHARS {
-            fail(
-                "content",
-                format!(
-                    "A prompt has at most {} characters; this one has {}.",
-                    format::thousands(MAX_PROMPT_CHARS as u64),
-                    format::thousands(content.chars().count() as u64)
-                ),
-            );
-        }
-        let model = self.llm_model.trim();
-        if model.is_empty() && model_required {
-            fail("llmModel", "Enter a model, such as gpt-4o-mini.".to_owned());
-        } else if model.chars().count() > MAX_MODEL_CHARS {
-            fail(
-                "llmModel",
-                format!("A model name has at most {MAX_MODEL_CHARS} characters."),
-            );
-        }
-        if self.description.trim().chars().count() > MAX_DESCRIPTION_CHARS {
-            fail(
-                "description",
-                format!("A description has at most {MAX_DESCRIPTION_CHARS} characters."),
-            );
-        }
-        errors
-    }
-
-    /// The `POST /agents` body: trimmed, with empty optional fields left out.
-    pub fn to_create(&self) -> CreateAgent {
-        let optional = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
-        CreateAgent {
-            name: self.name.trim().to_owned(),
-            content: self.content.trim().to_owned(),
-            llm_model: optional(&self.llm_model),
-            description: optional(&self.description),
-            status: Some(self.status),
-            ..CreateAgent::default()
-        }
-    }
-
-    /// The `PATCH /agents/:id` body: only what differs from `agent`, so saving an unchanged
-    /// prompt makes no new version. `None` when nothing changed.
-    pub fn to_update(&self, agent: &Agent) -> Option<UpdateAgent> {
-        let changed = |new: &str, old: &str| (new.trim() != old).then(|| new.trim().to_owned());
-        let change = UpdateAgent {
-            name: changed(&self.name, &agent.name),
-            content: changed(&self.content, &agent.content),
-            llm_model: changed(&self.llm_model, &agent.llm_model),
-            status: (self.status != agent.status).then_some(self.status),
-            description: changed(
-                &self.description,
-                agent.description.as_deref().unwrap_or(""),
-            )
-            .filter(|d| !d.is_empty()),
-            ..UpdateAgent::default()
-        };
-        (change != UpdateAgent::default()).then_some(change)
-    }
-}
-
-/// The fields of the agent form, as the API names them.
-const AGENT_FIELDS: [&str; 5] = ["name", "content", "llmModel", "description", "status"];
-
-/// The agent-form field a `VALIDATION_ERROR` names, with the server's words; other
-/// refusals stay in the error panel.
-pub fn server_field_error(error: &ClientError) -> Option<FieldError> {
-    error.form_field_error(&AGENT_FIELDS)
-}
-
-/// `72.44` → `"72.4"`; no score yet → `"—"`.
-pub fn quality_text(score: Option<f64>) -> String {
-    match score {
-        Some(v) if v.is_finite() => format!("{v:.1}"),
-        _ => "—".to_owned(),
-    }
-}
-
 /// The agent's most recent change: its last edit or optimization, whichever is later.
 pub fn last_activity(agent: &Agent) -> &str {
     match agent.last_optimized_at.as_deref() {
@@ -231,137 +78,6 @@ pub fn last_activity(agent: &Agent) -> &str {
             optimized
         }
         _ => &agent.updated_at,
-    }
-}
-
-/// The current time, for "3 h ago".
-pub fn now_ms() -> f64 {
-    web_sys::js_sys::Date::now()
-}
-
-/// A time as "3 h ago" (or a date, past a month), with the exact UTC time on hover and
-/// for machines.
-#[component]
-pub fn RelativeTime(#[prop(into)] at: String) -> impl IntoView {
-    let text = format::relative_time(&at, now_ms());
-    let exact = format::date_time(&at);
-    view! { <time datetime=at title=exact>{text}</time> }
-}
-
-/// An agent's status as a coloured pill.
-#[component]
-pub fn StatusBadge(status: AgentStatus) -> impl IntoView {
-    view! { <span class=format!("status-badge status-{}", status.as_str())>{status.as_str()}</span> }
-}
-
-/// The first error for `field`: the form's own check, else what the server said.
-fn error_for(
-    field_errors: RwSignal<Vec<FieldError>>,
-    server: Signal<Option<FieldError>>,
-    field: &str,
-) -> Option<String> {
-    field_errors
-        .with(|errors| {
-            errors
-                .iter()
-                .find(|e| e.field == field)
-                .map(|e| e.message.clone())
-        })
-        .or_else(|| server.get().filter(|e| e.field == field).map(|e| e.message))
-}
-
-/// The inputs shared by the new-agent and edit forms: name, model, status, description and
-/// prompt, each with its error under it. `prefix` keeps the ids of two forms apart.
-#[component]
-pub fn AgentFields(
-    form: RwSignal<AgentForm>,
-    field_errors: RwSignal<Vec<FieldError>>,
-    #[prop(into)] server_error: Signal<Option<FieldError>>,
-    prefix: &'static str,
-    /// The model field's hint ("Leave empty for the account's preferred model").
-    #[prop(into)]
-    model_hint: String,
-) -> impl IntoView {
-    let id = move |field: &str| format!("{prefix}-{field}");
-    let error = move |field: &'static str| {
-        move || {
-            error_for(field_errors, server_error, field)
-                .map(|message| view! { <p class="field-error" id=id(&format!("{field}-error"))>{message}</p> })
-        }
-    };
-    let invalid =
-        move |field: &'static str| move || error_for(field_errors, server_error, field).is_some();
-    let described = move |field: &'static str| {
-        move || {
-            error_for(field_errors, server_error, field).map(|_| format!("{prefix}-{field}-error"))
-        }
-    };
-    view! {
-        <div class="agent-fields">
-            <div class="field">
-                <label for=id("name")>"Name"</label>
-                <input id=id("name") type="text" autocomplete="off" maxlength="400"
-                    prop:value=move || form.with(|f| f.name.clone())
-                    on:input=move |ev| form.update(|f| f.name = event_target_value(&ev))
-                    aria-invalid=move || invalid("name")().to_string()
-                    aria-describedby=described("name")/>
-                {error("name")}
-            </div>
-            <div class="field">
-                <label for=id("llmModel")>"Model"</label>
-                <input id=id("llmModel") type="text" autocomplete="off" spellcheck="false"
-                    list="agent-model-suggestions" placeholder="gpt-4o-mini"
-                    prop:value=move || form.with(|f| f.llm_model.clone())
-                    on:input=move |ev| form.update(|f| f.llm_model = event_target_value(&ev))
-                    aria-invalid=move || invalid("llmModel")().to_string()
-                    aria-describedby=move || described("llmModel")().unwrap_or_else(|| format!("{prefix}-llmModel-hint"))/>
-                <p class="hint" id=id("llmModel-hint")>{model_hint}</p>
-                {error("llmModel")}
-                <datalist id="agent-model-suggestions">
-                    <option value="gpt-4o-mini"></option>
-                    <option value="gpt-4o"></option>
-                    <option value="gpt-4.1-mini"></option>
-                    <option value="gpt-4.1"></option>
-                    <option value="claude-3-5-sonnet"></option>
-                </datalist>
-            </div>
-            <div class="field">
-                <label for=id("status")>"Status"</label>
-                <select id=id("status")
-                    on:change=move |ev| {
-                        if let Ok(status) = event_target_value(&ev).parse::<AgentStatus>() {
-                            form.update(|f| f.status = status);
-                        }
-                    }>
-                    {AgentStatus::ALL.into_iter().map(|status| view! {
-                        <option value=status.as_str()
-                            selected=move || form.with(|f| f.status == status)>{status.as_str()}</option>
-                    }).collect_view()}
-                </select>
-            </div>
-            <div class="field">
-                <label for=id("description")>"Description " <span class="muted">"(optional)"</span></label>
-                <input id=id("description") type="text" autocomplete="off"
-                    prop:value=move || form.with(|f| f.description.clone())
-                    on:input=move |ev| form.update(|f| f.description = event_target_value(&ev))
-                    aria-invalid=move || invalid("description")().to_string()
-                    aria-describedby=described("description")/>
-                {error("description")}
-            </div>
-            <div class="field field-wide">
-                <label for=id("content")>"System prompt"</label>
-                <textarea id=id("content") rows="12" spellcheck="false"
-                    prop:value=move || form.with(|f| f.content.clone())
-                    on:input=move |ev| form.update(|f| f.content = event_target_value(&ev))
-                    aria-invalid=move || invalid("content")().to_string()
-                    aria-describedby=described("content")></textarea>
-                <p class="hint">{move || {
-                    let chars = form.with(|f| f.content.trim().chars().count());
-                    format!("{} of {} characters", format::thousands(chars as u64), format::thousands(MAX_PROMPT_CHARS as u64))
-                }}</p>
-                {error("content")}
-            </div>
-        </div>
     }
 }
 
@@ -592,7 +308,7 @@ fn AgentsTable(agents: Vec<Agent>) -> impl IntoView {
                     <td data-label="Status"><StatusBadge status=agent.status/></td>
                     <td data-label="Version" class="num">{format!("v{}", agent.version)}</td>
                     <td data-label="Conversations" class="num">{format::thousands(agent.conversation_count)}</td>
-                    <td data-label="Avg quality" class="num">{quality_text(agent.avg_quality_score)}</td>
+                    <td data-label="Avg quality" class="num">{format::quality_text(agent.avg_quality_score)}</td>
                     <td data-label="Last activity"><RelativeTime at=activity/></td>
                 </tr>
             }

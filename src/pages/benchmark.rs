@@ -13,18 +13,20 @@ use leptos_router::hooks::use_params_map;
 use crate::api::agents::list_all_agents;
 use crate::api::benchmarks::{bulk_benchmarks, get_benchmark};
 use crate::api::ClientError;
-use crate::app::use_signed_in;
+use crate::components::benchmark_winner::winner_name;
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::charts::{Bar, BarChart, BarChartData, HeatMapChart, HeatMapData};
 use crate::components::error_panel::ErrorPanel;
-use crate::components::insight_parts::{one_decimal, percent, poll_delay, score_domain};
+use crate::components::insight_parts::{one_decimal, percent};
 use crate::components::loading::Loading;
+use crate::components::poll::Poll;
 use crate::components::progress_bar::ProgressBar;
-use crate::components::query::encode_component;
+use crate::components::status_badge::BenchmarkStatusBadge;
 use crate::components::timestamp::Timestamp;
 use crate::format::{self, thousands};
-use crate::pages::agents::client_of;
-use crate::pages::benchmarks::{winner_name, BenchmarkStatusBadge};
+use crate::query::encode_component;
+use crate::signed_in::client_of;
+use crate::signed_in::use_signed_in;
 
 /// A result's row name: the agent, and the model when the benchmark compares models.
 pub fn result_label(result: &BenchmarkResult) -> String {
@@ -65,7 +67,7 @@ pub fn BenchmarkPage() -> impl IntoView {
     let signed_in = use_signed_in();
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
-    let polls = RwSignal::new(0u32);
+    let poll = Poll::new();
     let cancel = Action::new_local(move |id: &String| {
         let request = BenchmarkBulk {
             action: BulkAction::Cancel,
@@ -77,25 +79,20 @@ pub fn BenchmarkPage() -> impl IntoView {
     let cancelled = cancel.version();
     let benchmark = LocalResource::new(move || {
         let id = id.get();
-        polls.track();
+        poll.track();
         cancelled.track();
         let client = client_of(signed_in.get());
         async move { get_benchmark(&client?, &id).await }
     });
     // Follow a queued or running benchmark: quick looks first, then backing off.
-    Effect::new(move |_| {
-        let running = benchmark
-            .get()
-            .is_some_and(|b| b.is_ok_and(|b| !b.status.is_finished()));
-        if running {
-            let delay = poll_delay(polls.get_untracked().min(4));
-            if let Ok(handle) =
-                set_timeout_with_handle(move || polls.try_update(|n| *n += 1).unwrap_or(()), delay)
-            {
-                on_cleanup(move || handle.clear());
-            }
-        }
-    });
+    poll.while_live(
+        move || {
+            benchmark
+                .get()
+                .is_some_and(|b| b.is_ok_and(|b| !b.status.is_finished()))
+        },
+        u32::MAX,
+    );
     let cancel_failure = move || {
         let failure = match cancel.value().get()? {
             Err(error) => Some(error),
@@ -197,16 +194,7 @@ fn BenchmarkDetail(
                 .collect()
         })
         .collect();
-    let heat_map = HeatMapData {
-        rows: ranked.iter().map(result_label).collect(),
-        columns: Metric::ALL.iter().map(|m| m.label().to_owned()).collect(),
-        domain: score_domain(values.iter().flatten().flatten().copied()),
-        values,
-        row_label: "Agent".to_owned(),
-        column_label: "Metric".to_owned(),
-        value_label: "Average (0–100)".to_owned(),
-        ..HeatMapData::default()
-    };
+    let heat_map = HeatMapData::agent_metrics(ranked.iter().map(result_label).collect(), values);
     let score_format = Callback::new(one_decimal);
     let has_results = !ranked.is_empty();
     let settings_row = |label: &'static str, value: String| {

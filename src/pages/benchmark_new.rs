@@ -11,28 +11,23 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use crate::api::agents::list_all_agents;
 use crate::api::benchmarks::create_benchmark;
 use crate::api::ClientError;
-use crate::app::use_signed_in;
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
+use crate::components::form_fields::TextField;
 use crate::components::loading::Loading;
-use crate::components::query::encode_component;
-use crate::pages::agents::client_of;
+use crate::query::encode_component;
+use crate::signed_in::client_of;
+use crate::signed_in::use_signed_in;
 
-// The server's limits (crates/server/src/routes/benchmarks.rs), mirrored so the form can
-// say what is wrong before sending.
-/// The longest name, in characters.
-pub const MAX_NAME_CHARS: usize = 200;
-/// The most agents one benchmark compares.
-pub const MAX_AGENTS: usize = 10;
-/// The fewest models a benchmark over models names.
-pub const MIN_MODELS: usize = 2;
-/// The most models a benchmark over models names.
-pub const MAX_MODELS: usize = 6;
-/// How many scenarios, at least and at most.
-pub const SCENARIOS: (u32, u32) = (1, 10);
-/// How many turns a conversation may take, at least and at most.
-pub const TURNS: (u32, u32) = (2, 30);
+// The server's limits, from the wire types both sides share, so the form can say what is
+// wrong before sending.
+const MAX_NAME_CHARS: usize = CreateBenchmark::MAX_NAME_CHARS;
+const MAX_AGENTS: usize = CreateBenchmark::MAX_AGENTS;
+const MIN_MODELS: usize = CreateBenchmark::MODELS.0;
+const MAX_MODELS: usize = CreateBenchmark::MODELS.1;
+const SCENARIOS: (u32, u32) = CreateBenchmark::SCENARIO_COUNT;
+const TURNS: (u32, u32) = CreateBenchmark::MAX_TURNS;
 
 /// The form as typed.
 #[derive(Debug, Clone, PartialEq)]
@@ -209,23 +204,23 @@ pub fn BenchmarkNewPage() -> impl IntoView {
     let failure = Signal::derive(move || create.value().get().and_then(Result::err));
     let server_errors =
         Signal::derive(move || failure.get().map(|e| e.field_errors()).unwrap_or_default());
+    // The form's own checks first, then the server's, named as the form names its fields.
+    let errors = Signal::derive(move || {
+        let mut all = field_errors.get();
+        all.extend(server_errors.get().into_iter().map(|e| FieldError {
+            field: form_field_of(&e.field).to_owned(),
+            message: e.message,
+        }));
+        all
+    });
     let error_of = move |field: &'static str| {
         move || {
-            field_errors
-                .with(|errors| {
-                    errors
-                        .iter()
-                        .find(|e| e.field == field)
-                        .map(|e| e.message.clone())
-                })
-                .or_else(|| {
-                    server_errors.with(|errors| {
-                        errors
-                            .iter()
-                            .find(|e| form_field_of(&e.field) == field)
-                            .map(|e| e.message.clone())
-                    })
-                })
+            errors.with(|errors| {
+                errors
+                    .iter()
+                    .find(|e| e.field == field)
+                    .map(|e| e.message.clone())
+            })
         }
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -249,29 +244,6 @@ pub fn BenchmarkNewPage() -> impl IntoView {
         })
     };
 
-    let text_field = move |id: &'static str,
-                           field: &'static str,
-                           label: &'static str,
-                           hint: &'static str,
-                           get: fn(&BenchmarkForm) -> String,
-                           set: fn(&mut BenchmarkForm, String)| {
-        let error = error_of(field);
-        let error_id = format!("{id}-error");
-        let hint_id = format!("{id}-hint");
-        let described = format!("{hint_id} {error_id}");
-        view! {
-            <div class="field">
-                <label for=id>{label}</label>
-                <input id=id type="text" prop:value=move || form.with(get)
-                    on:input=move |ev| form.update(|f| set(f, event_target_value(&ev)))
-                    aria-invalid=move || error().is_some().to_string()
-                    aria-describedby=described/>
-                <p class="hint" id=hint_id>{hint}</p>
-                <p class="field-error" id=error_id>{error}</p>
-            </div>
-        }
-    };
-
     view! {
         <div class="benchmark-new-page">
             <p class="back-link"><a href="/benchmarks">"← Benchmarks"</a></p>
@@ -279,9 +251,9 @@ pub fn BenchmarkNewPage() -> impl IntoView {
             <p class="muted">"Runs the same personas and scenarios against each agent (or one agent on each model) and compares the results on the 11 metrics."</p>
             <form class="card benchmark-form" on:submit=submit novalidate aria-labelledby="benchmark-form-title">
                 <h2 id="benchmark-form-title" class="visually-hidden">"Benchmark settings"</h2>
-                {text_field("benchmark-name", "name", "Name (optional)",
-                    "Left empty, it is named after the agents.",
-                    |f| f.name.clone(), |f, v| f.name = v)}
+                <TextField form errors id="benchmark-name" field="name" label="Name (optional)"
+                    hint="Left empty, it is named after the agents."
+                    get=|f| f.name.clone() set=|f, v| f.name = v/>
                 <fieldset class="agent-choices" aria-describedby="benchmark-agents-error">
                     <legend>"Agents"</legend>
                     <Transition fallback=|| view! { <Loading what="the agents" rows=3/> }>
@@ -295,19 +267,19 @@ pub fn BenchmarkNewPage() -> impl IntoView {
                     <p class="field-error" id="benchmark-agents-error">{error_of("agentIds")}</p>
                 </fieldset>
                 <div class="form-grid">
-                    {text_field("benchmark-scenarios", "scenarioCount", "Scenarios",
-                        "From 1 to 10; each agent meets every persona in each.",
-                        |f| f.scenario_count.clone(), |f, v| f.scenario_count = v)}
-                    {text_field("benchmark-turns", "maxTurns", "Turns at most",
-                        "From 2 to 30 per conversation.",
-                        |f| f.max_turns.clone(), |f, v| f.max_turns = v)}
+                    <TextField form errors id="benchmark-scenarios" field="scenarioCount" label="Scenarios"
+                    hint="From 1 to 10; each agent meets every persona in each."
+                    get=|f| f.scenario_count.clone() set=|f, v| f.scenario_count = v/>
+                    <TextField form errors id="benchmark-turns" field="maxTurns" label="Turns at most"
+                    hint="From 2 to 30 per conversation."
+                    get=|f| f.max_turns.clone() set=|f, v| f.max_turns = v/>
                 </div>
-                {text_field("benchmark-models", "models", "Models (optional)",
-                    "Comma-separated, 2 to 6, to run one agent on several models; needs a connected model (settings).",
-                    |f| f.models.clone(), |f, v| f.models = v)}
-                {text_field("benchmark-personas", "personaIds", "Personas (optional)",
-                    "Comma-separated persona ids (persona_frustrated_customer, …); empty: the first three.",
-                    |f| f.persona_ids.clone(), |f, v| f.persona_ids = v)}
+                <TextField form errors id="benchmark-models" field="models" label="Models (optional)"
+                    hint="Comma-separated, 2 to 6, to run one agent on several models; needs a connected model (settings)."
+                    get=|f| f.models.clone() set=|f, v| f.models = v/>
+                <TextField form errors id="benchmark-personas" field="personaIds" label="Personas (optional)"
+                    hint="Comma-separated persona ids (persona_frustrated_customer, …); empty: the first three."
+                    get=|f| f.persona_ids.clone() set=|f, v| f.persona_ids = v/>
                 <div class="form-actions">
                     <button type="submit" disabled=move || pending.get()>
                         {move || if pending.get() { "Creating…" } else { "Create benchmark" }}

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use converra_api::benchmarks::{
     Benchmark, BenchmarkBulk, BenchmarkBulkResult, BenchmarkFilter, BenchmarkStatus, BulkAction,
@@ -18,20 +17,22 @@ use leptos_router::NavigateOptions;
 
 use crate::api::benchmarks::{bulk_benchmarks, list_benchmarks};
 use crate::api::ClientError;
-use crate::app::use_signed_in;
+use crate::components::benchmark_winner::winner_name;
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::confirm::ConfirmDialog;
 use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::loading::Loading;
-use crate::components::query::{build_query, encode_component};
+use crate::components::poll::Poll;
+use crate::components::status_badge::BenchmarkStatusBadge;
+use crate::components::timestamp::RelativeTime;
 use crate::format::thousands;
-use crate::pages::agents::{client_of, RelativeTime};
+use crate::query::{build_query, encode_component};
+use crate::signed_in::client_of;
+use crate::signed_in::use_signed_in;
 
 /// Benchmarks per page.
 const PAGE_SIZE: u32 = 25;
-/// How often the list refreshes while a benchmark is queued or running.
-const REFRESH_EVERY: Duration = Duration::from_secs(2);
 
 /// The ids ticked for a bulk action.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -162,29 +163,6 @@ pub fn bulk_outcome_text(result: &BenchmarkBulkResult) -> String {
     }
 }
 
-/// A benchmark's status as a coloured pill.
-#[component]
-pub fn BenchmarkStatusBadge(status: BenchmarkStatus) -> impl IntoView {
-    view! {
-        <span class=format!("status-badge benchmark-{}", status.as_str())>{status.as_str()}</span>
-    }
-}
-
-/// The winner's name, from the results (the API names the winner by agent id).
-pub fn winner_name(benchmark: &Benchmark) -> Option<String> {
-    let winner = benchmark.winner.as_deref()?;
-    let name = benchmark
-        .results
-        .iter()
-        .flatten()
-        .find(|r| r.agent_id == winner)
-        .map(|r| match &r.model {
-            Some(model) => format!("{} on {model}", r.agent_name),
-            None => r.agent_name.clone(),
-        });
-    Some(name.unwrap_or_else(|| winner.to_owned()))
-}
-
 /// The page at `/benchmarks`.
 #[component]
 pub fn BenchmarksPage() -> impl IntoView {
@@ -202,9 +180,12 @@ pub fn BenchmarksPage() -> impl IntoView {
         async move { bulk_benchmarks(&client?, &request).await }
     });
     let acted = bulk.version();
+    // Refetches the page while a benchmark on it is queued or running.
+    let poll = Poll::new();
     let benchmarks = LocalResource::new(move || {
         let query = query.get();
         acted.track();
+        poll.track();
         let client = client_of(signed_in.get());
         async move {
             list_benchmarks(
@@ -233,17 +214,14 @@ pub fn BenchmarksPage() -> impl IntoView {
         }
     });
     // While anything runs, ask again in a moment; each answer schedules the next.
-    Effect::new(move |_| {
-        let running = benchmarks.get().is_some_and(|page| {
-            page.is_ok_and(|page| page.data.iter().any(|b| !b.status.is_finished()))
-        });
-        if running {
-            if let Ok(handle) = set_timeout_with_handle(move || benchmarks.refetch(), REFRESH_EVERY)
-            {
-                on_cleanup(move || handle.clear());
-            }
-        }
-    });
+    poll.while_live(
+        move || {
+            benchmarks.get().is_some_and(|page| {
+                page.is_ok_and(|page| page.data.iter().any(|b| !b.status.is_finished()))
+            })
+        },
+        u32::MAX,
+    );
 
     let go = move |next: BenchmarkListQuery| {
         navigate(

@@ -7,25 +7,14 @@ use leptos_router::hooks::use_params_map;
 use serde_json::{Map, Value};
 
 use crate::api::conversations::get_conversation;
-use crate::api::ClientError;
-use crate::app::use_signed_in;
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::conversation_insights::{format_score, ConversationInsightsPanel};
 use crate::components::loading::Loading;
-use crate::components::query::encode_component;
 use crate::components::timestamp::Timestamp;
 use crate::components::transcript::{format_latency, pretty_json, Transcript};
 use crate::format::thousands;
-
-fn not_signed_in() -> ClientError {
-    ClientError {
-        status: 401,
-        code: converra_api::ErrorCode::Unauthorized,
-        message: "Sign in to see this conversation.".to_owned(),
-        retry_after: None,
-        fields: Vec::new(),
-    }
-}
+use crate::query::encode_component;
+use crate::signed_in::{not_signed_in, use_signed_in};
 
 #[component]
 pub fn ConversationPage() -> impl IntoView {

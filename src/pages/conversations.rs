@@ -17,7 +17,6 @@ use leptos_router::NavigateOptions;
 use crate::api::agents::list_all_agents;
 use crate::api::conversations::{list_all_conversations, list_conversations};
 use crate::api::ClientError;
-use crate::app::use_signed_in;
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::conversation_insights::format_score;
 use crate::components::empty_state::EmptyState;
@@ -26,10 +25,11 @@ use crate::components::export::{
     dated_filename, download_text, to_csv, ExportControls, ExportFormat, ExportRequest, ExportScope,
 };
 use crate::components::loading::Loading;
-use crate::components::query::{day_part, sort_pages_by_cursor, sort_url_name, ConversationQuery};
 use crate::components::saved_views::SavedViews;
 use crate::components::timestamp::Timestamp;
 use crate::format::thousands;
+use crate::query::{day_part, sort_pages_by_cursor, sort_url_name, ConversationQuery};
+use crate::signed_in::{not_signed_in, use_signed_in};
 
 /// Rows per page.
 pub const PAGE_SIZE: u32 = 50;
@@ -93,16 +93,6 @@ fn sort_label(sort: ConversationSort) -> &'static str {
         ConversationSort::OldestFirst => "Oldest first",
         ConversationSort::BestFirst => "Best quality first",
         ConversationSort::WorstFirst => "Worst quality first",
-    }
-}
-
-fn not_signed_in() -> ClientError {
-    ClientError {
-        status: 401,
-        code: converra_api::ErrorCode::Unauthorized,
-        message: "Sign in to see the conversations.".to_owned(),
-        retry_after: None,
-        fields: Vec::new(),
     }
 }
 
@@ -408,7 +398,7 @@ fn ConversationFilters(
             <div class="field">
                 <label for="f-sort">"Sort"</label>
                 <select id="f-sort" on:change=move |ev| {
-                    let v = crate::components::query::parse_sort(&event_target_value(&ev)).unwrap_or_default();
+                    let v = crate::query::parse_sort(&event_target_value(&ev)).unwrap_or_default();
                     update(&|n| n.sort = v);
                 }>
                     {[ConversationSort::NewestFirst, ConversationSort::OldestFirst, ConversationSort::BestFirst, ConversationSort::WorstFirst]

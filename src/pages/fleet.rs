@@ -21,20 +21,19 @@ use leptos_router::NavigateOptions;
 use crate::api::agents::list_all_agents;
 use crate::api::insights::{get_agent_insights, get_deployments_impact};
 use crate::api::{ApiClient, ClientError};
-use crate::app::use_signed_in;
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::charts::{HeatMapChart, HeatMapData};
 use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::insight_parts::{
-    one_decimal, percent, percent_of_100, period_days, period_pair, score_domain, score_text,
-    PeriodPicker,
+    one_decimal, percent, percent_of_100, period_days, period_pair, score_text, PeriodPicker,
 };
 use crate::components::loading::Loading;
-use crate::components::query::{build_query, encode_component};
 use crate::components::timestamp::Timestamp;
 use crate::format::thousands;
-use crate::pages::agents::client_of;
+use crate::query::{build_query, encode_component};
+use crate::signed_in::client_of;
+use crate::signed_in::use_signed_in;
 
 /// How many agents' insights are fetched at once: enough to fill the page quickly, few
 /// enough to stay far from the plan's rate limit.
@@ -261,16 +260,10 @@ pub fn fleet_heat_map(rows: &[FleetRow]) -> HeatMapData {
         .iter()
         .map(|(_, f)| Metric::ALL.iter().map(|m| f.metric(*m)).collect())
         .collect();
-    HeatMapData {
-        rows: loaded.iter().map(|(r, _)| r.agent_name.clone()).collect(),
-        columns: Metric::ALL.iter().map(|m| m.label().to_owned()).collect(),
-        domain: score_domain(values.iter().flatten().flatten().copied()),
+    HeatMapData::agent_metrics(
+        loaded.iter().map(|(r, _)| r.agent_name.clone()).collect(),
         values,
-        row_label: "Agent".to_owned(),
-        column_label: "Metric".to_owned(),
-        value_label: "Average (0–100)".to_owned(),
-        ..HeatMapData::default()
-    }
+    )
 }
 
 /// Fetches the agents' insights from the shared queue, one at a time, until it is empty or

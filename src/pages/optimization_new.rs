@@ -17,10 +17,11 @@ use crate::api::agents::list_all_agents;
 use crate::api::optimizations::create_optimization;
 use crate::api::settings::get_settings;
 use crate::api::ClientError;
-use crate::app::use_signed_in;
 use crate::components::error_panel::ErrorPanel;
-use crate::components::query::encode_component;
-use crate::pages::agents::client_of;
+use crate::components::form_fields::TextField;
+use crate::query::encode_component;
+use crate::signed_in::client_of;
+use crate::signed_in::use_signed_in;
 
 /// The simulated users `personaIds` accepts: the engine's catalogue, whose ids are stable
 /// (stored optimizations name them) and which the server lists when refusing another id.
@@ -35,16 +36,12 @@ pub const PERSONAS: [(&str, &str); 8] = [
     ("persona_non_native_speaker", "Non-native speaker"),
 ];
 
-// The server's limits (crates/server/src/routes/optimizations.rs), mirrored so the form can
-// say what is wrong before sending.
-/// At most this many target improvements (`intent.targetImprovements`).
-pub const MAX_TARGET_IMPROVEMENTS: usize = 10;
-/// At most this many characters in one target improvement.
-pub const MAX_TARGET_CHARS: usize = 500;
-/// At most this many characters in `intent.hypothesis`.
-pub const MAX_HYPOTHESIS_CHARS: usize = 2_000;
-/// At most this many `personaIds`.
-pub const MAX_PERSONA_IDS: usize = 20;
+// The server's limits, from the wire types both sides share, so the form can say what is
+// wrong before sending.
+const MAX_TARGET_IMPROVEMENTS: usize = OptimizationIntent::MAX_TARGET_IMPROVEMENTS;
+const MAX_TARGET_CHARS: usize = OptimizationIntent::MAX_TARGET_CHARS;
+const MAX_HYPOTHESIS_CHARS: usize = OptimizationIntent::MAX_HYPOTHESIS_CHARS;
+const MAX_PERSONA_IDS: usize = CreateOptimization::MAX_PERSONA_IDS;
 /// Simulated conversations per persona × scenario cell and arm in an exploratory run.
 pub const EXPLORATORY_REPLICATES: u32 = 2;
 /// The same in a validation run (three times the exploratory's).
@@ -327,12 +324,17 @@ pub fn OptimizationNewPage() -> impl IntoView {
     let field_errors = RwSignal::new(Vec::<FieldError>::new());
     // After a refused submit the messages follow the typing, so a fixed field clears.
     let submitted = RwSignal::new(false);
-    let edit = move |change: &dyn Fn(&mut OptimizationForm)| {
+    // Marks the form edited (so the account's defaults no longer overwrite it) and, after a
+    // refused submit, checks it again.
+    let on_edit = Callback::new(move |()| {
         touched.set(true);
-        form.update(|f| change(f));
         if submitted.get_untracked() {
             field_errors.set(form.with_untracked(OptimizationForm::validate));
         }
+    });
+    let edit = move |change: &dyn Fn(&mut OptimizationForm)| {
+        form.update(|f| change(f));
+        on_edit.run(());
     };
 
     let create = Action::new_local(move |request: &CreateOptimization| {
@@ -365,20 +367,19 @@ pub fn OptimizationNewPage() -> impl IntoView {
     };
     let pending = create.pending();
 
+    // The form's own checks first, then what the server said.
+    let errors = Signal::derive(move || {
+        let mut all = field_errors.get();
+        all.extend(server_error.get());
+        all
+    });
     let error_for = move |field: &'static str| {
-        field_errors
-            .with(|errors| {
-                errors
-                    .iter()
-                    .find(|e| e.field == field)
-                    .map(|e| e.message.clone())
-            })
-            .or_else(|| {
-                server_error
-                    .get()
-                    .filter(|e| e.field == field)
-                    .map(|e| e.message)
-            })
+        errors.with(|errors| {
+            errors
+                .iter()
+                .find(|e| e.field == field)
+                .map(|e| e.message.clone())
+        })
     };
     let dom_id = |field: &str| format!("opt-{}", field.replace('.', "-"));
     let error_view = move |field: &'static str| {
@@ -389,16 +390,9 @@ pub fn OptimizationNewPage() -> impl IntoView {
         }
     };
     let invalid = move |field: &'static str| move || error_for(field).is_some().to_string();
-    let described = move |field: &'static str, hint: Option<&'static str>| {
-        move || {
-            let mut ids: Vec<String> = hint.map(|h| h.to_owned()).into_iter().collect();
-            if error_for(field).is_some() {
-                ids.push(format!("{}-error", dom_id(field)));
-            }
-            (!ids.is_empty()).then(|| ids.join(" "))
-        }
+    let described = move |field: &'static str| {
+        move || error_for(field).map(|_| format!("{}-error", dom_id(field)))
     };
-
     let agent_options = move || {
         let chosen = form.with(|f| f.agent_id.clone());
         match agents.get() {
@@ -481,7 +475,7 @@ pub fn OptimizationNewPage() -> impl IntoView {
                 <div class="field">
                     <label for="opt-agentId">"Agent"</label>
                     <select id="opt-agentId" aria-invalid=invalid("agentId")
-                        aria-describedby=described("agentId", None)
+                        aria-describedby=described("agentId")
                         on:change=move |ev| { let v = event_target_value(&ev); edit(&|f| f.agent_id = v.clone()); }>
                         {agent_options}
                     </select>
@@ -506,36 +500,18 @@ pub fn OptimizationNewPage() -> impl IntoView {
                 </fieldset>
 
                 <div class="opt-numbers">
-                    <div class="field">
-                        <label for="opt-variantCount">"Variants to try"</label>
-                        <input id="opt-variantCount" type="number" inputmode="numeric" min="1" max="5"
-                            prop:value=move || form.with(|f| f.variant_count.clone())
-                            on:input=move |ev| { let v = event_target_value(&ev); edit(&|f| f.variant_count = v.clone()); }
-                            aria-invalid=invalid("variantCount")
-                            aria-describedby=described("variantCount", Some("opt-variantCount-hint"))/>
-                        <p class="hint" id="opt-variantCount-hint">"1 to 5, besides the control. Empty: the account's default."</p>
-                        {error_view("variantCount")}
-                    </div>
-                    <div class="field">
-                        <label for="opt-simulation-scenariosPerSimulation">"Scenarios per persona"</label>
-                        <input id="opt-simulation-scenariosPerSimulation" type="number" inputmode="numeric" min="1" max="10"
-                            prop:value=move || form.with(|f| f.scenarios_per_simulation.clone())
-                            on:input=move |ev| { let v = event_target_value(&ev); edit(&|f| f.scenarios_per_simulation = v.clone()); }
-                            aria-invalid=invalid("simulation.scenariosPerSimulation")
-                            aria-describedby=described("simulation.scenariosPerSimulation", Some("opt-scenarios-hint"))/>
-                        <p class="hint" id="opt-scenarios-hint">"1 to 10."</p>
-                        {error_view("simulation.scenariosPerSimulation")}
-                    </div>
-                    <div class="field">
-                        <label for="opt-simulation-maxTurns">"Max turns"</label>
-                        <input id="opt-simulation-maxTurns" type="number" inputmode="numeric" min="2" max="30"
-                            prop:value=move || form.with(|f| f.max_turns.clone())
-                            on:input=move |ev| { let v = event_target_value(&ev); edit(&|f| f.max_turns = v.clone()); }
-                            aria-invalid=invalid("simulation.maxTurns")
-                            aria-describedby=described("simulation.maxTurns", Some("opt-turns-hint"))/>
-                        <p class="hint" id="opt-turns-hint">"Per conversation, 2 to 30."</p>
-                        {error_view("simulation.maxTurns")}
-                    </div>
+                    <TextField form errors field="variantCount" id="opt-variantCount" label="Variants to try"
+                        input_type="number" range=(1, 5) on_edit
+                        hint="1 to 5, besides the control. Empty: the account's default."
+                        get=|f| f.variant_count.clone() set=|f, v| f.variant_count = v/>
+                    <TextField form errors field="simulation.scenariosPerSimulation" id="opt-simulation-scenariosPerSimulation" label="Scenarios per persona"
+                        input_type="number" range=(1, 10) on_edit
+                        hint="1 to 10."
+                        get=|f| f.scenarios_per_simulation.clone() set=|f, v| f.scenarios_per_simulation = v/>
+                    <TextField form errors field="simulation.maxTurns" id="opt-simulation-maxTurns" label="Max turns"
+                        input_type="number" range=(2, 30) on_edit
+                        hint="Per conversation, 2 to 30."
+                        get=|f| f.max_turns.clone() set=|f, v| f.max_turns = v/>
                 </div>
 
                 <fieldset class="field opt-personas">
@@ -547,15 +523,11 @@ pub fn OptimizationNewPage() -> impl IntoView {
                         <span>"A number of personas from the catalogue"</span>
                     </label>
                     <Show when=move || form.with(|f| f.persona_choice == PersonaChoice::Count)>
-                        <div class="field nested">
-                            <label for="opt-simulation-personaCount">"Number of personas"</label>
-                            <input id="opt-simulation-personaCount" type="number" inputmode="numeric" min="1" max="20"
-                                prop:value=move || form.with(|f| f.persona_count.clone())
-                                on:input=move |ev| { let v = event_target_value(&ev); edit(&|f| f.persona_count = v.clone()); }
-                                aria-invalid=invalid("simulation.personaCount")
-                                aria-describedby=described("simulation.personaCount", Some("opt-personaCount-hint"))/>
-                            <p class="hint" id="opt-personaCount-hint">"1 to 20; past the catalogue's 8, personas repeat."</p>
-                            {error_view("simulation.personaCount")}
+                        <div class="nested">
+                            <TextField form errors field="simulation.personaCount" id="opt-simulation-personaCount"
+                                label="Number of personas" input_type="number" range=(1, 20) on_edit
+                                hint="1 to 20; past the catalogue's 8, personas repeat."
+                                get=|f| f.persona_count.clone() set=|f, v| f.persona_count = v/>
                         </div>
                     </Show>
                     <label class="choice">
@@ -566,7 +538,7 @@ pub fn OptimizationNewPage() -> impl IntoView {
                     </label>
                     <Show when=move || form.with(|f| f.persona_choice == PersonaChoice::Chosen)>
                         <div class="persona-grid nested" role="group" aria-label="Personas"
-                            aria-describedby=described("personaIds", None)>
+                            aria-describedby=described("personaIds")>
                             {PERSONAS.into_iter().map(|(id, name)| view! {
                                 <label class="choice">
                                     <input type="checkbox" value=id
@@ -590,38 +562,19 @@ pub fn OptimizationNewPage() -> impl IntoView {
                 <p class="estimate" role="status" data-testid="conversation-estimate">{estimate}</p>
                 <p class="hint">{confidence}</p>
 
-                <div class="field field-wide">
-                    <label for="opt-intent-targetImprovements">"What should improve " <span class="muted">"(optional, one per line)"</span></label>
-                    <textarea id="opt-intent-targetImprovements" rows="3"
-                        placeholder="Escalate to a human when asked\nAsk for the order number before looking it up"
-                        prop:value=move || form.with(|f| f.target_improvements.clone())
-                        on:input=move |ev| { let v = event_target_value(&ev); edit(&|f| f.target_improvements = v.clone()); }
-                        aria-invalid=invalid("intent.targetImprovements")
-                        aria-describedby=described("intent.targetImprovements", Some("opt-targets-hint"))></textarea>
-                    <p class="hint" id="opt-targets-hint">{format!("At most {MAX_TARGET_IMPROVEMENTS} lines of {MAX_TARGET_CHARS} characters. Without any, the variants answer the agent's most frequent issues.")}</p>
-                    {error_view("intent.targetImprovements")}
-                </div>
-                <div class="field field-wide">
-                    <label for="opt-intent-hypothesis">"Hypothesis " <span class="muted">"(optional)"</span></label>
-                    <textarea id="opt-intent-hypothesis" rows="2"
-                        prop:value=move || form.with(|f| f.hypothesis.clone())
-                        on:input=move |ev| { let v = event_target_value(&ev); edit(&|f| f.hypothesis = v.clone()); }
-                        aria-invalid=invalid("intent.hypothesis")
-                        aria-describedby=described("intent.hypothesis", None)></textarea>
-                    {error_view("intent.hypothesis")}
-                </div>
+                <TextField form errors field="intent.targetImprovements" id="opt-intent-targetImprovements"
+                    label="What should improve (optional, one per line)" multiline=true wide=true on_edit
+                    placeholder="Escalate to a human when asked\nAsk for the order number before looking it up"
+                    hint=format!("At most {MAX_TARGET_IMPROVEMENTS} lines of {MAX_TARGET_CHARS} characters. Without any, the variants answer the agent's most frequent issues.")
+                    get=|f| f.target_improvements.clone() set=|f, v| f.target_improvements = v/>
+                <TextField form errors field="intent.hypothesis" id="opt-intent-hypothesis"
+                    label="Hypothesis (optional)" multiline=true rows=2 wide=true on_edit
+                    get=|f| f.hypothesis.clone() set=|f, v| f.hypothesis = v/>
                 <details class="opt-advanced">
                     <summary>"Advanced"</summary>
-                    <div class="field">
-                        <label for="opt-seed">"Seed " <span class="muted">"(optional)"</span></label>
-                        <input id="opt-seed" type="text" inputmode="numeric" autocomplete="off"
-                            prop:value=move || form.with(|f| f.seed.clone())
-                            on:input=move |ev| { let v = event_target_value(&ev); edit(&|f| f.seed = v.clone()); }
-                            aria-invalid=invalid("seed")
-                            aria-describedby=described("seed", Some("opt-seed-hint"))/>
-                        <p class="hint" id="opt-seed-hint">"The same seed on the same agent and settings gives the same numbers with the offline engine."</p>
-                        {error_view("seed")}
-                    </div>
+                    <TextField form errors field="seed" id="opt-seed" label="Seed (optional)" on_edit
+                        hint="The same seed on the same agent and settings gives the same numbers with the offline engine."
+                        get=|f| f.seed.clone() set=|f, v| f.seed = v/>
                 </details>
                 <div class="form-actions">
                     <button type="submit" disabled=move || pending.get()>

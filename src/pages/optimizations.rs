@@ -15,33 +15,20 @@ use leptos_router::NavigateOptions;
 
 use crate::api::agents::list_all_agents;
 use crate::api::optimizations::list_optimizations;
-use crate::app::use_signed_in;
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::empty_state::EmptyState;
 use crate::components::loading::Loading;
+use crate::components::optimization_progress::{is_live, phase_label, OptimizationProgressBar};
 use crate::components::optimization_stats::format_lift;
-use crate::components::query::{build_query, encode_component, QueryState};
-use crate::pages::agents::{client_of, RelativeTime};
+use crate::components::poll::Poll;
+use crate::components::status_badge::{status_label, OptimizationStatusBadge};
+use crate::components::timestamp::RelativeTime;
+use crate::query::{build_query, encode_component, QueryState};
+use crate::signed_in::client_of;
+use crate::signed_in::use_signed_in;
 
 /// Optimizations per page (the spec's default for this list).
 pub const PAGE_SIZE: u32 = 10;
-/// The first wait between polls of something live, in milliseconds.
-pub const FIRST_POLL_MS: u32 = 1_000;
-/// The longest wait between polls, in milliseconds.
-pub const LONGEST_POLL_MS: u32 = 8_000;
-
-/// The wait after `current`: doubled, up to [`LONGEST_POLL_MS`].
-pub fn next_poll_delay(current: u32) -> u32 {
-    current
-        .saturating_mul(2)
-        .clamp(FIRST_POLL_MS, LONGEST_POLL_MS)
-}
-
-/// Whether an optimization may still change on its own (queued or running).
-pub fn is_live(optimization: &Optimization) -> bool {
-    !optimization.status.is_finished()
-}
-
 /// The list's view as the URL keeps it: `?agentId=…&status=…&cursor=…`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OptimizationListQuery {
@@ -97,70 +84,6 @@ impl OptimizationListQuery {
     }
 }
 
-/// A status as people read it.
-pub fn status_label(status: OptimizationStatus) -> &'static str {
-    match status {
-        OptimizationStatus::Queued => "Queued",
-        OptimizationStatus::Running => "Running",
-        OptimizationStatus::Completed => "Completed",
-        OptimizationStatus::Failed => "Failed",
-        OptimizationStatus::Stopped => "Stopped",
-    }
-}
-
-/// An optimization's status as a coloured pill.
-#[component]
-pub fn OptimizationStatusBadge(status: OptimizationStatus) -> impl IntoView {
-    view! {
-        <span class=format!("status-badge opt-status-{}", status.as_str())>{status_label(status)}</span>
-    }
-}
-
-/// The run's progress as a bar screen readers read as a progressbar ("Simulating, 12 of 40
-/// simulations").
-#[component]
-pub fn OptimizationProgressBar(optimization: Optimization) -> impl IntoView {
-    let progress = optimization.progress;
-    let percent = if progress.percent.is_finite() {
-        progress.percent.clamp(0.0, 100.0)
-    } else {
-        0.0
-    };
-    let text = format!(
-        "{}, {} of {} simulations",
-        phase_label(progress.phase),
-        progress.simulations_completed,
-        progress.simulations_total
-    );
-    let label = format!(
-        "Progress of the optimization of {}",
-        optimization.agent_name
-    );
-    view! {
-        <div class="opt-progress">
-            <div class="progress-track" role="progressbar" aria-label=label
-                aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{percent:.0}")
-                aria-valuetext=text.clone()>
-                <div class="progress-fill" style:width=format!("{percent:.1}%")></div>
-            </div>
-            <span class="opt-progress-text">{format!("{percent:.0}% · {text}")}</span>
-        </div>
-    }
-}
-
-/// A phase as people read it.
-pub fn phase_label(phase: converra_api::optimizations::OptimizationPhase) -> &'static str {
-    use converra_api::optimizations::OptimizationPhase as P;
-    match phase {
-        P::Analyzing => "Analyzing",
-        P::Generating => "Generating variants",
-        P::Simulating => "Simulating",
-        P::Evaluating => "Evaluating",
-        P::Selecting => "Selecting",
-        P::Done => "Done",
-    }
-}
-
 /// What a finished run found, in a few words ("Variant won, +4.2%").
 pub fn outcome_text(optimization: &Optimization) -> String {
     match (&optimization.results, optimization.status) {
@@ -188,8 +111,8 @@ pub fn OptimizationsPage() -> impl IntoView {
     let query_map = use_query_map();
     let list_query = Memo::new(move |_| OptimizationListQuery::from_params(&query_map.get()));
     let navigate = use_navigate();
-    // Bumped by the poller: refetch the page while something on it is live.
-    let poll = RwSignal::new(0u32);
+    // Refetches the page while something on it is live.
+    let poll = Poll::new();
 
     let optimizations = LocalResource::new(move || {
         let query = list_query.get();
@@ -210,41 +133,23 @@ pub fn OptimizationsPage() -> impl IntoView {
         async move { list_all_agents(&client?, &AgentFilter::default()).await }
     });
 
-    // Polls with backoff while any optimization on the page is live; a new view starts
-    // over at the first delay, and leaving the page cancels the pending poll.
-    let delay = StoredValue::new(FIRST_POLL_MS);
-    let pending = StoredValue::new(None::<TimeoutHandle>);
-    let cancel = move || {
-        if let Some(handle) = pending.try_update_value(Option::take).flatten() {
-            handle.clear();
-        }
-    };
+    // A new view starts over at the first, short wait.
     Effect::new(move |previous: Option<OptimizationListQuery>| {
         let query = list_query.get();
-        if previous.as_ref() != Some(&query) {
-            delay.set_value(FIRST_POLL_MS);
-        }
-        let live = optimizations
-            .get()
-            .and_then(|page| page.ok())
-            .is_some_and(|page| page.data.iter().any(is_live));
-        cancel();
-        if live {
-            let wait = delay.get_value();
-            delay.set_value(next_poll_delay(wait));
-            let next = set_timeout_with_handle(
-                move || {
-                    poll.try_update(|n| *n = n.wrapping_add(1));
-                },
-                std::time::Duration::from_millis(u64::from(wait)),
-            );
-            pending.set_value(next.ok());
-        } else {
-            delay.set_value(FIRST_POLL_MS);
+        if previous.is_some_and(|previous| previous != query) {
+            poll.restart();
         }
         query
     });
-    on_cleanup(cancel);
+    poll.while_live(
+        move || {
+            optimizations
+                .get()
+                .and_then(|page| page.ok())
+                .is_some_and(|page| page.data.iter().any(is_live))
+        },
+        u32::MAX,
+    );
 
     let go = move |next: OptimizationListQuery| {
         navigate(

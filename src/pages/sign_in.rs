@@ -6,9 +6,9 @@ use leptos::task::spawn_local;
 
 use crate::api::account::get_account;
 use crate::api::{ApiClient, ClientError};
-use crate::app::SignedIn;
 use crate::components::error_panel::ErrorPanel;
 use crate::session::{self, Credentials};
+use crate::signed_in::SignedIn;
 
 /// What is wrong with the form, field by field (`apiKey`, `baseUrl`); empty when it can be sent.
 pub fn validate_sign_in(api_key: &str, base_url: &str) -> Vec<FieldError> {

@@ -8,7 +8,6 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::insights::get_step_failures;
 use crate::api::ClientError;
-use crate::app::use_signed_in;
 use crate::components::agent_subpage_head::{AgentSubpage, AgentSubpageHead};
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::charts::{Bar, BarChart, BarChartData};
@@ -19,7 +18,8 @@ use crate::components::insight_parts::{
 use crate::components::loading::Loading;
 use crate::components::timestamp::Timestamp;
 use crate::format::{self, thousands};
-use crate::pages::agents::client_of;
+use crate::signed_in::client_of;
+use crate::signed_in::use_signed_in;
 
 /// The steps, highest failure rate first; ties go to the step with more failures, then by
 /// name.

@@ -9,12 +9,12 @@ use leptos::prelude::*;
 
 use crate::api::usage::get_usage;
 use crate::api::{last_rate_limit, ClientError, RateLimitHeadroom};
-use crate::app::use_signed_in;
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::charts::{Series, TimeSeries, TimeSeriesChart};
 use crate::components::loading::Loading;
 use crate::components::progress_bar::ProgressBar;
 use crate::format::{self, thousands};
+use crate::signed_in::use_signed_in;
 
 /// Seconds since the Unix epoch, now.
 fn now_secs() -> u64 {

@@ -1,8 +1,6 @@
 //! `/webhooks/:id`: one webhook's deliveries, newest first, each with every attempt (event,
 //! status code, duration, error, time), and a way to send a finished one again.
 
-use std::time::Duration;
-
 use converra_api::webhooks::{DeliveryStatus, Webhook, WebhookDelivery};
 use converra_api::List;
 use leptos::prelude::*;
@@ -11,13 +9,14 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::webhooks::{list_deliveries, list_webhooks, redeliver};
 use crate::api::{ApiClient, ClientError};
-use crate::app::use_signed_in;
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::confirm::{close_when_settled, ConfirmDialog};
 use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::loading::Loading;
+use crate::components::poll::Poll;
 use crate::format;
+use crate::signed_in::use_signed_in;
 
 /// The webhook (found in the list: the API has no single-webhook read) and its deliveries.
 async fn load(
@@ -51,14 +50,14 @@ pub fn WebhookPage() -> impl IntoView {
             async move { redeliver(&client, &webhook, &delivery_id).await }
         }
     });
-    // Bumped to look again while a delivery is still being attempted.
-    let polls = RwSignal::new(0u32);
+    // Looks again while a delivery is still being attempted.
+    let poll = Poll::new();
     let data = LocalResource::new({
         let client = client.clone();
         move || {
             let id = webhook_id.get();
             resend.version().get();
-            polls.get();
+            poll.track();
             let client = client.clone();
             async move { load(&client, &id).await }
         }
@@ -70,16 +69,7 @@ pub fn WebhookPage() -> impl IntoView {
                 .any(|d| d.status == DeliveryStatus::Pending)
         })
     });
-    if let Ok(handle) = set_interval_with_handle(
-        move || {
-            if any_pending.get_untracked() {
-                polls.update(|n| *n = n.wrapping_add(1));
-            }
-        },
-        Duration::from_secs(3),
-    ) {
-        on_cleanup(move || handle.clear());
-    }
+    poll.while_live(move || any_pending.get(), u32::MAX);
 
     // Redeliver: the delivery waiting for confirmation.
     let confirming = RwSignal::new(None::<WebhookDelivery>);

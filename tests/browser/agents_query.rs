@@ -6,11 +6,11 @@ use converra_api::agents::{Agent, AgentFilter, AgentStatus, UpdateAgent};
 use converra_api::{ErrorCode, FieldError};
 use converra_dashboard::api::agents::agents_query;
 use converra_dashboard::api::ClientError;
-use converra_dashboard::components::query::QueryState;
+use converra_dashboard::components::agent_form::{server_field_error, AgentForm};
+use converra_dashboard::format::quality_text;
 use converra_dashboard::pages::agent::DiffQuery;
-use converra_dashboard::pages::agents::{
-    last_activity, quality_text, server_field_error, AgentForm, AgentListQuery,
-};
+use converra_dashboard::pages::agents::{last_activity, AgentListQuery};
+use converra_dashboard::query::QueryState;
 use leptos_router::params::ParamsMap;
 use wasm_bindgen_test::*;
 

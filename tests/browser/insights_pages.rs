@@ -15,9 +15,9 @@ use converra_dashboard::api::benchmarks::benchmarks_query;
 use converra_dashboard::components::agent_subpage_head::AgentSubpage;
 use converra_dashboard::components::insight_parts::{
     metric_label, one_decimal, ordinal, percent, percent_of_100, period_days, period_query,
-    poll_delay, score_domain, score_text,
+    score_domain, score_text,
 };
-use converra_dashboard::components::query::parse_query;
+use converra_dashboard::components::poll::poll_delay;
 use converra_dashboard::pages::agent_insights::{
     percentile_bars, rank_issues, RegenerationProgress,
 };
@@ -27,6 +27,7 @@ use converra_dashboard::pages::fleet::{
     fleet_url_query, sort_fleet_rows, FleetFigures, FleetResult, FleetRow, FleetSort, FleetSortKey,
 };
 use converra_dashboard::pages::step_failures::{rank_steps, root_cause_bars};
+use converra_dashboard::query::parse_query;
 use wasm_bindgen_test::*;
 
 fn issue(title: &str, frequency: f64, severity: Severity, affected: u64) -> AgentIssue {

@@ -28,14 +28,14 @@ use converra_dashboard::components::optimization_stats::{
     format_interval, format_lift, format_p_value, format_probability, quartiles, signed, stats_row,
     VariantStatsTable, NOT_ENOUGH_DATA,
 };
-use converra_dashboard::components::query::QueryState;
-use converra_dashboard::pages::optimization::{
-    applied_version_href, can_apply, keep_following, OptimizationViewQuery,
-};
+use converra_dashboard::components::variant_card::can_apply;
+use converra_dashboard::pages::optimization::poller::keep_following;
+use converra_dashboard::pages::optimization::{applied_version_href, OptimizationViewQuery};
 use converra_dashboard::pages::optimization_new::{
     concurrency_explanation, OptimizationForm, PersonaChoice,
 };
-use converra_dashboard::pages::optimizations::{next_poll_delay, OptimizationListQuery};
+use converra_dashboard::pages::optimizations::OptimizationListQuery;
+use converra_dashboard::query::QueryState;
 use leptos::prelude::*;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
@@ -554,10 +554,7 @@ fn the_form_checks_the_servers_limits_and_sends_only_what_is_set() {
 }
 
 #[wasm_bindgen_test]
-fn polling_backs_off_and_stops_when_nothing_can_change() {
-    assert_eq!(next_poll_delay(1_000), 2_000);
-    assert_eq!(next_poll_delay(4_000), 8_000);
-    assert_eq!(next_poll_delay(8_000), 8_000);
+fn following_stops_when_nothing_can_change() {
     let running = optimization(OptimizationStatus::Running);
     assert!(keep_following(&running, 0));
     let done = optimization(OptimizationStatus::Completed);

@@ -2,7 +2,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use converra_api::conversations::{ConversationSort, ConversationStatus};
-use converra_dashboard::components::query::{
+use converra_dashboard::query::{
     build_query, decode_component, encode_component, next_day, parse_query, ConversationQuery,
 };
 use wasm_bindgen_test::*;

@@ -6,9 +6,10 @@ use converra_api::settings::Settings;
 use converra_api::{ErrorCode, FieldError};
 use converra_dashboard::api::ClientError;
 use converra_dashboard::components::error_panel::ErrorPanel;
-use converra_dashboard::pages::settings::{
-    settings_patch, validate_new_webhook, validate_settings_form, SettingsForm,
+use converra_dashboard::pages::settings::model::{
+    settings_patch, validate_settings_form, SettingsForm,
 };
+use converra_dashboard::pages::settings::webhooks::validate_new_webhook;
 use leptos::prelude::*;
 use serde_json::json;
 use wasm_bindgen::JsCast;

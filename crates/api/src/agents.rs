@@ -92,6 +92,16 @@ pub struct CreateAgent {
     pub reasoning_effort: Option<String>,
 }
 
+/// The longest value each field takes, in characters: the server refuses longer ones and
+/// the dashboard's form says so before sending. The same for `PATCH /agents/:id`.
+impl CreateAgent {
+    pub const MAX_NAME_CHARS: usize = 200;
+    pub const MAX_PROMPT_CHARS: usize = 100_000;
+    pub const MAX_MODEL_CHARS: usize = 100;
+    pub const MAX_DESCRIPTION_CHARS: usize = 2_000;
+    pub const MAX_OBJECTIVE_CHARS: usize = 2_000;
+}
+
 /// `PATCH /agents/:id`: any create field; absent fields stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -126,6 +126,20 @@ pub struct CreateBenchmark {
     pub max_turns: Option<u32>,
 }
 
+/// What the server accepts, which the dashboard's form checks before sending.
+impl CreateBenchmark {
+    /// The longest name, in characters.
+    pub const MAX_NAME_CHARS: usize = 200;
+    /// The most agents one benchmark compares.
+    pub const MAX_AGENTS: usize = 10;
+    /// The fewest and the most models a benchmark over models names.
+    pub const MODELS: (usize, usize) = (2, 6);
+    /// How many scenarios, at least and at most.
+    pub const SCENARIO_COUNT: (u32, u32) = (1, 10);
+    /// How many turns a conversation may take, at least and at most.
+    pub const MAX_TURNS: (u32, u32) = (2, 30);
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 #[serde(rename_all = "camelCase")]

@@ -296,3 +296,67 @@ pub struct ConversationFilter {
     pub has_issues: Option<bool>,
     pub sort: Option<ConversationSort>,
 }
+
+/// The query parameter of each filter, as serde names it: the dashboard builds its URLs and
+/// `GET /conversations` requests from these, so the two sides cannot spell one differently.
+impl ConversationFilter {
+    pub const AGENT_ID: &'static str = "agentId";
+    pub const STATUS: &'static str = "status";
+    pub const HAS_INSIGHTS: &'static str = "hasInsights";
+    pub const FROM: &'static str = "from";
+    pub const TO: &'static str = "to";
+    pub const Q: &'static str = "q";
+    pub const MIN_QUALITY: &'static str = "minQuality";
+    pub const MAX_QUALITY: &'static str = "maxQuality";
+    pub const SESSION_ID: &'static str = "sessionId";
+    pub const HAS_FAILED_STEPS: &'static str = "hasFailedSteps";
+    pub const HAS_ISSUES: &'static str = "hasIssues";
+    pub const SORT: &'static str = "sort";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_parameter_names_are_the_serialized_field_names() {
+        let filter = ConversationFilter {
+            agent_id: Some(String::new()),
+            status: Some(ConversationStatus::Active),
+            has_insights: Some(true),
+            from: Some(String::new()),
+            to: Some(String::new()),
+            q: Some(String::new()),
+            min_quality: Some(0.0),
+            max_quality: Some(0.0),
+            session_id: Some(String::new()),
+            has_failed_steps: Some(true),
+            has_issues: Some(true),
+            sort: Some(ConversationSort::NewestFirst),
+        };
+        let serialized = serde_json::to_value(&filter).expect("a filter serializes");
+        let mut names: Vec<&str> = serialized
+            .as_object()
+            .expect("a filter is an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        let mut constants = vec![
+            ConversationFilter::AGENT_ID,
+            ConversationFilter::STATUS,
+            ConversationFilter::HAS_INSIGHTS,
+            ConversationFilter::FROM,
+            ConversationFilter::TO,
+            ConversationFilter::Q,
+            ConversationFilter::MIN_QUALITY,
+            ConversationFilter::MAX_QUALITY,
+            ConversationFilter::SESSION_ID,
+            ConversationFilter::HAS_FAILED_STEPS,
+            ConversationFilter::HAS_ISSUES,
+            ConversationFilter::SORT,
+        ];
+        constants.sort_unstable();
+        assert_eq!(names, constants);
+    }
+}

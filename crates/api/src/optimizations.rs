@@ -190,6 +190,16 @@ pub struct OptimizationIntent {
     pub hypothesis: Option<String>,
 }
 
+/// What the server accepts, which the dashboard's form checks before sending.
+impl OptimizationIntent {
+    /// At most this many target improvements.
+    pub const MAX_TARGET_IMPROVEMENTS: usize = 10;
+    /// At most this many characters in one target improvement.
+    pub const MAX_TARGET_CHARS: usize = 500;
+    /// At most this many characters in the hypothesis.
+    pub const MAX_HYPOTHESIS_CHARS: usize = 2_000;
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -267,6 +277,11 @@ pub struct CreateOptimization {
     /// Fixes the simulations' random draws: the same seed on the same agent and settings
     /// gives the same numbers with the offline engine. Random when left out.
     pub seed: Option<u64>,
+}
+
+impl CreateOptimization {
+    /// At most this many `personaIds`.
+    pub const MAX_PERSONA_IDS: usize = 20;
 }
 
 /// Filters of `GET /optimizations`.

@@ -11,8 +11,8 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::frame::{
     approx_text_width, draw_empty, draw_reference, draw_value_axis, fit_label, mix, nice_domain,
-    CanvasArea, ChartFrame, DrawContext, DrawResult, FrameInputs, FramedChart, HitRegion,
-    LinearScale, ReferenceLine,
+    value_range, CanvasArea, ChartFrame, DrawContext, DrawResult, FrameInputs, FramedChart,
+    HitRegion, LinearScale, ReferenceLine,
 };
 use crate::format;
 
@@ -106,27 +106,16 @@ impl BarChartData {
                 return (low, high);
             }
         }
-        let mut low = f64::INFINITY;
-        let mut high = f64::NEG_INFINITY;
-        let mut take = |v: f64| {
-            if v.is_finite() {
-                low = low.min(v);
-                high = high.max(v);
-            }
-        };
-        for bar in &self.bars {
-            take(bar.value);
-            if let Some((a, b)) = bar.interval {
-                take(a);
-                take(b);
-            }
-        }
-        if let Some(line) = &self.reference {
-            take(line.value);
-        }
-        if !low.is_finite() {
+        let values = self
+            .bars
+            .iter()
+            .flat_map(|bar| {
+                std::iter::once(bar.value).chain(bar.interval.into_iter().flat_map(|(a, b)| [a, b]))
+            })
+            .chain(self.reference.as_ref().map(|line| line.value));
+        let Some((mut low, high)) = value_range(values) else {
             return (0.0, 1.0);
-        }
+        };
         if low < 0.0 {
             // Labels of negative bars sit beyond their ends, inside the plot.
             low -= (high.max(0.0) - low) * 0.12;

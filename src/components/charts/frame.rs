@@ -125,6 +125,18 @@ impl LinearScale {
 }
 
 /// A round step near `span / target`: 1, 2, 2.5 or 5 times a power of ten.
+/// The lowest and the highest of the finite `values`; `None` without any. The value axes of
+/// the bar and spread charts start from it.
+pub fn value_range(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
+    values
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .fold(None, |range, v| match range {
+            None => Some((v, v)),
+            Some((low, high)) => Some((low.min(v), high.max(v))),
+        })
+}
+
 pub fn nice_step(span: f64, target: usize) -> f64 {
     let raw = span.abs() / target.max(1) as f64;
     if !raw.is_finite() || raw <= 0.0 {

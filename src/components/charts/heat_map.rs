@@ -2,6 +2,7 @@
 //! × metrics), each cell coloured on a scale from the theme and labelled with its value.
 //! The pure [`draw_heat_map`] draws onto any plotters drawing area.
 
+use converra_api::insights::Metric;
 use leptos::prelude::*;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -12,6 +13,7 @@ use super::frame::{
     DrawContext, DrawResult, FrameInputs, FramedChart, HitRegion,
 };
 use super::ChartTheme;
+use crate::components::insight_parts::score_domain;
 use crate::format;
 
 /// How values map to colours.
@@ -64,6 +66,22 @@ impl Default for HeatMapData {
 }
 
 impl HeatMapData {
+    /// Agents (`rows`, top to bottom) × the 11 metrics, each cell an average score on
+    /// 0..100, coloured from the lowest score rounded down to ten: the benchmark's results
+    /// and the fleet.
+    pub fn agent_metrics(rows: Vec<String>, values: Vec<Vec<Option<f64>>>) -> HeatMapData {
+        HeatMapData {
+            rows,
+            columns: Metric::ALL.iter().map(|m| m.label().to_owned()).collect(),
+            domain: score_domain(values.iter().flatten().flatten().copied()),
+            values,
+            row_label: "Agent".to_owned(),
+            column_label: "Metric".to_owned(),
+            value_label: "Average (0–100)".to_owned(),
+            ..HeatMapData::default()
+        }
+    }
+
     /// The value at `row`, `column`, if there is one.
     pub fn value(&self, row: usize, column: usize) -> Option<f64> {
         self.values

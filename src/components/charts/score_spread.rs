@@ -11,8 +11,8 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::frame::{
     approx_text_width, draw_empty, draw_reference, draw_value_axis, fit_label, mix, nice_domain,
-    CanvasArea, ChartFrame, DrawContext, DrawResult, FrameInputs, FramedChart, HitRegion,
-    LinearScale, ReferenceLine,
+    value_range, CanvasArea, ChartFrame, DrawContext, DrawResult, FrameInputs, FramedChart,
+    HitRegion, LinearScale, ReferenceLine,
 };
 use crate::format;
 
@@ -66,28 +66,19 @@ impl SpreadData {
         if let Some((low, high)) = self.domain.filter(|(l, h)| l < h) {
             return (low, high);
         }
-        let mut low = f64::INFINITY;
-        let mut high = f64::NEG_INFINITY;
-        let mut take = |v: f64| {
-            if v.is_finite() {
-                low = low.min(v);
-                high = high.max(v);
-            }
-        };
-        for row in &self.rows {
-            take(row.center);
-            for (a, b) in row.band.into_iter().chain(row.interval) {
-                take(a);
-                take(b);
-            }
-            row.points.iter().for_each(|p| take(p.value));
-        }
-        if let Some(line) = &self.reference {
-            take(line.value);
-        }
-        if !low.is_finite() {
+        let values = self
+            .rows
+            .iter()
+            .flat_map(|row| {
+                let ends = row.band.into_iter().chain(row.interval);
+                std::iter::once(row.center)
+                    .chain(ends.flat_map(|(a, b)| [a, b]))
+                    .chain(row.points.iter().map(|p| p.value))
+            })
+            .chain(self.reference.as_ref().map(|line| line.value));
+        let Some((low, high)) = value_range(values) else {
             return (0.0, 1.0);
-        }
+        };
         nice_domain(low, high, false)
     }
 

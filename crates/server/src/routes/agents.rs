@@ -26,7 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/agents/{id}/versions", get(list_versions))
 }
 
-const MAX_PROMPT_CHARS: usize = 100_000;
+const MAX_PROMPT_CHARS: usize = CreateAgent::MAX_PROMPT_CHARS;
 const REASONING_EFFORTS: [&str; 4] = ["minimal", "low", "medium", "high"];
 
 fn check_tags(checks: &mut Checks, tags: Option<&Vec<String>>) -> Option<Vec<String>> {
@@ -46,15 +46,27 @@ fn check_tags(checks: &mut Checks, tags: Option<&Vec<String>>) -> Option<Vec<Str
 pub fn validate_create(input: &CreateAgent, default_model: &str) -> ApiResult<NewAgent> {
     let mut checks = Checks::default();
     let agent = NewAgent {
-        name: checks.text("name", &input.name, 200),
+        name: checks.text("name", &input.name, CreateAgent::MAX_NAME_CHARS),
         content: checks.text("content", &input.content, MAX_PROMPT_CHARS),
         llm_model: checks
-            .optional_text("llmModel", input.llm_model.as_deref(), 100)
+            .optional_text(
+                "llmModel",
+                input.llm_model.as_deref(),
+                CreateAgent::MAX_MODEL_CHARS,
+            )
             .unwrap_or_else(|| default_model.to_owned()),
-        description: checks.optional_text("description", input.description.as_deref(), 2_000),
+        description: checks.optional_text(
+            "description",
+            input.description.as_deref(),
+            CreateAgent::MAX_DESCRIPTION_CHARS,
+        ),
         tags: check_tags(&mut checks, input.tags.as_ref()).unwrap_or_default(),
         status: input.status.unwrap_or(AgentStatus::Active),
-        objective: checks.optional_text("objective", input.objective.as_deref(), 2_000),
+        objective: checks.optional_text(
+            "objective",
+            input.objective.as_deref(),
+            CreateAgent::MAX_OBJECTIVE_CHARS,
+        ),
         constraints: checks.optional_text("constraints", input.constraints.as_deref(), 10_000),
         temperature: checks.range_f64("temperature", input.temperature, 0.0, 2.0),
         top_p: checks.range_f64("topP", input.top_p, 0.0, 1.0),
@@ -72,13 +84,25 @@ pub fn validate_create(input: &CreateAgent, default_model: &str) -> ApiResult<Ne
 fn validate_update(input: &UpdateAgent) -> ApiResult<AgentChange> {
     let mut checks = Checks::default();
     let change = AgentChange {
-        name: checks.optional_text("name", input.name.as_deref(), 200),
+        name: checks.optional_text("name", input.name.as_deref(), CreateAgent::MAX_NAME_CHARS),
         content: checks.optional_text("content", input.content.as_deref(), MAX_PROMPT_CHARS),
-        llm_model: checks.optional_text("llmModel", input.llm_model.as_deref(), 100),
-        description: checks.optional_text("description", input.description.as_deref(), 2_000),
+        llm_model: checks.optional_text(
+            "llmModel",
+            input.llm_model.as_deref(),
+            CreateAgent::MAX_MODEL_CHARS,
+        ),
+        description: checks.optional_text(
+            "description",
+            input.description.as_deref(),
+            CreateAgent::MAX_DESCRIPTION_CHARS,
+        ),
         tags: check_tags(&mut checks, input.tags.as_ref()),
         status: input.status,
-        objective: checks.optional_text("objective", input.objective.as_deref(), 2_000),
+        objective: checks.optional_text(
+            "objective",
+            input.objective.as_deref(),
+            CreateAgent::MAX_OBJECTIVE_CHARS,
+        ),
         constraints: checks.optional_text("constraints", input.constraints.as_deref(), 10_000),
         temperature: checks.range_f64("temperature", input.temperature, 0.0, 2.0),
         top_p: checks.range_f64("topP", input.top_p, 0.0, 1.0),

@@ -31,15 +31,15 @@ pub fn router() -> Router<AppState> {
         .route("/benchmarks/{id}", get(get_benchmark))
 }
 
-const MAX_AGENTS: usize = 10;
-const MAX_SCENARIOS: u32 = 10;
+const MAX_AGENTS: usize = CreateBenchmark::MAX_AGENTS;
+const MAX_SCENARIOS: u32 = CreateBenchmark::SCENARIO_COUNT.1;
 const DEFAULT_SCENARIOS: u32 = 5;
 const DEFAULT_MAX_TURNS: u32 = 8;
 /// Personas a benchmark meets when it names none: the catalog's first ones.
 const DEFAULT_PERSONAS: usize = 3;
-const MIN_MODELS: usize = 2;
-const MAX_MODELS: usize = 6;
-const MAX_NAME_CHARS: usize = 200;
+const MIN_MODELS: usize = CreateBenchmark::MODELS.0;
+const MAX_MODELS: usize = CreateBenchmark::MODELS.1;
+const MAX_NAME_CHARS: usize = CreateBenchmark::MAX_NAME_CHARS;
 const MAX_BULK_IDS: usize = 100;
 
 /// A create request that passed the field checks; the agents' existence is checked next.
@@ -164,7 +164,12 @@ fn validate_create(input: &CreateBenchmark, model_engine: bool) -> ApiResult<Che
         .range_u32("scenarioCount", input.scenario_count, 1, max_scenarios)
         .unwrap_or(DEFAULT_SCENARIOS.min(max_scenarios));
     let max_turns = checks
-        .range_u32("maxTurns", input.max_turns, 2, 30)
+        .range_u32(
+            "maxTurns",
+            input.max_turns,
+            CreateBenchmark::MAX_TURNS.0,
+            CreateBenchmark::MAX_TURNS.1,
+        )
         .unwrap_or(DEFAULT_MAX_TURNS);
 
     checks.finish()?;

@@ -8,8 +8,8 @@ use converra_api::agents::VersionSource;
 use converra_api::insights::Metric;
 use converra_api::optimizations::{
     AppliedVariant, ApplyVariant, CreateOptimization, JobError, LiveTraffic, Optimization,
-    OptimizationFilter, OptimizationMode, OptimizationStatus, SimulatedTranscript, SimulationPlan,
-    StopOptimization, Variant,
+    OptimizationFilter, OptimizationIntent, OptimizationMode, OptimizationStatus,
+    SimulatedTranscript, SimulationPlan, StopOptimization, Variant,
 };
 use converra_api::webhooks::{AgentUpdated, OptimizationStopped};
 use converra_api::{Data, List, Paging};
@@ -95,7 +95,7 @@ pub async fn create_optimization(
         .unwrap_or(defaults.max_turns);
     let persona_ids: Vec<String> = match &input.persona_ids {
         Some(ids) => {
-            if ids.is_empty() || ids.len() > 20 {
+            if ids.is_empty() || ids.len() > CreateOptimization::MAX_PERSONA_IDS {
                 checks.fail("personaIds", "must name 1 to 20 personas");
             }
             for id in ids {
@@ -123,15 +123,22 @@ pub async fn create_optimization(
             .collect(),
     };
     if let Some(intent) = &input.intent {
-        if intent.target_improvements.len() > 10
-            || intent.target_improvements.iter().any(|t| t.len() > 500)
+        if intent.target_improvements.len() > OptimizationIntent::MAX_TARGET_IMPROVEMENTS
+            || intent
+                .target_improvements
+                .iter()
+                .any(|t| t.len() > OptimizationIntent::MAX_TARGET_CHARS)
         {
             checks.fail(
                 "intent.targetImprovements",
                 "at most 10 entries of at most 500 characters",
             );
         }
-        if intent.hypothesis.as_ref().is_some_and(|h| h.len() > 2000) {
+        if intent
+            .hypothesis
+            .as_ref()
+            .is_some_and(|h| h.len() > OptimizationIntent::MAX_HYPOTHESIS_CHARS)
+        {
             checks.fail("intent.hypothesis", "at most 2000 characters");
         }
     }

@@ -2,7 +2,9 @@
 //! shared link all restore the same view. This module maps that query string to typed
 //! filter state and on to the API's query string; everything here is pure and tested.
 
-use converra_api::conversations::{ConversationSort, ConversationStatus};
+use converra_api::conversations::{
+    ConversationFilter as Filter, ConversationSort, ConversationStatus,
+};
 
 /// Percent-encodes one query-string key or value: RFC 3986 unreserved characters stay,
 /// every other byte of the UTF-8 becomes `%XX` (a space too, so `+` is never ambiguous).
@@ -269,16 +271,16 @@ impl ConversationQuery {
                 .map(str::to_owned)
         };
         ConversationQuery {
-            agent_id: text("agentId").map(|v| v.trim().to_owned()),
-            status: text("status").and_then(|v| v.parse().ok()),
-            from: text("from").and_then(|v| valid_date_filter(&v)),
-            to: text("to").and_then(|v| valid_date_filter(&v)),
-            min_quality: text("minQuality").and_then(|v| parse_quality(&v)),
-            max_quality: text("maxQuality").and_then(|v| parse_quality(&v)),
-            has_issues: text("hasIssues").and_then(|v| parse_bool(&v)),
-            has_failed_steps: text("hasFailedSteps").and_then(|v| parse_bool(&v)),
-            q: text("q"),
-            sort: text("sort")
+            agent_id: text(Filter::AGENT_ID).map(|v| v.trim().to_owned()),
+            status: text(Filter::STATUS).and_then(|v| v.parse().ok()),
+            from: text(Filter::FROM).and_then(|v| valid_date_filter(&v)),
+            to: text(Filter::TO).and_then(|v| valid_date_filter(&v)),
+            min_quality: text(Filter::MIN_QUALITY).and_then(|v| parse_quality(&v)),
+            max_quality: text(Filter::MAX_QUALITY).and_then(|v| parse_quality(&v)),
+            has_issues: text(Filter::HAS_ISSUES).and_then(|v| parse_bool(&v)),
+            has_failed_steps: text(Filter::HAS_FAILED_STEPS).and_then(|v| parse_bool(&v)),
+            q: text(Filter::Q),
+            sort: text(Filter::SORT)
                 .and_then(|v| parse_sort(&v))
                 .unwrap_or_default(),
             cursor: text("cursor"),
@@ -292,7 +294,7 @@ impl ConversationQuery {
     pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = self.filter_pairs();
         if self.sort != ConversationSort::default() {
-            pairs.push(("sort", sort_url_name(self.sort).to_owned()));
+            pairs.push((Filter::SORT, sort_url_name(self.sort).to_owned()));
         }
         if let Some(cursor) = &self.cursor {
             pairs.push(("cursor", cursor.clone()));
@@ -310,18 +312,18 @@ impl ConversationQuery {
                 pairs.push((key, value));
             }
         };
-        push("agentId", self.agent_id.clone());
-        push("status", self.status.map(|s| s.as_str().to_owned()));
-        push("from", self.from.clone());
-        push("to", self.to.clone());
-        push("minQuality", self.min_quality.map(|v| v.to_string()));
-        push("maxQuality", self.max_quality.map(|v| v.to_string()));
-        push("hasIssues", self.has_issues.map(|v| v.to_string()));
+        push(Filter::AGENT_ID, self.agent_id.clone());
+        push(Filter::STATUS, self.status.map(|s| s.as_str().to_owned()));
+        push(Filter::FROM, self.from.clone());
+        push(Filter::TO, self.to.clone());
+        push(Filter::MIN_QUALITY, self.min_quality.map(|v| v.to_string()));
+        push(Filter::MAX_QUALITY, self.max_quality.map(|v| v.to_string()));
+        push(Filter::HAS_ISSUES, self.has_issues.map(|v| v.to_string()));
         push(
-            "hasFailedSteps",
+            Filter::HAS_FAILED_STEPS,
             self.has_failed_steps.map(|v| v.to_string()),
         );
-        push("q", self.q.clone());
+        push(Filter::Q, self.q.clone());
         pairs
     }
 
@@ -355,34 +357,34 @@ impl ConversationQuery {
     pub fn to_api_query(&self, limit: u32) -> String {
         let mut pairs: Vec<(&'static str, String)> = Vec::new();
         if let Some(agent_id) = &self.agent_id {
-            pairs.push(("agentId", agent_id.clone()));
+            pairs.push((Filter::AGENT_ID, agent_id.clone()));
         }
         if let Some(status) = self.status {
-            pairs.push(("status", status.as_str().to_owned()));
+            pairs.push((Filter::STATUS, status.as_str().to_owned()));
         }
         if let Some(from) = &self.from {
-            pairs.push(("from", api_timestamp(from, false)));
+            pairs.push((Filter::FROM, api_timestamp(from, false)));
         }
         if let Some(to) = &self.to {
-            pairs.push(("to", api_timestamp(to, true)));
+            pairs.push((Filter::TO, api_timestamp(to, true)));
         }
         if let Some(min) = self.min_quality {
-            pairs.push(("minQuality", min.to_string()));
+            pairs.push((Filter::MIN_QUALITY, min.to_string()));
         }
         if let Some(max) = self.max_quality {
-            pairs.push(("maxQuality", max.to_string()));
+            pairs.push((Filter::MAX_QUALITY, max.to_string()));
         }
         if let Some(has_issues) = self.has_issues {
-            pairs.push(("hasIssues", has_issues.to_string()));
+            pairs.push((Filter::HAS_ISSUES, has_issues.to_string()));
         }
         if let Some(failed) = self.has_failed_steps {
-            pairs.push(("hasFailedSteps", failed.to_string()));
+            pairs.push((Filter::HAS_FAILED_STEPS, failed.to_string()));
         }
         if let Some(q) = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            pairs.push(("q", q.to_owned()));
+            pairs.push((Filter::Q, q.to_owned()));
         }
         if self.sort != ConversationSort::default() {
-            pairs.push(("sort", sort_api_name(self.sort).to_owned()));
+            pairs.push((Filter::SORT, sort_api_name(self.sort).to_owned()));
         }
         pairs.push(("limit", limit.to_string()));
         match (&self.cursor, self.offset) {

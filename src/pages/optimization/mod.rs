@@ -6,11 +6,10 @@
 //! chart's variant (`?persona=`), the diff view (`?diffOnly=1`) and an open conversation
 //! (`?sim=`).
 
-use converra_api::insights::Metric;
 use converra_api::optimizations::{
     AppliedVariant, ApplyVariant, Optimization, OptimizationIntent, OptimizationOutcome,
-    OptimizationPhase, OptimizationResults, OptimizationStatus, SimulatedTranscript,
-    SimulationPlan, StopOptimization, Variant,
+    OptimizationPhase, OptimizationResults, OptimizationStatus, SimulationPlan, StopOptimization,
+    Variant,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -19,30 +18,25 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use leptos_router::params::ParamsMap;
 use leptos_router::NavigateOptions;
 
-use crate::api::optimizations::{
-    apply_variant, get_optimization, get_simulation, list_variants, stop_optimization,
-};
-use crate::api::{ApiClient, ClientError};
-use crate::app::use_signed_in;
-use crate::components::confirm::{ConfirmDialog, Dialog};
-use crate::components::diff::WordDiff;
+use crate::api::optimizations::{apply_variant, stop_optimization};
+use crate::components::confirm::ConfirmDialog;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::loading::Loading;
-use crate::components::optimization_charts::{overall_mean, OptimizationCharts};
+use crate::components::optimization_charts::OptimizationCharts;
+use crate::components::optimization_progress::{is_live, phase_label, OptimizationProgressBar};
 use crate::components::optimization_stats::{
-    format_lift, format_probability, format_score, signed, VariantStatsTable,
+    format_lift, format_probability, signed, VariantStatsTable,
 };
-use crate::components::query::{build_query, encode_component};
-use crate::components::transcript::Transcript;
-use crate::format;
-use crate::pages::agents::{client_of, RelativeTime};
-use crate::pages::optimizations::{
-    is_live, next_poll_delay, phase_label, OptimizationProgressBar, OptimizationStatusBadge,
-    FIRST_POLL_MS,
-};
+use crate::components::simulation_dialog::SimulationDialog;
+use crate::components::status_badge::OptimizationStatusBadge;
+use crate::components::timestamp::RelativeTime;
+use crate::components::variant_card::VariantCard;
+use crate::query::{build_query, encode_component};
+use crate::signed_in::{client_of, use_signed_in};
 
-/// Polls after a stop while the runner may still evaluate what was simulated.
-const POLLS_AFTER_STOP: u32 = 4;
+pub mod poller;
+
+use poller::{follow, Followed};
 
 /// The page's view as the URL keeps it: `?persona=…&diffOnly=1&sim=…`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -80,24 +74,6 @@ impl OptimizationViewQuery {
         }
         build_query(pairs)
     }
-}
-
-/// Whether the page keeps polling `optimization`: while it is live, and for a few polls
-/// after a stop that has no results yet (the runner evaluates what was simulated).
-pub fn keep_following(optimization: &Optimization, polls_after_stop: u32) -> bool {
-    is_live(optimization)
-        || (optimization.status == OptimizationStatus::Stopped
-            && optimization.results.is_none()
-            && optimization.progress.simulations_completed > 0
-            && polls_after_stop < POLLS_AFTER_STOP)
-}
-
-/// Whether a variant can be applied now: the run completed (or stopped with results) and it
-/// is not the control.
-pub fn can_apply(optimization: &Optimization, variant: &Variant) -> bool {
-    let finished_with_results = optimization.status == OptimizationStatus::Completed
-        || (optimization.status == OptimizationStatus::Stopped && optimization.results.is_some());
-    finished_with_results && !variant.is_control
 }
 
 /// The agent page showing the version an apply made, diffed against the one before.
@@ -180,69 +156,6 @@ impl RunFacts {
             completed_at: o.completed_at.clone(),
             applied_variant_id: o.applied_variant_id.clone(),
             applied_at: o.applied_at.clone(),
-        }
-    }
-}
-
-/// Sets `signal` only when the value differs, so a poll that changed nothing redraws nothing.
-fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
-    if signal.try_with_untracked(|current| *current != value) == Some(true) {
-        signal.try_set(value);
-    }
-}
-
-/// What the poller fills in.
-#[derive(Clone, Copy)]
-struct Followed {
-    optimization: RwSignal<Option<Optimization>>,
-    variants: RwSignal<Vec<Variant>>,
-    error: RwSignal<Option<ClientError>>,
-    /// The current follower's number; a follower whose number is no longer current (or
-    /// whose page is gone) stops.
-    current: StoredValue<u64>,
-}
-
-/// Fetches the optimization and its variants, then again after 1, 2, 4, 8, 8… seconds
-/// while [`keep_following`] says so.
-async fn follow(client: ApiClient, id: String, token: u64, into: Followed) {
-    let still = move || into.current.try_get_value() == Some(token);
-    let mut delay = FIRST_POLL_MS;
-    let mut polls_after_stop = 0;
-    loop {
-        let fetched = get_optimization(&client, &id).await;
-        if !still() {
-            return;
-        }
-        let optimization = match fetched {
-            Ok(o) => o,
-            Err(error) => {
-                into.error.try_set(Some(error));
-                return;
-            }
-        };
-        let variants = list_variants(&client, &id).await;
-        if !still() {
-            return;
-        }
-        match variants {
-            Ok(variants) => set_if_changed(into.variants, variants),
-            Err(error) => {
-                into.error.try_set(Some(error));
-                return;
-            }
-        }
-        let keep = keep_following(&optimization, polls_after_stop);
-        if optimization.status == OptimizationStatus::Stopped {
-            polls_after_stop += 1;
-        }
-        set_if_changed(into.optimization, Some(optimization));
-        if !keep {
-            return;
-        }
-        gloo_timers::future::sleep(std::time::Duration::from_millis(u64::from(delay))).await;
-        delay = next_poll_delay(delay);
-        if !still() {
-            return;
         }
     }
 }
@@ -692,207 +605,5 @@ fn PhaseSteps(phase: OptimizationPhase) -> impl IntoView {
                 }
             }).collect_view()}
         </ol>
-    }
-}
-
-/// One variant: its change summary, its numbers, its prompt against the control's, Apply,
-/// and its sample conversations. Reads its variant from `variants` by id, so a poll
-/// re-renders only what changed.
-#[component]
-fn VariantCard(
-    variant_id: String,
-    optimization: RwSignal<Option<Optimization>>,
-    variants: RwSignal<Vec<Variant>>,
-    diff_only: Signal<bool>,
-    on_apply: Callback<(String, String)>,
-    on_open_sim: Callback<String>,
-) -> impl IntoView {
-    let variant = Memo::new({
-        let variant_id = variant_id.clone();
-        move |_| variants.with(|vs| vs.iter().find(|v| v.id == variant_id).cloned())
-    });
-    let control_content = Memo::new(move |_| {
-        variants.with(|vs| {
-            vs.iter()
-                .find(|v| v.is_control)
-                .map(|v| v.content.clone())
-                .unwrap_or_default()
-        })
-    });
-    let appliable = Memo::new(move |_| {
-        let v = variant.get();
-        optimization.with(|o| match (o, v) {
-            (Some(o), Some(v)) => can_apply(o, &v),
-            _ => false,
-        })
-    });
-    let applied = Memo::new({
-        let variant_id = variant_id.clone();
-        move |_| {
-            optimization.with(|o| {
-                o.as_ref()
-                    .and_then(|o| o.applied_variant_id.as_deref())
-                    .is_some_and(|a| a == variant_id)
-            })
-        }
-    });
-    let title_id = format!(
-        "variant-{}",
-        variant_id.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
-    );
-
-    move || {
-        let Some(v) = variant.get() else {
-            return ().into_any();
-        };
-        let name = v.name.clone();
-        let new_content = v.content.clone();
-        let tested = v.metrics.simulation_count > 0;
-        let numbers = tested.then(|| {
-            let lift = (!v.is_control).then(|| format!(" · lift {}", format_lift(v.metrics.lift)));
-            format!(
-                "Mean score {}{} · {} conversations",
-                format_score(overall_mean(&v)),
-                lift.unwrap_or_default(),
-                v.metrics.simulation_count
-            )
-        });
-        let body = if v.is_control {
-            view! {
-                <details class="control-prompt">
-                    <summary>"The control's prompt (the agent's current version)"</summary>
-                    <pre class="prompt" tabindex="0">{v.content.clone()}</pre>
-                </details>
-            }
-            .into_any()
-        } else {
-            view! {
-                <div class="variant-diff">
-                    <h4>"Prompt against the control"</h4>
-                    <WordDiff old=control_content new=new_content differences_only=diff_only/>
-                </div>
-            }
-            .into_any()
-        };
-        let apply_button = {
-            let (id, name) = (v.id.clone(), v.name.clone());
-            move || {
-                appliable.get().then(|| {
-                    let (id, name) = (id.clone(), name.clone());
-                    let label = format!("Apply {name}");
-                    view! {
-                        <button type="button" class="apply-variant" data-testid="apply-variant"
-                            data-variant=id.clone() aria-label=label
-                            on:click=move |_| on_apply.run((id.clone(), name.clone()))>"Apply"</button>
-                    }
-                })
-            }
-        };
-        let samples = v.sample_conversation_ids.clone();
-        let samples = (!samples.is_empty()).then(|| {
-            view! {
-                <div class="variant-samples">
-                    <h4>"Sample simulated conversations"</h4>
-                    <ul>
-                        {samples.into_iter().enumerate().map(|(i, sim)| {
-                            let label = format!("Conversation {}", i + 1);
-                            let open = sim.clone();
-                            view! {
-                                <li>
-                                    <button type="button" class="link-button" data-testid="open-simulation"
-                                        on:click=move |_| on_open_sim.run(open.clone())>{label}</button>
-                                    " "<code class="muted">{sim}</code>
-                                </li>
-                            }
-                        }).collect_view()}
-                    </ul>
-                </div>
-            }
-        });
-        view! {
-            <article class="card variant-card" class:winner=v.is_winner class:control=v.is_control
-                aria-labelledby=title_id.clone() data-testid="variant-card" data-variant=v.id.clone()>
-                <header class="variant-head">
-                    <h3 id=title_id.clone()>{name}</h3>
-                    {v.is_control.then(|| view! { <span class="status-badge">"Control"</span> })}
-                    {v.is_winner.then(|| view! { <span class="status-badge badge-winner">"Winner"</span> })}
-                    {move || applied.get().then(|| view! { <span class="status-badge badge-applied">"Applied"</span> })}
-                    <span class="muted variant-status">{v.status.clone()}</span>
-                    <span class="variant-actions">{apply_button}</span>
-                </header>
-                {(!v.change_summary.is_empty()).then(|| view! { <p class="change-summary">{v.change_summary.clone()}</p> })}
-                {numbers.map(|n| view! { <p class="muted variant-numbers">{n}</p> })}
-                {body}
-                {samples}
-            </article>
-        }
-        .into_any()
-    }
-}
-
-/// The simulated conversation the URL names, in a dialog: who talked, about what, how it
-/// scored, and the messages.
-#[component]
-fn SimulationDialog(
-    #[prop(into)] optimization_id: Signal<String>,
-    #[prop(into)] sim_id: Signal<Option<String>>,
-    on_close: Callback<()>,
-) -> impl IntoView {
-    let signed_in = use_signed_in();
-    let open = Signal::derive(move || sim_id.with(Option::is_some));
-    let simulation = LocalResource::new(move || {
-        let sim = sim_id.get();
-        let id = optimization_id.get();
-        let client = client_of(signed_in.get());
-        async move {
-            match sim {
-                Some(sim) => get_simulation(&client?, &id, &sim).await.map(Some),
-                None => Ok(None),
-            }
-        }
-    });
-    let body = move || match simulation.get() {
-        None => view! { <Loading what="the conversation" rows=4/> }.into_any(),
-        Some(Err(error)) => view! { <ErrorPanel error/> }.into_any(),
-        Some(Ok(None)) => ().into_any(),
-        Some(Ok(Some(transcript))) => view! { <SimulatedConversation transcript/> }.into_any(),
-    };
-    view! {
-        <Dialog open=open title="Simulated conversation" on_close=on_close class="wide sim-dialog">
-            <div class="sim-body" data-testid="simulation">{body}</div>
-            <div class="dialog-actions">
-                <button type="button" class="secondary" on:click=move |_| on_close.run(())>"Close"</button>
-            </div>
-        </Dialog>
-    }
-}
-
-#[component]
-fn SimulatedConversation(transcript: SimulatedTranscript) -> impl IntoView {
-    let metrics = Metric::ALL
-        .iter()
-        .filter_map(|m| {
-            transcript
-                .metrics
-                .get(m.as_str())
-                .map(|v| view! { <div><dt>{m.label()}</dt><dd>{format_score(*v)}</dd></div> })
-        })
-        .collect_view();
-    let raw = RwSignal::new(false);
-    let focus = RwSignal::new(None::<usize>);
-    view! {
-        <dl class="facts sim-facts">
-            <div><dt>"Variant"</dt><dd>{transcript.variant_name.clone()}</dd></div>
-            <div><dt>"Persona"</dt><dd>{transcript.persona_name.clone()}</dd></div>
-            <div><dt>"Scenario"</dt><dd>{transcript.scenario_title.clone()}</dd></div>
-            <div><dt>"Overall score"</dt><dd>{format_score(transcript.overall_score)}</dd></div>
-            <div><dt>"Task completed"</dt><dd>{if transcript.task_completed { "Yes" } else { "No" }}</dd></div>
-            <div><dt>"Messages"</dt><dd>{format::thousands(transcript.messages.len() as u64)}</dd></div>
-        </dl>
-        <details class="sim-metrics">
-            <summary>"The 11 metrics"</summary>
-            <dl class="facts">{metrics}</dl>
-        </details>
-        <Transcript messages=transcript.messages raw=raw focus=focus/>
     }
 }
