@@ -17,7 +17,7 @@ pub struct AppState {
     pub clock: SharedClock,
     pub config: Arc<ServerConfig>,
     /// Rate-limit windows and requests counted but not yet written to `usage_daily`.
-    pub limiter: Arc<crate::limits::RateLimiter>,
+    pub limiter: Arc<crate::limits::rate::RateLimiter>,
     /// Wakes the webhook worker after a commit that queued deliveries.
     pub webhook_wakeup: Arc<tokio::sync::Notify>,
     /// Wakes the insights, optimization and benchmark workers after a commit that queued work.
@@ -54,7 +54,7 @@ impl AppState {
             store,
             clock,
             config: Arc::new(config),
-            limiter: Arc::new(crate::limits::RateLimiter::new()),
+            limiter: Arc::new(crate::limits::rate::RateLimiter::new()),
             webhook_wakeup: Arc::new(tokio::sync::Notify::new()),
             jobs_wakeup: Arc::new(tokio::sync::Notify::new()),
             engines: Arc::new(EngineRegistry::new(

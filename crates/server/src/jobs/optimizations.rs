@@ -14,6 +14,7 @@ use converra_api::webhooks::{
 
 use super::{spawn_worker, BackgroundTask};
 use crate::clock::rfc3339;
+use crate::clock::DAY_MS;
 use crate::engine::optimizer::{evaluate, ScoredSimulation};
 use crate::engine::personas::{persona, scenarios, Persona, Scenario};
 use crate::engine::records::InsightRow;
@@ -26,7 +27,6 @@ use crate::state::AppState;
 use crate::store::optimizations::{
     finish_optimization, Finish, NewSimulation, OptimizationRecord, VariantRecord,
 };
-use crate::clock::DAY_MS;
 use crate::store::usage::{add_usage, UsageDelta};
 use crate::store::webhooks::queue_event;
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{BackgroundTask, StopSignal};
-use crate::limits::RateLimiter;
+use crate::limits::rate::RateLimiter;
 use crate::state::AppState;
 use crate::store::Store;
 

@@ -18,6 +18,7 @@ use converra_api::insights::{
 use converra_api::{Data, Paging};
 
 use crate::auth::Caller;
+use crate::clock::DAY_MS;
 use crate::clock::{parse_rfc3339, rfc3339};
 use crate::engine::aggregate::{self, AgentInsightsInput, Deployment};
 use crate::error::{ApiError, ApiResult};
@@ -25,7 +26,6 @@ use crate::extract::{ApiJsonOrDefault, ApiQuery};
 use crate::state::AppState;
 use crate::store::insights::{queue_insights, StoredInsights};
 use crate::store::paging::PageRequest;
-use crate::clock::DAY_MS;
 use crate::validate::Checks;
 
 pub fn router() -> Router<AppState> {

@@ -10,7 +10,6 @@ use time::{Date, Duration};
 use super::Store;
 use crate::clock::{day_of, day_text, utc_date};
 
-
 /// What one event adds to an account's counters for its day.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct UsageDelta {

@@ -4,11 +4,11 @@
 use crate::common::{send, TestServer, START_MS};
 use axum::response::IntoResponse;
 use converra_api::{PlanId, PlanLimits};
+use converra_server::clock::DAY_MS;
 use converra_server::limits::{
     ensure_agent_quota, ensure_conversation_quota, ensure_optimization_quota,
 };
 use converra_server::store::accounts::AccountRecord;
-use converra_server::clock::DAY_MS;
 use converra_server::store::usage::{add_usage, UsageDelta};
 use reqwest::{Method, Response};
 use serde_json::{json, Value};

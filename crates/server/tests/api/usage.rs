@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use crate::common::{send, START_MS};
 use converra_api::PlanId;
+use converra_server::clock::DAY_MS;
 use converra_server::clock::{Clock, ManualClock};
 use converra_server::state::{AppState, ServerConfig};
 use converra_server::store::accounts::AccountRecord;
-use converra_server::clock::DAY_MS;
 use converra_server::store::usage::{add_usage, UsageDelta};
 use converra_server::store::{Durability, Store};
 use serde_json::{json, Value};

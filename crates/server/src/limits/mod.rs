@@ -1,0 +1,173 @@
+//! Plans enforced: the rate-limit layer over the windows of `rate`, and the monthly quotas
+//! checked before a write.
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use converra_api::{ErrorCode, PlanId};
+use sqlx::SqliteConnection;
+
+use crate::auth::Caller;
+use crate::clock::rfc3339;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::accounts::AccountRecord;
+use crate::store::usage;
+
+pub mod rate;
+
+/// The layer behind auth: admits the caller's request against its plan's requests per
+/// minute, and puts the rate-limit headers on whatever the request gets back.
+pub async fn enforce_rate_limit(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let Some(Caller(account)) = request.extensions().get::<Caller>() else {
+        // Only reachable if this layer were mounted outside the auth layer by mistake.
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "the rate limit runs without the auth layer"
+        )));
+    };
+    let (limit, plan) = (account.limits.requests_per_minute, account.plan);
+    let decision = state
+        .limiter
+        .admit(&account.id, limit, state.clock.now_ms());
+    let mut response = if decision.allowed {
+        next.run(request).await
+    } else {
+        let secs = decision.retry_after_secs;
+        ApiError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "Rate limit exceeded: the {} plan allows {limit} requests per minute; retry in {secs} second{} or {}",
+                plan.display_name(),
+                plural(secs),
+                raise_limit(plan),
+            ),
+        )
+        .retry_after(secs)
+        .into_response()
+    };
+    decision.write_headers(response.headers_mut());
+    Ok(response)
+}
+
+fn plural(many: u64) -> &'static str {
+    if many == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn raise_limit(plan: PlanId) -> &'static str {
+    match plan {
+        PlanId::Free | PlanId::Pro => "upgrade your plan",
+        PlanId::Enterprise => "ask us to raise your limit",
+    }
+}
+
+/// 403 `LIMIT_EXCEEDED` unless the account may create one more agent. Call it in the
+/// write transaction that inserts the agent, so two creates cannot both take the last place.
+pub async fn ensure_agent_quota(
+    conn: &mut SqliteConnection,
+    account: &AccountRecord,
+) -> ApiResult<()> {
+    let limit = account.limits.agents;
+    let used = usage::count_agents(conn, &account.id).await?;
+    if used < i64::from(limit) {
+        return Ok(());
+    }
+    let advice = match account.plan {
+        PlanId::Free | PlanId::Pro => "archive one or upgrade",
+        PlanId::Enterprise => "archive one or ask us to raise your limit",
+    };
+    Err(ApiError::new(
+        ErrorCode::LimitExceeded,
+        format!(
+            "The {} plan allows {limit} agent{}; {advice}",
+            account.plan.display_name(),
+            plural(u64::from(limit)),
+        ),
+    ))
+}
+
+/// 403 `LIMIT_EXCEEDED` once this month's conversations reach the plan's limit. Call it in
+/// the write transaction that inserts the conversation (and counts it with `add_usage`).
+pub async fn ensure_conversation_quota(
+    conn: &mut SqliteConnection,
+    account: &AccountRecord,
+    now_ms: i64,
+) -> ApiResult<()> {
+    let used = usage::period_totals(conn, &account.id, now_ms)
+        .await?
+        .conversations;
+    ensure_monthly(
+        account,
+        "conversations",
+        used,
+        account.limits.conversations_per_month,
+        now_ms,
+    )
+}
+
+/// 403 `LIMIT_EXCEEDED` once this month's optimizations reach the plan's limit. Call it in
+/// the write transaction that inserts the optimization (and counts it with `add_usage`).
+pub async fn ensure_optimization_quota(
+    conn: &mut SqliteConnection,
+    account: &AccountRecord,
+    now_ms: i64,
+) -> ApiResult<()> {
+    let used = usage::period_totals(conn, &account.id, now_ms)
+        .await?
+        .optimizations;
+    ensure_monthly(
+        account,
+        "optimizations",
+        used,
+        account.limits.optimizations_per_month,
+        now_ms,
+    )
+}
+
+/// At most the plan's `concurrentOptimizations` (10) queued or running at once; the next
+/// one is refused with 429 `CONCURRENCY_LIMIT` until one finishes.
+pub async fn ensure_optimization_concurrency(
+    conn: &mut SqliteConnection,
+    account: &AccountRecord,
+) -> ApiResult<()> {
+    let running = usage::count_running_optimizations(conn, &account.id).await?;
+    let limit = account.limits.concurrent_optimizations;
+    if running < i64::from(limit) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::ConcurrencyLimit,
+        format!(
+            "{running} optimizations are already queued or running, the most this account may run at once ({limit}); wait for one to finish or stop one"
+        ),
+    ))
+}
+
+fn ensure_monthly(
+    account: &AccountRecord,
+    what: &str,
+    used: i64,
+    limit: u32,
+    now_ms: i64,
+) -> ApiResult<()> {
+    if used < i64::from(limit) {
+        return Ok(());
+    }
+    let (_, next_period) = usage::billing_period(now_ms);
+    Err(ApiError::new(
+        ErrorCode::LimitExceeded,
+        format!(
+            "The {} plan allows {limit} {what} a month and this month's are used up; {} or wait for the next period, which starts {}",
+            account.plan.display_name(),
+            raise_limit(account.plan),
+            rfc3339(next_period),
+        ),
+    ))
+}
