@@ -23,7 +23,21 @@ fn field_error(errors: Signal<Vec<FieldError>>, field: &'static str, id: String)
     }
 }
 
-fn invalid(errors: Signal<Vec<FieldError>>, field: &'static str) -> impl Fn() -> &'static str {
+/// The error line of a control these fields cannot hold (a select whose options load, a
+/// group of checkboxes): the same markup and id (`{id}-error`) as every field's.
+#[component]
+pub fn FieldErrorLine(
+    #[prop(into)] errors: Signal<Vec<FieldError>>,
+    field: &'static str,
+    /// The control's element id.
+    #[prop(into)]
+    id: String,
+) -> impl IntoView {
+    field_error(errors, field, id)
+}
+
+/// `aria-invalid` for a control these fields cannot hold: `"true"` while `field` has an error.
+pub fn invalid(errors: Signal<Vec<FieldError>>, field: &'static str) -> impl Fn() -> &'static str {
     move || {
         if errors.with(|errors| errors.iter().any(|e| e.field == field)) {
             "true"

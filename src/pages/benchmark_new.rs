@@ -14,7 +14,7 @@ use crate::api::ClientError;
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
-use crate::components::form_fields::TextField;
+use crate::components::form_fields::{invalid, FieldErrorLine, TextField};
 use crate::components::loading::Loading;
 use crate::query::encode_component;
 use crate::signed_in::client_of;
@@ -213,16 +213,6 @@ pub fn BenchmarkNewPage() -> impl IntoView {
         }));
         all
     });
-    let error_of = move |field: &'static str| {
-        move || {
-            errors.with(|errors| {
-                errors
-                    .iter()
-                    .find(|e| e.field == field)
-                    .map(|e| e.message.clone())
-            })
-        }
-    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let errors = form.with(BenchmarkForm::validate);
@@ -239,7 +229,7 @@ pub fn BenchmarkNewPage() -> impl IntoView {
         Suspend::new(async move {
             let agents = agents.await?;
             Ok::<_, ClientError>(
-                view! { <AgentChoices agents form invalid=Signal::derive(move || error_of("agentIds")().is_some())/> },
+                view! { <AgentChoices agents form invalid=Signal::derive(move || invalid(errors, "agentIds")() == "true")/> },
             )
         })
     };
@@ -264,7 +254,7 @@ pub fn BenchmarkNewPage() -> impl IntoView {
                             {agent_choices}
                         </ErrorBoundary>
                     </Transition>
-                    <p class="field-error" id="benchmark-agents-error">{error_of("agentIds")}</p>
+                    <FieldErrorLine errors field="agentIds" id="benchmark-agents"/>
                 </fieldset>
                 <div class="form-grid">
                     <TextField form errors id="benchmark-scenarios" field="scenarioCount" label="Scenarios"

@@ -18,7 +18,7 @@ use crate::api::optimizations::create_optimization;
 use crate::api::settings::get_settings;
 use crate::api::ClientError;
 use crate::components::error_panel::ErrorPanel;
-use crate::components::form_fields::TextField;
+use crate::components::form_fields::{invalid, FieldErrorLine, TextField};
 use crate::query::encode_component;
 use crate::signed_in::client_of;
 use crate::signed_in::use_signed_in;
@@ -373,26 +373,6 @@ pub fn OptimizationNewPage() -> impl IntoView {
         all.extend(server_error.get());
         all
     });
-    let error_for = move |field: &'static str| {
-        errors.with(|errors| {
-            errors
-                .iter()
-                .find(|e| e.field == field)
-                .map(|e| e.message.clone())
-        })
-    };
-    let dom_id = |field: &str| format!("opt-{}", field.replace('.', "-"));
-    let error_view = move |field: &'static str| {
-        move || {
-            error_for(field).map(|message| {
-                view! { <p class="field-error" id=format!("{}-error", dom_id(field))>{message}</p> }
-            })
-        }
-    };
-    let invalid = move |field: &'static str| move || error_for(field).is_some().to_string();
-    let described = move |field: &'static str| {
-        move || error_for(field).map(|_| format!("{}-error", dom_id(field)))
-    };
     let agent_options = move || {
         let chosen = form.with(|f| f.agent_id.clone());
         match agents.get() {
@@ -474,12 +454,12 @@ pub fn OptimizationNewPage() -> impl IntoView {
                 <h2 id="opt-form-title" class="visually-hidden">"Optimization settings"</h2>
                 <div class="field">
                     <label for="opt-agentId">"Agent"</label>
-                    <select id="opt-agentId" aria-invalid=invalid("agentId")
-                        aria-describedby=described("agentId")
+                    <select id="opt-agentId" aria-invalid=invalid(errors, "agentId")
+                        aria-describedby="opt-agentId-error"
                         on:change=move |ev| { let v = event_target_value(&ev); edit(&|f| f.agent_id = v.clone()); }>
                         {agent_options}
                     </select>
-                    {error_view("agentId")}
+                    <FieldErrorLine errors field="agentId" id="opt-agentId"/>
                     {agents_error}
                 </div>
 
@@ -538,7 +518,7 @@ pub fn OptimizationNewPage() -> impl IntoView {
                     </label>
                     <Show when=move || form.with(|f| f.persona_choice == PersonaChoice::Chosen)>
                         <div class="persona-grid nested" role="group" aria-label="Personas"
-                            aria-describedby=described("personaIds")>
+                            aria-describedby="opt-personaIds-error">
                             {PERSONAS.into_iter().map(|(id, name)| view! {
                                 <label class="choice">
                                     <input type="checkbox" value=id
@@ -556,7 +536,7 @@ pub fn OptimizationNewPage() -> impl IntoView {
                                 </label>
                             }).collect_view()}
                         </div>
-                        {error_view("personaIds")}
+                        <FieldErrorLine errors field="personaIds" id="opt-personaIds"/>
                     </Show>
                 </fieldset>
                 <p class="estimate" role="status" data-testid="conversation-estimate">{estimate}</p>
