@@ -34,6 +34,13 @@ const NAME = 'converra-dashboard';
 const WASM_OPT_MIN_BYTES = 8 * 1024;
 
 const run = (cmd, args) => execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+/** Runs one stage of the hook and prints how long it took, as the scripts' steps do. */
+const timed = async (name, stage) => {
+  const start = performance.now();
+  const result = await stage();
+  console.log(`-- ${name}: done in ${((performance.now() - start) / 1000).toFixed(1)}s`);
+  return result;
+};
 
 run('cargo', ['build', '--locked', '--offline', '--profile', profile, '--target', 'wasm32-unknown-unknown', '--bin', NAME]);
 const built = join(targetDir, 'wasm32-unknown-unknown', release ? profile : 'debug', `${NAME}.wasm`);
@@ -41,9 +48,9 @@ const built = join(targetDir, 'wasm32-unknown-unknown', release ? profile : 'deb
 const work = mkdtempSync(join(tmpdir(), 'converra-wasm-'));
 const out = mkdtempSync(join(tmpdir(), 'converra-pkg-'));
 try {
-  run('wasm-split-cli', [built, work, '--target', 'web', '--out-name', NAME]);
-  run('wasm-bindgen', ['--target', 'web', '--keep-lld-exports', '--no-typescript',
-    '--out-dir', work, '--out-name', NAME, join(work, `${NAME}.wasm`)]);
+  await timed('wasm-split-cli', () => run('wasm-split-cli', [built, work, '--target', 'web', '--out-name', NAME]));
+  await timed('wasm-bindgen', () => run('wasm-bindgen', ['--target', 'web', '--keep-lld-exports', '--no-typescript',
+    '--out-dir', work, '--out-name', NAME, join(work, `${NAME}.wasm`)]));
   rmSync(join(work, `${NAME}.wasm`));
 
   const wasmFiles = readdirSync(work).filter((f) => f.endsWith('.wasm'));
@@ -60,12 +67,12 @@ try {
         await wasmOpt('wasm-opt', ['-Oz', '--output', join(out, file), join(work, file)]);
       }
     };
-    await Promise.all([worker(), worker()]);
+    await timed(`wasm-opt -Oz on ${queue.length} of ${wasmFiles.length} modules`, () => Promise.all([worker(), worker()]));
   } else {
     for (const file of wasmFiles) cpSync(join(work, file), join(out, file));
   }
   for (const file of jsFiles) cpSync(join(work, file), join(out, file));
-  writeRoutePacks(out);
+  await timed('route packs', () => writeRoutePacks(out));
 
   const hash = createHash('sha256');
   for (const file of readdirSync(out).sort()) hash.update(file).update(readFileSync(join(out, file)));
@@ -94,7 +101,7 @@ try {
   if (/<script(?![^>]*\bsrc=)[^>]*>/.test(readFileSync(indexPath, 'utf8'))) {
     throw new Error('index.html holds an inline script; the CSP would block it');
   }
-  if (release) precompress(staging);
+  if (release) await timed('brotli and gzip copies', () => precompress(staging));
 } finally {
   rmSync(work, { recursive: true, force: true });
   rmSync(out, { recursive: true, force: true });

@@ -72,6 +72,8 @@ async fn building_until_built(
     let page = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta http-equiv=\"refresh\" content=\"{BUILDING_RETRY_SECS}\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"color-scheme\" content=\"light dark\">\
          <title>Converra: the dashboard is being built</title></head><body>\
          <h1>The dashboard is still being built</h1>\
          <p>The API is already up under <code>/api/v1</code>. This page reloads itself \
