@@ -72,9 +72,10 @@ pub struct ServerConfig {
     pub dist: Option<PathBuf>,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
-    /// Lets webhooks use plain http and private, loopback or link-local addresses: for
-    /// local development and tests only, since it lets callers reach the server's network.
-    pub allow_private_webhooks: bool,
+    /// Lets webhooks and accounts' model endpoints (`llm.baseUrl`) reach private, loopback
+    /// or link-local addresses, and webhooks use plain http: for local development and
+    /// tests only, since it lets callers reach the server's network.
+    pub allow_private_network: bool,
     /// The first retry delay of a failed webhook delivery; each retry doubles it.
     pub webhook_retry_base_ms: u64,
     /// The first retry delay of failed insights; each retry doubles it.
@@ -93,7 +94,7 @@ impl Default for ServerConfig {
         ServerConfig {
             dist: None,
             body_limit: 1024 * 1024,
-            allow_private_webhooks: false,
+            allow_private_network: false,
             webhook_retry_base_ms: 10_000,
             insights_retry_base_ms: 30_000,
             dashboard_connect_src: Vec::new(),

@@ -519,7 +519,7 @@ async fn receiver() -> (String, Arc<Mutex<Vec<Bytes>>>) {
 #[tokio::test]
 async fn a_completed_benchmark_is_announced_to_subscribed_webhooks() {
     let server = TestServer::start_with(ServerConfig {
-        allow_private_webhooks: true,
+        allow_private_network: true,
         ..ServerConfig::default()
     })
     .await;
