@@ -50,6 +50,7 @@ impl AppState {
     pub fn new(store: Store, clock: SharedClock, config: ServerConfig) -> AppState {
         let config_model_defaults = config.model_defaults.clone();
         let config_tune_model = config.tune_model;
+        let allow_private_network = config.allow_private_network;
         AppState {
             store,
             clock,
@@ -59,6 +60,7 @@ impl AppState {
             jobs_wakeup: Arc::new(tokio::sync::Notify::new()),
             engines: Arc::new(EngineRegistry::new(
                 config_model_defaults,
+                allow_private_network,
                 config_tune_model,
             )),
         }

@@ -328,3 +328,52 @@ async fn a_body_that_is_not_a_json_object_is_refused() {
         (401, Some("UNAUTHORIZED"))
     );
 }
+
+#[tokio::test]
+async fn a_base_url_with_a_query_fragment_or_internal_address_is_refused() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Free).await;
+    for url in [
+        "https://llm.example.com/v1?x=",
+        "https://llm.example.com/v1#",
+        "https://llm.example.com/v1?",
+        "http://127.0.0.1:8080/v1",
+        "http://169.254.169.254/latest",
+        "http://[::1]/v1",
+        "http://[2001::1]/v1",
+    ] {
+        let (status, body) = server
+            .patch("/settings", &key, json!({"llm": {"baseUrl": url}}))
+            .await;
+        assert_eq!(status, 400, "{url}: {body}");
+        assert_eq!(body["error"]["code"], "VALIDATION_ERROR", "{url}: {body}");
+        assert_eq!(fields(&body), vec!["llm.baseUrl".to_owned()], "{url}");
+    }
+
+    // With private networks allowed, loopback is accepted but a query still is not.
+    let server = TestServer::start_with(converra_server::state::ServerConfig {
+        allow_private_network: true,
+        ..Default::default()
+    })
+    .await;
+    let key = server.key("Acme", PlanId::Free).await;
+    let (status, body) = server
+        .patch(
+            "/settings",
+            &key,
+            json!({"llm": {"baseUrl": "http://127.0.0.1:8080/v1"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server
+        .patch(
+            "/settings",
+            &key,
+            json!({"llm": {"baseUrl": "http://127.0.0.1:8080/v1?a=b"}}),
+        )
+        .await;
+    assert_eq!(
+        (status, fields(&body)),
+        (400, vec!["llm.baseUrl".to_owned()])
+    );
+}
