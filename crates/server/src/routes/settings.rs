@@ -29,7 +29,8 @@ pub async fn get_settings(
 }
 
 /// Deep-merges the body into the settings: absent fields stay, `null` restores a field's
-/// default, unknown fields and values out of range are refused with their paths.
+/// default, unknown fields and values out of range are refused with their paths. A change
+/// of `llm.baseUrl` drops the saved `llm.apiKey` unless the same patch sets one.
 #[utoipa::path(patch, path = "/settings", tag = "settings", request_body = SettingsPatch,
     responses((status = 200, body = SettingsUpdated), (status = 400, body = converra_api::ErrorBody),
         (status = 415, body = converra_api::ErrorBody)))]
@@ -38,12 +39,17 @@ pub async fn update_settings(
     Caller(account): Caller,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<SettingsUpdated>> {
-    let (patch, api_key) = validate_patch(body)?;
+    let (patch, mut api_key) = validate_patch(body)?;
     let now = state.clock.now_ms();
     // Read, merge and write in one transaction, so concurrent patches both land.
     let mut tx = state.store.begin_write().await?;
     let current = load_settings(&mut tx, &account.id).await?;
     let merged = merge_settings(&current, patch, state.config.allow_private_network)?;
+    if merged.llm.base_url != current.llm.base_url && api_key == ApiKeyChange::Keep {
+        // The key was given for the old endpoint: sending it to a new one would hand it to
+        // whoever runs that host.
+        api_key = ApiKeyChange::Clear;
+    }
     let saved = save_settings(&mut tx, &account.id, &merged, &api_key, now).await?;
     tx.commit().await?;
     Ok(Json(SettingsUpdated::new(saved)))

@@ -330,6 +330,65 @@ async fn a_body_that_is_not_a_json_object_is_refused() {
 }
 
 #[tokio::test]
+async fn changing_only_the_base_url_drops_the_saved_key() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Free).await;
+    let id = account_id(&server, &key).await;
+    server
+        .patch(
+            "/settings",
+            &key,
+            json!({"llm": {"baseUrl": "https://llm.example.com/v1", "apiKey": "sk-old"}}),
+        )
+        .await;
+
+    // Same URL again (after trimming): the key stays.
+    let (status, body) = server
+        .patch(
+            "/settings",
+            &key,
+            json!({"llm": {"baseUrl": " https://llm.example.com/v1 "}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["llm"]["hasApiKey"], true);
+
+    // Another host: the key given for the old one is not sent there.
+    let (status, body) = server
+        .patch(
+            "/settings",
+            &key,
+            json!({"llm": {"baseUrl": "https://attacker.example.net/v1"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["llm"]["hasApiKey"], false);
+    let (_, body) = server.get("/settings", &key).await;
+    assert_eq!(body["data"]["llm"]["hasApiKey"], false, "{body}");
+    assert_eq!(server.store.llm_api_key(&id).await.unwrap(), None);
+
+    // A new URL with a new key in the same patch keeps that key.
+    let (_, body) = server
+        .patch(
+            "/settings",
+            &key,
+            json!({"llm": {"baseUrl": "https://other.example.org/v1", "apiKey": "sk-new"}}),
+        )
+        .await;
+    assert_eq!(body["data"]["llm"]["hasApiKey"], true);
+    assert_eq!(
+        server.store.llm_api_key(&id).await.unwrap().as_deref(),
+        Some("sk-new")
+    );
+
+    // Back to the server's own endpoint (baseUrl removed): the key goes too.
+    let (_, body) = server
+        .patch("/settings", &key, json!({"llm": {"baseUrl": null}}))
+        .await;
+    assert_eq!(body["data"]["llm"]["hasApiKey"], false);
+}
+
+#[tokio::test]
 async fn a_base_url_with_a_query_fragment_or_internal_address_is_refused() {
     let server = TestServer::start().await;
     let key = server.key("Acme", PlanId::Free).await;
