@@ -325,8 +325,8 @@ impl SimulatedConversation {
         self.messages
             .iter()
             .filter_map(|m| m.usage)
-            .map(|u| u.prompt_tokens + u.completion_tokens)
-            .sum()
+            .map(|u| u.prompt_tokens.saturating_add(u.completion_tokens))
+            .fold(0, u64::saturating_add)
     }
 
     /// Mean latency of the assistant's turns, in ms.

@@ -149,7 +149,8 @@ pub struct Completion {
 
 impl Completion {
     pub fn total_tokens(&self) -> u64 {
-        self.prompt_tokens + self.completion_tokens
+        // The counts come from the endpoint's reply, which may say anything.
+        self.prompt_tokens.saturating_add(self.completion_tokens)
     }
 }
 
