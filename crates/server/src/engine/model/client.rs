@@ -172,6 +172,20 @@ impl std::fmt::Debug for ChatClient {
     }
 }
 
+/// What one request brought back, before it is judged.
+enum Received {
+    /// A status other than 2xx, with `Retry-After` if sent. The body is not read: it is
+    /// never shown to anyone.
+    Refusal {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    /// A 2xx reply's body.
+    Body(Vec<u8>),
+    /// A 2xx reply longer than [`MAX_REPLY_BYTES`], left unread past that.
+    TooLarge,
+}
+
 /// What one attempt ended with.
 enum Attempt {
     Done(Completion),
@@ -311,18 +325,20 @@ impl ChatClient {
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
-            // Only a success's body is used; an error body is never shown to anyone.
             if !status.is_success() {
-                return Ok((status, retry_after, None));
+                return Ok(Received::Refusal {
+                    status: status.as_u16(),
+                    retry_after,
+                });
             }
             let mut body = Vec::new();
             while let Some(chunk) = response.chunk().await? {
                 if body.len() + chunk.len() > MAX_REPLY_BYTES {
-                    return Ok((status, retry_after, Some(Err(()))));
+                    return Ok(Received::TooLarge);
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok::<_, reqwest::Error>((status, retry_after, Some(Ok(body))))
+            Ok::<_, reqwest::Error>(Received::Body(body))
         };
         let result = tokio::time::timeout(self.config.timeout, exchange).await;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -337,33 +353,31 @@ impl ChatClient {
                 error: EngineError::Unreachable(describe_error(&error)),
                 retry_after: None,
             },
-            Ok(Ok((status, retry_after, body))) => {
-                let status = status.as_u16();
-                if let Some(body) = body {
-                    let parsed = body
-                        .map_err(|()| {
-                            EngineError::MalformedReply(format!(
-                                "the reply is larger than {} MiB",
-                                MAX_REPLY_BYTES / (1024 * 1024)
-                            ))
-                        })
-                        .and_then(|body| parse_completion(&body, prompt_chars, latency_ms));
-                    match parsed {
-                        Ok(completion) => Attempt::Done(completion),
-                        Err(error) => Attempt::Fail(error),
-                    }
-                } else if status == 429 {
-                    Attempt::Retry {
-                        error: EngineError::RateLimited { attempts: attempt },
-                        retry_after,
-                    }
+            Ok(Ok(Received::Body(body))) => match parse_completion(&body, prompt_chars, latency_ms)
+            {
+                Ok(completion) => Attempt::Done(completion),
+                Err(error) => Attempt::Fail(error),
+            },
+            Ok(Ok(Received::TooLarge)) => Attempt::Fail(EngineError::MalformedReply(format!(
+                "the reply is larger than {} MiB",
+                MAX_REPLY_BYTES / (1024 * 1024)
+            ))),
+            Ok(Ok(Received::Refusal {
+                status: 429,
+                retry_after,
+            })) => Attempt::Retry {
+                error: EngineError::RateLimited { attempts: attempt },
+                retry_after,
+            },
+            Ok(Ok(Received::Refusal {
+                status,
+                retry_after,
+            })) => {
+                let error = EngineError::Upstream { status };
+                if status >= 500 {
+                    Attempt::Retry { error, retry_after }
                 } else {
-                    let error = EngineError::Upstream { status };
-                    if status >= 500 {
-                        Attempt::Retry { error, retry_after }
-                    } else {
-                        Attempt::Fail(error)
-                    }
+                    Attempt::Fail(error)
                 }
             }
         };
