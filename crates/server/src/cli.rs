@@ -242,3 +242,28 @@ fn init_logging(format: LogFormat) {
         LogFormat::Json => builder.json().init(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allows_private_network(args: &[&str]) -> bool {
+        let cli = Cli::try_parse_from(
+            ["converra-server", "serve", "--db", "converra.db"]
+                .iter()
+                .chain(args),
+        )
+        .expect("parses");
+        match cli.command {
+            Command::Serve(serve) => serve.allow_private_network,
+            other => panic!("not serve: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn allow_private_network_keeps_its_webhook_only_name_as_an_alias() {
+        assert!(!allows_private_network(&[]));
+        assert!(allows_private_network(&["--allow-private-network"]));
+        assert!(allows_private_network(&["--allow-private-webhooks"]));
+    }
+}
