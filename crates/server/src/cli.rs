@@ -74,9 +74,12 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CONVERRA_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
-    /// Let webhooks use plain http and private or loopback addresses (development only).
-    #[arg(long, env = "CONVERRA_ALLOW_PRIVATE_WEBHOOKS", value_parser = clap::builder::BoolishValueParser::new())]
-    pub allow_private_webhooks: bool,
+    /// Let webhooks and accounts' model endpoints reach private, loopback and link-local
+    /// addresses, and webhooks use plain http (development only). `--allow-private-webhooks`
+    /// and `CONVERRA_ALLOW_PRIVATE_WEBHOOKS` are its older names.
+    #[arg(long, alias = "allow-private-webhooks", env = "CONVERRA_ALLOW_PRIVATE_NETWORK",
+        value_parser = clap::builder::BoolishValueParser::new())]
+    pub allow_private_network: bool,
     /// Origins the dashboard may call besides its own (comma-separated), for an API served
     /// elsewhere: they join the dashboard's Content-Security-Policy `connect-src`.
     #[arg(long, env = "CONVERRA_DASHBOARD_CONNECT_SRC", value_delimiter = ',')]
@@ -173,7 +176,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServerConfig {
         dist: args.dist,
         body_limit: args.body_limit,
-        allow_private_webhooks: args.allow_private_webhooks,
+        allow_private_network: args.allow_private_network || legacy_allow_private_network(),
         dashboard_connect_src: args.dashboard_connect_src,
         model_defaults: ModelDefaults {
             base_url: args.llm_base_url,
@@ -188,6 +191,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", args.addr))?;
     tracing::info!(addr = %listener.local_addr()?, "serving the API under /api/v1");
     crate::app::serve(listener, state, shutdown_signal()).await
+}
+
+/// `CONVERRA_ALLOW_PRIVATE_WEBHOOKS`, the environment's older name for
+/// `CONVERRA_ALLOW_PRIVATE_NETWORK` (clap reads one variable per flag), read as clap reads
+/// a boolean: `1`, `y`, `yes`, `t`, `true` or `on`.
+fn legacy_allow_private_network() -> bool {
+    std::env::var("CONVERRA_ALLOW_PRIVATE_WEBHOOKS").is_ok_and(|value| {
+        matches!(
+            value.trim().to_ascii_lowercase().as_str(),
+            "1" | "y" | "yes" | "t" | "true" | "on"
+        )
+    })
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
@@ -225,5 +240,30 @@ fn init_logging(format: LogFormat) {
     match format {
         LogFormat::Text => builder.compact().init(),
         LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allows_private_network(args: &[&str]) -> bool {
+        let cli = Cli::try_parse_from(
+            ["converra-server", "serve", "--db", "converra.db"]
+                .iter()
+                .chain(args),
+        )
+        .expect("parses");
+        match cli.command {
+            Command::Serve(serve) => serve.allow_private_network,
+            other => panic!("not serve: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn allow_private_network_keeps_its_webhook_only_name_as_an_alias() {
+        assert!(!allows_private_network(&[]));
+        assert!(allows_private_network(&["--allow-private-network"]));
+        assert!(allows_private_network(&["--allow-private-webhooks"]));
     }
 }

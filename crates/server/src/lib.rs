@@ -7,6 +7,7 @@ pub mod cli;
 pub mod clock;
 pub mod dashboard;
 pub mod demo;
+pub mod egress;
 pub mod engine;
 pub mod error;
 pub mod extract;

@@ -50,6 +50,7 @@ impl AppState {
     pub fn new(store: Store, clock: SharedClock, config: ServerConfig) -> AppState {
         let config_model_defaults = config.model_defaults.clone();
         let config_tune_model = config.tune_model;
+        let allow_private_network = config.allow_private_network;
         AppState {
             store,
             clock,
@@ -59,6 +60,7 @@ impl AppState {
             jobs_wakeup: Arc::new(tokio::sync::Notify::new()),
             engines: Arc::new(EngineRegistry::new(
                 config_model_defaults,
+                allow_private_network,
                 config_tune_model,
             )),
         }
@@ -72,9 +74,10 @@ pub struct ServerConfig {
     pub dist: Option<PathBuf>,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
-    /// Lets webhooks use plain http and private, loopback or link-local addresses: for
-    /// local development and tests only, since it lets callers reach the server's network.
-    pub allow_private_webhooks: bool,
+    /// Lets webhooks and accounts' model endpoints (`llm.baseUrl`) reach private, loopback
+    /// or link-local addresses, and webhooks use plain http: for local development and
+    /// tests only, since it lets callers reach the server's network.
+    pub allow_private_network: bool,
     /// The first retry delay of a failed webhook delivery; each retry doubles it.
     pub webhook_retry_base_ms: u64,
     /// The first retry delay of failed insights; each retry doubles it.
@@ -93,7 +96,7 @@ impl Default for ServerConfig {
         ServerConfig {
             dist: None,
             body_limit: 1024 * 1024,
-            allow_private_webhooks: false,
+            allow_private_network: false,
             webhook_retry_base_ms: 10_000,
             insights_retry_base_ms: 30_000,
             dashboard_connect_src: Vec::new(),

@@ -61,8 +61,9 @@ pub enum EngineError {
     Timeout { seconds: u64 },
     #[error("the language model kept refusing with 429 (rate limited) after {attempts} attempts")]
     RateLimited { attempts: u32 },
-    #[error("the language model endpoint answered {status}: {message}")]
-    Upstream { status: u16, message: String },
+    /// Only the status: the endpoint's body is never shown, as it may be anything.
+    #[error("the language model endpoint answered {status}")]
+    Upstream { status: u16 },
     #[error("the language model endpoint could not be reached: {0}")]
     Unreachable(String),
     #[error("the language model's reply could not be used: {0}")]
@@ -324,8 +325,8 @@ impl SimulatedConversation {
         self.messages
             .iter()
             .filter_map(|m| m.usage)
-            .map(|u| u.prompt_tokens + u.completion_tokens)
-            .sum()
+            .map(|u| u.prompt_tokens.saturating_add(u.completion_tokens))
+            .fold(0, u64::saturating_add)
     }
 
     /// Mean latency of the assistant's turns, in ms.

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use converra_api::settings::LlmSettings;
 
+use super::model::client::EndpointOwner;
 use super::model::{ModelConfig, ModelEngine};
 use super::offline::OfflineEngine;
 use super::Engine;
@@ -35,22 +36,30 @@ impl std::fmt::Debug for ModelDefaults {
 /// The model every engine call uses when none is named.
 pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
 
-/// Base URL, model and key: one model client each.
-type ModelConnection = (String, String, Option<String>);
+/// Base URL, model, key and whose endpoint it is: one model client each, so an account
+/// naming the operator's URL still gets a guarded client.
+type ModelConnection = (String, String, Option<String>, EndpointOwner);
 
 pub struct EngineRegistry {
     offline: Arc<OfflineEngine>,
     defaults: ModelDefaults,
+    /// Whether accounts' endpoints may be on private networks (`--allow-private-network`).
+    allow_private_network: bool,
     /// Tests shorten the model client's timeout and backoff through this.
     tune: fn(&mut ModelConfig),
     models: Mutex<HashMap<ModelConnection, Arc<ModelEngine>>>,
 }
 
 impl EngineRegistry {
-    pub fn new(defaults: ModelDefaults, tune: fn(&mut ModelConfig)) -> Self {
+    pub fn new(
+        defaults: ModelDefaults,
+        allow_private_network: bool,
+        tune: fn(&mut ModelConfig),
+    ) -> Self {
         EngineRegistry {
             offline: Arc::new(OfflineEngine::new()),
             defaults,
+            allow_private_network,
             tune,
             models: Mutex::new(HashMap::new()),
         }
@@ -58,10 +67,20 @@ impl EngineRegistry {
 
     /// The engine for an account's LLM settings and saved key.
     pub fn for_settings(&self, llm: &LlmSettings, account_key: Option<String>) -> Arc<dyn Engine> {
-        let (base_url, api_key) = match llm.base_url.as_deref().filter(|u| !u.is_empty()) {
-            Some(url) => (url.to_owned(), account_key),
+        let (base_url, api_key, owner) = match llm.base_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => (
+                url.to_owned(),
+                account_key,
+                EndpointOwner::Account {
+                    allow_private: self.allow_private_network,
+                },
+            ),
             None => match &self.defaults.base_url {
-                Some(url) => (url.clone(), account_key.or(self.defaults.api_key.clone())),
+                Some(url) => (
+                    url.clone(),
+                    account_key.or(self.defaults.api_key.clone()),
+                    EndpointOwner::Operator,
+                ),
                 None => return self.offline.clone(),
             },
         };
@@ -70,13 +89,14 @@ impl EngineRegistry {
             .clone()
             .or(self.defaults.model.clone())
             .unwrap_or_else(|| DEFAULT_MODEL.to_owned());
-        let key = (base_url, model, api_key);
+        let key = (base_url, model, api_key, owner);
         // A poisoned lock only means another thread panicked while inserting; the map
         // itself is still a valid cache.
         let mut models = self.models.lock().unwrap_or_else(|p| p.into_inner());
         let engine = models.entry(key.clone()).or_insert_with(|| {
             let mut config = ModelConfig::new(key.0.clone(), key.1.clone());
             config.api_key = key.2.clone();
+            config.owner = key.3;
             (self.tune)(&mut config);
             Arc::new(ModelEngine::new(config))
         });

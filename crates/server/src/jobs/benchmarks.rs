@@ -267,7 +267,9 @@ async fn play(
         metrics: analysis.metrics,
         task_completed: analysis.task_completed,
         latency_ms: has_latency.then(|| conversation.mean_latency_ms()),
-        engine_tokens: conversation.engine_tokens + analysis.engine_tokens,
+        engine_tokens: conversation
+            .engine_tokens
+            .saturating_add(analysis.engine_tokens),
     })
 }
 

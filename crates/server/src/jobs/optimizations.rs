@@ -276,7 +276,10 @@ async fn execute(
                 seed: run.seed,
             })
             .await?;
-        let tokens: u64 = proposals.iter().map(|p| p.engine_tokens).sum();
+        let tokens = proposals
+            .iter()
+            .map(|p| p.engine_tokens)
+            .fold(0, u64::saturating_add);
         count_tokens(state, &run.account_id, tokens).await?;
         let mut rows = vec![(
             "Control".to_owned(),
@@ -325,11 +328,11 @@ async fn execute(
     let max_turns = run.wire.simulation.max_turns;
     for chunk in todo.chunks(PARALLEL_SIMULATIONS.max(1)) {
         let mut batch = Vec::with_capacity(chunk.len());
-        let mut tokens = 0;
+        let mut tokens: u64 = 0;
         let results = simulate_chunk(engine, chunk, max_turns, run.seed).await;
         for result in results {
             let (simulation, engine_tokens) = result?;
-            tokens += engine_tokens;
+            tokens = tokens.saturating_add(engine_tokens);
             batch.push(simulation);
         }
         state
@@ -404,7 +407,9 @@ async fn simulate_chunk(
                     agent_prompt: Some(&prompt),
                 })
                 .await?;
-            let engine_tokens = simulated.engine_tokens + analysis.engine_tokens;
+            let engine_tokens = simulated
+                .engine_tokens
+                .saturating_add(analysis.engine_tokens);
             Ok((
                 NewSimulation {
                     variant_row_id,

@@ -1,11 +1,10 @@
 //! The webhook worker: sends due deliveries from the outbox (`store::webhooks`), signed,
-//! retried with exponential backoff, and disables a webhook that keeps failing. Also the
-//! URL policy that keeps webhooks off the server's own network.
+//! retried with exponential backoff, and disables a webhook that keeps failing. What a
+//! webhook may point at is `crate::egress`'s policy.
 //!
 //! Delivery is at least once: a send cut off by a crash is sent again after a restart, so
 //! receivers should deduplicate by the event id (or `X-Converra-Delivery`).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,6 +15,7 @@ use tokio::task::JoinSet;
 
 use super::{BackgroundTask, StopSignal};
 use crate::clock::{rfc3339, SharedClock};
+use crate::egress::{check_url_literal, guarded_client, Destination};
 use crate::state::AppState;
 use crate::store::webhooks::{AttemptRecord, DueDelivery, NextStep};
 use crate::store::Store;
@@ -62,142 +62,6 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// Whether a webhook must not be sent to `ip`: loopback, private (10/8, 172.16/12,
-/// 192.168/16), carrier-grade NAT (100.64/10), link-local, unique-local, unspecified,
-/// multicast, broadcast or reserved, including IPv6 forms that embed such an IPv4 address.
-pub fn is_forbidden_ip(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_forbidden_v4(v4),
-        IpAddr::V6(v6) => is_forbidden_v6(v6),
-    }
-}
-
-fn is_forbidden_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, c, _] = ip.octets();
-    ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        || ip.is_broadcast()
-        || a == 0
-        || (a == 100 && (b & 0xc0) == 64)
-        || (a == 192 && b == 0 && c == 0)
-        || (a == 198 && (b & 0xfe) == 18)
-        || a >= 240
-}
-
-fn is_forbidden_v6(ip: Ipv6Addr) -> bool {
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        return is_forbidden_v4(v4);
-    }
-    let s = ip.segments();
-    let embedded_v4 = |hi: u16, lo: u16| {
-        let [a, b] = hi.to_be_bytes();
-        let [c, d] = lo.to_be_bytes();
-        Ipv4Addr::new(a, b, c, d)
-    };
-    ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        || (s[0] & 0xffc0) == 0xfe80
-        || (s[0] & 0xffc0) == 0xfec0
-        || (s[0] & 0xfe00) == 0xfc00
-        // IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96) and 6to4 (2002::/16) reach the
-        // IPv4 address they carry.
-        || (s[..6] == [0; 6] && is_forbidden_v4(embedded_v4(s[6], s[7])))
-        || (s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] && is_forbidden_v4(embedded_v4(s[6], s[7])))
-        || (s[0] == 0x2002 && is_forbidden_v4(embedded_v4(s[1], s[2])))
-}
-
-const FORBIDDEN_ADDRESS: &str =
-    "must not point at a loopback, private, link-local or otherwise internal address";
-
-/// Parses a webhook URL and checks what can be checked without DNS: the scheme and an IP
-/// literal host. Returns the URL and its host name when it is a name.
-fn check_url_literal(
-    text: &str,
-    allow_private: bool,
-) -> Result<(reqwest::Url, Option<String>), String> {
-    let url = reqwest::Url::parse(text).map_err(|err| format!("is not a valid URL ({err})"))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if allow_private => {}
-        _ => return Err("must be an https:// URL".to_owned()),
-    }
-    let host = url.host_str().ok_or("must name a host")?.to_owned();
-    let literal = host.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = literal.parse::<IpAddr>() {
-        if !allow_private && is_forbidden_ip(ip) {
-            return Err(FORBIDDEN_ADDRESS.to_owned());
-        }
-        return Ok((url, None));
-    }
-    Ok((url, Some(host)))
-}
-
-/// Checks a webhook URL when it is registered: https, and a host that is not, and does not
-/// resolve to, an internal address. A name that does not resolve now is accepted: each
-/// delivery resolves and checks it again.
-pub async fn check_webhook_url(text: &str, allow_private: bool) -> Result<reqwest::Url, String> {
-    let (url, host) = check_url_literal(text, allow_private)?;
-    let Some(host) = host.filter(|_| !allow_private) else {
-        return Ok(url);
-    };
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    if host == "localhost" || host.ends_with(".localhost") {
-        return Err(FORBIDDEN_ADDRESS.to_owned());
-    }
-    let port = url.port_or_known_default().unwrap_or(443);
-    let lookup = tokio::net::lookup_host((host.as_str(), port));
-    if let Ok(Ok(addrs)) = tokio::time::timeout(Duration::from_secs(3), lookup).await {
-        if let Some(bad) = addrs.map(|a| a.ip()).find(|ip| is_forbidden_ip(*ip)) {
-            return Err(format!("{FORBIDDEN_ADDRESS} ({host} resolves to {bad})"));
-        }
-    }
-    Ok(url)
-}
-
-/// The error a refused address gives inside reqwest's error chain.
-#[derive(Debug)]
-struct ForbiddenAddress(String);
-
-impl std::fmt::Display for ForbiddenAddress {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ForbiddenAddress {}
-
-/// Resolves a webhook's host and refuses internal addresses. The client connects only to
-/// the addresses returned here, so a name cannot pass the check and then resolve elsewhere
-/// (DNS rebinding).
-struct CheckedResolver {
-    allow_private: bool,
-}
-
-impl reqwest::dns::Resolve for CheckedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allow_private = self.allow_private;
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if !allow_private {
-                if let Some(bad) = addrs.iter().find(|a| is_forbidden_ip(a.ip())) {
-                    let message = format!(
-                        "refused to connect: {host} resolves to {}, an internal address",
-                        bad.ip()
-                    );
-                    return Err(Box::new(ForbiddenAddress(message)) as _);
-                }
-            }
-            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
-}
-
 /// What every send needs.
 struct Sender {
     store: Store,
@@ -211,22 +75,17 @@ struct Sender {
 /// deliveries and waits a little for sends in flight; one that does not finish keeps its
 /// lease and is sent again after a restart. Dropping the handle ends the worker too.
 pub fn start(state: &AppState) -> anyhow::Result<BackgroundTask> {
-    let client = reqwest::Client::builder()
-        .timeout(SEND_TIMEOUT)
-        // A redirect could lead anywhere, past the address check; a proxy would be
-        // resolved instead of the receiver.
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .dns_resolver(Arc::new(CheckedResolver {
-            allow_private: state.config.allow_private_webhooks,
-        }))
-        .user_agent(concat!("Converra-Webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()?;
+    let client = guarded_client(
+        reqwest::Client::builder()
+            .timeout(SEND_TIMEOUT)
+            .user_agent(concat!("Converra-Webhooks/", env!("CARGO_PKG_VERSION"))),
+        state.config.allow_private_network,
+    )?;
     let sender = Arc::new(Sender {
         store: state.store.clone(),
         clock: state.clock.clone(),
         client,
-        allow_private: state.config.allow_private_webhooks,
+        allow_private: state.config.allow_private_network,
         retry_base_ms: state.config.webhook_retry_base_ms,
     });
     let wakeup = state.webhook_wakeup.clone();
@@ -335,7 +194,7 @@ async fn send_and_record(sender: Arc<Sender>, delivery: DueDelivery) {
 /// One POST; the receiver's status, or why there is none.
 async fn send(sender: &Sender, delivery: &DueDelivery, now_ms: i64) -> Result<u16, String> {
     // Checked at every attempt: the policy may have changed since the webhook was made.
-    let (url, _) = check_url_literal(&delivery.url, sender.allow_private)
+    let (url, _) = check_url_literal(&delivery.url, Destination::Webhook, sender.allow_private)
         .map_err(|message| format!("url {message}"))?;
     let data = serde_json::from_str(&delivery.data)
         .map_err(|err| format!("the stored event is not JSON: {err}"))?;
@@ -383,62 +242,6 @@ fn describe(err: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn forbidden(text: &str) -> bool {
-        is_forbidden_ip(text.parse().unwrap())
-    }
-
-    #[test]
-    fn internal_addresses_are_forbidden_and_public_ones_are_not() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "172.31.255.255",
-            "192.168.1.1",
-            "100.64.0.1",
-            "100.127.255.255",
-            "169.254.169.254",
-            "0.0.0.0",
-            "224.0.0.1",
-            "255.255.255.255",
-            "::1",
-            "::",
-            "fe80::1",
-            "fc00::1",
-            "fd12:3456::1",
-            "ff02::1",
-            "::ffff:127.0.0.1",
-            "::ffff:10.0.0.1",
-            "::ffff:169.254.169.254",
-            "::127.0.0.1",
-            "64:ff9b::a00:1",
-            "2002:c0a8:101::1",
-        ] {
-            assert!(forbidden(ip), "{ip} should be forbidden");
-        }
-        for ip in [
-            "93.184.215.14",
-            "8.8.8.8",
-            "172.32.0.1",
-            "100.128.0.1",
-            "2606:4700::1111",
-            "::ffff:8.8.8.8",
-        ] {
-            assert!(!forbidden(ip), "{ip} should be allowed");
-        }
-    }
-
-    #[test]
-    fn literal_urls_are_checked_without_dns() {
-        assert!(check_url_literal("http://93.184.215.14/hook", false).is_err());
-        assert!(check_url_literal("https://93.184.215.14/hook", false).is_ok());
-        assert!(check_url_literal("https://[::1]/hook", false).is_err());
-        assert!(check_url_literal("https://2130706433/hook", false).is_err());
-        assert!(check_url_literal("ftp://example.com/", true).is_err());
-        assert!(check_url_literal("http://127.0.0.1:9/hook", true).is_ok());
-        assert!(check_url_literal("not a url", true).is_err());
-    }
 
     #[test]
     fn retries_back_off_exponentially() {

@@ -37,6 +37,9 @@ pub fn router() -> Router<AppState> {
 
 const MAX_MESSAGES: usize = 10_000;
 const MAX_MESSAGE_CHARS: usize = 200_000;
+/// The most tokens one message may report for its prompt or its completion: far above any
+/// model's context, and low enough that sums over conversations and days stay exact.
+const MAX_MESSAGE_TOKENS: u64 = 1_000_000_000;
 
 fn check_messages(checks: &mut Checks, messages: &[Message]) {
     if messages.len() > MAX_MESSAGES {
@@ -58,6 +61,19 @@ fn check_messages(checks: &mut Checks, messages: &[Message]) {
                     format!("messages[{i}].toolCalls[{j}].name"),
                     "must not be empty",
                 );
+            }
+        }
+        if let Some(usage) = message.usage {
+            for (name, count) in [
+                ("promptTokens", usage.prompt_tokens),
+                ("completionTokens", usage.completion_tokens),
+            ] {
+                if count > MAX_MESSAGE_TOKENS {
+                    checks.fail(
+                        format!("messages[{i}].usage.{name}"),
+                        format!("must be at most {MAX_MESSAGE_TOKENS}"),
+                    );
+                }
             }
         }
         if let Some(latency) = message.latency_ms {

@@ -8,6 +8,7 @@ use converra_api::{Data, FieldError};
 use serde_json::{Map, Value};
 
 use crate::auth::Caller;
+use crate::egress::{check_url_literal, Destination};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -28,7 +29,8 @@ pub async fn get_settings(
 }
 
 /// Deep-merges the body into the settings: absent fields stay, `null` restores a field's
-/// default, unknown fields and values out of range are refused with their paths.
+/// default, unknown fields and values out of range are refused with their paths. A change
+/// of `llm.baseUrl` drops the saved `llm.apiKey` unless the same patch sets one.
 #[utoipa::path(patch, path = "/settings", tag = "settings", request_body = SettingsPatch,
     responses((status = 200, body = SettingsUpdated), (status = 400, body = converra_api::ErrorBody),
         (status = 415, body = converra_api::ErrorBody)))]
@@ -37,12 +39,17 @@ pub async fn update_settings(
     Caller(account): Caller,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<SettingsUpdated>> {
-    let (patch, api_key) = validate_patch(body)?;
+    let (patch, mut api_key) = validate_patch(body)?;
     let now = state.clock.now_ms();
     // Read, merge and write in one transaction, so concurrent patches both land.
     let mut tx = state.store.begin_write().await?;
     let current = load_settings(&mut tx, &account.id).await?;
-    let merged = merge_settings(&current, patch)?;
+    let merged = merge_settings(&current, patch, state.config.allow_private_network)?;
+    if merged.llm.base_url != current.llm.base_url && api_key == ApiKeyChange::Keep {
+        // The key was given for the old endpoint: sending it to a new one would hand it to
+        // whoever runs that host.
+        api_key = ApiKeyChange::Clear;
+    }
     let saved = save_settings(&mut tx, &account.id, &merged, &api_key, now).await?;
     tx.commit().await?;
     Ok(Json(SettingsUpdated::new(saved)))
@@ -80,13 +87,22 @@ fn validate_patch(body: Value) -> ApiResult<(Map<String, Value>, ApiKeyChange)> 
     Ok((patch, api_key))
 }
 
-/// `current` with `patch` merged in (RFC 7396), then normalized and range-checked.
-fn merge_settings(current: &Settings, patch: Map<String, Value>) -> ApiResult<Settings> {
+/// `current` with `patch` merged in (RFC 7396), then normalized and range-checked. A new
+/// `llm.baseUrl` must not point at an internal address unless `allow_private_network`.
+fn merge_settings(
+    current: &Settings,
+    patch: Map<String, Value>,
+    allow_private_network: bool,
+) -> ApiResult<Settings> {
     let mut document = serde_json::to_value(current).map_err(anyhow::Error::from)?;
     merge_patch(&mut document, Value::Object(patch));
     let mut merged: Settings = deserialize_at_path(document)?;
     merged.llm.has_api_key = current.llm.has_api_key;
-    normalize_and_check(&mut merged)?;
+    // A URL saved under a laxer policy is refused at call time instead, so that it does not
+    // block every other change.
+    let unchanged_url =
+        merged.llm.base_url.is_some() && merged.llm.base_url == current.llm.base_url;
+    normalize_and_check(&mut merged, allow_private_network || unchanged_url)?;
     Ok(merged)
 }
 
@@ -158,7 +174,7 @@ impl SettingsChecks {
     }
 }
 
-fn normalize_and_check(settings: &mut Settings) -> ApiResult<()> {
+fn normalize_and_check(settings: &mut Settings, allow_private_network: bool) -> ApiResult<()> {
     use converra_api::settings::{OptimizationSettings as O, SimulationSettings as S};
     let mut checks = SettingsChecks::default();
     let general = &mut settings.general;
@@ -214,9 +230,10 @@ fn normalize_and_check(settings: &mut Settings) -> ApiResult<()> {
     let llm = &mut settings.llm;
     checks.optional_text("llm.baseUrl", &mut llm.base_url, 2_000);
     if let Some(base_url) = &llm.base_url {
-        let parsed = reqwest::Url::parse(base_url);
-        if !parsed.is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host()) {
-            checks.fail("llm.baseUrl", "must be an http or https URL");
+        let checked =
+            check_url_literal(base_url, Destination::ModelEndpoint, allow_private_network);
+        if let Err(why) = checked {
+            checks.fail("llm.baseUrl", why);
         }
     }
     checks.optional_text("llm.model", &mut llm.model, 200);
@@ -267,6 +284,7 @@ mod tests {
                 .as_object()
                 .cloned()
                 .unwrap(),
+            false,
         )
         .unwrap();
         assert_eq!(merged.optimization.variants_per_generation, 3);
@@ -276,6 +294,7 @@ mod tests {
                 .as_object()
                 .cloned()
                 .unwrap(),
+            false,
         )
         .unwrap_err();
         assert!(

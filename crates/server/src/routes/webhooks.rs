@@ -10,9 +10,9 @@ use converra_api::webhooks::{
 use converra_api::{Data, FieldError, List, Paging};
 
 use crate::auth::Caller;
+use crate::egress::{check_url, Destination};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::jobs::webhooks::check_webhook_url;
 use crate::state::AppState;
 use crate::store::paging::PageRequest;
 use crate::store::webhooks::{NewWebhook, Redelivery};
@@ -42,7 +42,7 @@ async fn validate_create(input: CreateWebhook, allow_private: bool) -> ApiResult
             "url".into(),
             format!("must be at most {MAX_URL_CHARS} characters"),
         );
-    } else if let Err(message) = check_webhook_url(&url, allow_private).await {
+    } else if let Err(message) = check_url(&url, Destination::Webhook, allow_private).await {
         fail("url".into(), message);
     }
     if input.events.is_empty() {
@@ -107,7 +107,7 @@ pub async fn create_webhook(
     Caller(account): Caller,
     ApiJson(input): ApiJson<CreateWebhook>,
 ) -> ApiResult<(StatusCode, Json<Data<CreatedWebhook>>)> {
-    let new = validate_create(input, state.config.allow_private_webhooks).await?;
+    let new = validate_create(input, state.config.allow_private_network).await?;
     let created = state
         .store
         .create_webhook(&account.id, &new, state.clock.now_ms())

@@ -56,11 +56,15 @@ pub struct MessageTotals {
 
 pub fn totals(messages: &[Message]) -> MessageTotals {
     MessageTotals {
+        // Saturating: stored counts are validated, but a sum that wrapped would turn negative
+        // and make every list holding the conversation fail to read it.
         tokens: messages
             .iter()
             .filter_map(|m| m.usage)
-            .map(|u| i64::try_from(u.prompt_tokens + u.completion_tokens).unwrap_or(i64::MAX))
-            .sum(),
+            .map(|u| i64::try_from(u.prompt_tokens.saturating_add(u.completion_tokens)))
+            .fold(0i64, |sum, tokens| {
+                sum.saturating_add(tokens.unwrap_or(i64::MAX))
+            }),
         has_failed_steps: messages
             .iter()
             .flat_map(|m| m.tool_calls.iter().flatten())
@@ -521,5 +525,22 @@ fn push_filter(
                 .push(")");
         }
         None => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use converra_api::conversations::{Role, TokenUsage};
+
+    #[test]
+    fn token_totals_saturate_instead_of_wrapping_negative() {
+        let mut message = Message::new(Role::Assistant, "hi".to_owned());
+        message.usage = Some(TokenUsage {
+            prompt_tokens: u64::MAX,
+            completion_tokens: u64::MAX,
+        });
+        let messages = vec![message.clone(), message];
+        assert_eq!(totals(&messages).tokens, i64::MAX);
     }
 }

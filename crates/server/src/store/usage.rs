@@ -25,10 +25,11 @@ impl UsageDelta {
     }
 
     fn add(&mut self, other: UsageDelta) {
-        self.requests += other.requests;
-        self.conversations += other.conversations;
-        self.optimizations += other.optimizations;
-        self.tokens += other.tokens;
+        // Saturating, like the SQL that adds these to a day's row.
+        self.requests = self.requests.saturating_add(other.requests);
+        self.conversations = self.conversations.saturating_add(other.conversations);
+        self.optimizations = self.optimizations.saturating_add(other.optimizations);
+        self.tokens = self.tokens.saturating_add(other.tokens);
     }
 }
 
@@ -89,6 +90,8 @@ pub async fn add_usage(
     if delta.is_zero() {
         return Ok(());
     }
+    // Tokens saturate instead of overflowing (SQLite would turn the sum into a REAL that no
+    // longer reads as an integer); the other counters grow by one at a time.
     sqlx::query(
         "INSERT INTO usage_daily (account_id, day, requests, conversations, optimizations, tokens) \
          VALUES ($1, $2, $3, $4, $5, $6) \
@@ -96,7 +99,8 @@ pub async fn add_usage(
            requests = usage_daily.requests + excluded.requests, \
            conversations = usage_daily.conversations + excluded.conversations, \
            optimizations = usage_daily.optimizations + excluded.optimizations, \
-           tokens = usage_daily.tokens + excluded.tokens",
+           tokens = CASE WHEN usage_daily.tokens > 9223372036854775807 - excluded.tokens \
+                    THEN 9223372036854775807 ELSE usage_daily.tokens + excluded.tokens END",
     )
     .bind(account_id)
     .bind(day_of(now_ms))
@@ -117,20 +121,22 @@ pub async fn period_totals(
     now_ms: i64,
 ) -> sqlx::Result<UsageDelta> {
     let (start, end) = billing_period(now_ms);
-    // SUM of BIGINT is NUMERIC in PostgreSQL: cast back so both backends decode an i64.
-    let row = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(requests), 0) AS BIGINT) AS requests, \
-                CAST(COALESCE(SUM(conversations), 0) AS BIGINT) AS conversations, \
-                CAST(COALESCE(SUM(optimizations), 0) AS BIGINT) AS optimizations, \
-                CAST(COALESCE(SUM(tokens), 0) AS BIGINT) AS tokens \
+    // Added up here rather than with SUM, which fails on overflow: a month has at most 31
+    // rows, and the sum saturates like every other token count.
+    let rows = sqlx::query(
+        "SELECT requests, conversations, optimizations, tokens \
          FROM usage_daily WHERE account_id = $1 AND day >= $2 AND day < $3",
     )
     .bind(account_id)
     .bind(day_of(start))
     .bind(day_of(end))
-    .fetch_one(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    delta_from_row(&row)
+    let mut totals = UsageDelta::default();
+    for row in &rows {
+        totals.add(delta_from_row(row)?);
+    }
+    Ok(totals)
 }
 
 fn delta_from_row(row: &sqlx::sqlite::SqliteRow) -> sqlx::Result<UsageDelta> {

@@ -590,3 +590,87 @@ async fn a_search_with_many_matches_pages_and_counts_like_one_with_few() {
         .await;
     assert_eq!(one["pagination"]["total"], 1);
 }
+
+#[tokio::test]
+async fn token_counts_over_a_billion_are_refused_naming_the_field() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    let (status, body) = server
+        .post(
+            "/conversations",
+            &key,
+            json!({"agentName": "Chat", "messages": [
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Hello",
+                 "usage": {"promptTokens": 1_000_000_001u64, "completionTokens": 1}}]}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "VALIDATION_ERROR");
+    assert_eq!(
+        body["error"]["details"]["fields"][0]["field"], "messages[1].usage.promptTokens",
+        "{body}"
+    );
+
+    let (_, body) = server
+        .post(
+            "/runs",
+            &key,
+            json!({"agentName": "Chat", "status": "active",
+                   "messages": [{"role": "user", "content": "Hi"}]}),
+        )
+        .await;
+    let id = body["data"]["id"].as_str().unwrap();
+    let (status, body) = server
+        .post(
+            &format!("/runs/{id}/messages"),
+            &key,
+            json!({"messages": [{"role": "assistant", "content": "Hello",
+                   "usage": {"promptTokens": 1, "completionTokens": u64::MAX}}]}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error"]["details"]["fields"][0]["field"], "messages[0].usage.completionTokens",
+        "{body}"
+    );
+    // Nothing of the refused append was kept.
+    let (_, body) = server.get(&format!("/runs/{id}"), &key).await;
+    assert_eq!(body["data"]["totalTokens"], 0, "{body}");
+}
+
+#[tokio::test]
+async fn a_billion_tokens_per_count_add_up_in_lists_and_usage() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    let most = json!({"promptTokens": 1_000_000_000u64, "completionTokens": 1_000_000_000u64});
+    let (status, body) = server
+        .post(
+            "/conversations",
+            &key,
+            json!({"agentName": "Chat", "status": "active", "messages": [
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Hello", "usage": most},
+                {"role": "assistant", "content": "Still here", "usage": most}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["totalTokens"], 4_000_000_000u64);
+    let id = body["data"]["id"].as_str().unwrap();
+    let (status, body) = server
+        .post(
+            &format!("/conversations/{id}/messages"),
+            &key,
+            json!({"messages": [{"role": "assistant", "content": "Bye", "usage": most}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["totalTokens"], 6_000_000_000u64);
+
+    let (status, body) = server.get("/conversations", &key).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"][0]["totalTokens"], 6_000_000_000u64, "{body}");
+    let (status, body) = server.get("/usage", &key).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["tokens"]["used"], 6_000_000_000u64, "{body}");
+}

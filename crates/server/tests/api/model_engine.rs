@@ -151,13 +151,7 @@ async fn server_errors_until_retries_run_out_are_an_upstream_error() {
     let client = ChatClient::new(fake.config()); // 2 retries: 3 attempts
 
     let error = client.complete(&ask(), false).await.expect_err("fails");
-    assert_eq!(
-        error,
-        EngineError::Upstream {
-            status: 503,
-            message: "the model is overloaded".to_owned()
-        }
-    );
+    assert_eq!(error, EngineError::Upstream { status: 503 });
     assert_eq!(error.code(), "MODEL_ERROR");
     assert_eq!(fake.requests().len(), 3);
 }
@@ -189,7 +183,7 @@ async fn a_server_error_then_success_is_retried() {
 }
 
 #[tokio::test]
-async fn client_errors_are_not_retried_and_carry_the_providers_message() {
+async fn client_errors_are_not_retried_and_say_the_status_without_the_body() {
     let fake = FakeModel::start().await;
     fake.push_reply(FakeModel::error_reply(
         404,
@@ -199,16 +193,10 @@ async fn client_errors_are_not_retried_and_carry_the_providers_message() {
     let client = ChatClient::new(fake.config());
 
     let error = client.complete(&ask(), false).await.expect_err("fails");
-    assert_eq!(
-        error,
-        EngineError::Upstream {
-            status: 404,
-            message: "The model `gpt-9` does not exist".to_owned()
-        }
-    );
+    assert_eq!(error, EngineError::Upstream { status: 404 });
     assert_eq!(
         error.to_string(),
-        "the language model endpoint answered 404: The model `gpt-9` does not exist"
+        "the language model endpoint answered 404"
     );
     assert_eq!(fake.requests().len(), 1);
 }
@@ -265,7 +253,7 @@ async fn a_body_that_is_not_a_chat_completion_is_malformed_and_not_retried() {
 
     let not_json = client.complete(&ask(), false).await.expect_err("malformed");
     assert!(
-        matches!(&not_json, EngineError::MalformedReply(m) if m.contains("not JSON") && m.contains("<html>proxy login</html>")),
+        matches!(&not_json, EngineError::MalformedReply(m) if m.contains("not JSON") && !m.contains("proxy login")),
         "{not_json:?}"
     );
     assert!(!not_json.is_transient());
@@ -456,10 +444,7 @@ async fn a_judge_reply_that_is_not_json_is_malformed() {
         .expect_err("malformed");
     assert_eq!(
         error,
-        EngineError::MalformedReply(
-            "the judge's analysis is not JSON: \"I'm sorry, I can't judge this conversation.\""
-                .to_owned()
-        )
+        EngineError::MalformedReply("the judge's analysis is not JSON".to_owned())
     );
 }
 
@@ -664,13 +649,7 @@ async fn a_failing_call_fails_the_simulation() {
         })
         .await
         .expect_err("fails");
-    assert_eq!(
-        error,
-        EngineError::Upstream {
-            status: 401,
-            message: "Incorrect API key provided".to_owned()
-        }
-    );
+    assert_eq!(error, EngineError::Upstream { status: 401 });
 }
 
 #[tokio::test]
@@ -713,4 +692,151 @@ async fn a_well_behaved_fake_answers_all_three_jobs() {
         .expect("simulates");
     assert_eq!(conversation.messages.len(), 3);
     assert_eq!(conversation.messages[2].content, "It is 1234, thanks!");
+}
+
+/// A server whose accounts may name loopback endpoints (the fakes listen there), with the
+/// fakes' short timings.
+async fn server_allowing_private_endpoints() -> crate::common::TestServer {
+    crate::common::TestServer::start_with(converra_server::state::ServerConfig {
+        allow_private_network: true,
+        tune_model: crate::common::fake_model::tune_for_tests,
+        ..Default::default()
+    })
+    .await
+}
+
+/// Points the account at `base_url` and runs an optimization of a new agent to its end.
+async fn optimize_against(server: &crate::common::TestServer, key: &str, base_url: &str) -> Value {
+    use crate::optimizations::{finished, start};
+    let (status, body) = server
+        .patch(
+            "/settings",
+            key,
+            json!({"llm": {"baseUrl": base_url, "model": "m", "apiKey": "sk-account"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server
+        .post(
+            "/agents",
+            key,
+            json!({"name": format!("Support {}", next_agent_number()), "content": "You help."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let agent_id = body["data"]["id"].as_str().unwrap();
+    let created = start(server, key, json!({"agentId": agent_id, "variantCount": 2})).await;
+    finished(server, key, created["id"].as_str().unwrap()).await
+}
+
+/// A distinct agent name per run within one account.
+fn next_agent_number() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn an_account_endpoint_that_redirects_is_not_followed_even_on_a_private_network() {
+    let target = FakeModel::start().await;
+    target.behave_well();
+    let redirector = FakeModel::start().await;
+    let location = format!("{}/chat/completions", target.base_url);
+    redirector.respond_with(move |_| FakeReply::raw(307, "").with_header("location", &location));
+    let server = server_allowing_private_endpoints().await;
+    let key = server.key("Acme", converra_api::PlanId::Pro).await;
+
+    let done = optimize_against(&server, &key, &redirector.base_url).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert_eq!(done["error"]["code"], "MODEL_ERROR", "{done}");
+    assert_eq!(
+        done["error"]["message"],
+        "the language model endpoint answered 307"
+    );
+    assert!(!redirector.requests().is_empty());
+    assert!(target.requests().is_empty(), "the redirect was followed");
+}
+
+#[tokio::test]
+async fn an_account_endpoint_resolving_to_loopback_is_refused_at_call_time() {
+    let fake = FakeModel::start().await;
+    fake.behave_well();
+    let server = crate::common::TestServer::start_with(converra_server::state::ServerConfig {
+        tune_model: crate::common::fake_model::tune_for_tests,
+        ..Default::default()
+    })
+    .await;
+    let key = server.key("Acme", converra_api::PlanId::Pro).await;
+    // A name, not a literal: accepted when saved, refused by the resolver on every call.
+    let by_name = fake.base_url.replace("127.0.0.1", "localhost");
+
+    let done = optimize_against(&server, &key, &by_name).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert_eq!(done["error"]["code"], "MODEL_UNREACHABLE", "{done}");
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+}
+
+#[tokio::test]
+async fn an_endpoints_reply_body_never_reaches_an_error_the_api_returns() {
+    const MARKER: &str = "SECRET-MARKER-7f3a";
+    let fake = FakeModel::start().await;
+    let server = server_allowing_private_endpoints().await;
+    let key = server.key("Acme", converra_api::PlanId::Pro).await;
+
+    fake.respond_with(|_| FakeReply::raw(500, format!("internal: {MARKER} at db://10.0.0.5")));
+    let failed = optimize_against(&server, &key, &fake.base_url).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(
+        failed["error"]["message"],
+        "the language model endpoint answered 500"
+    );
+
+    fake.respond_with(|_| FakeModel::error_reply(400, MARKER));
+    let refused = optimize_against(&server, &key, &fake.base_url).await;
+    assert_eq!(
+        refused["error"]["message"],
+        "the language model endpoint answered 400"
+    );
+
+    fake.respond_with(|_| FakeReply::raw(200, format!("<html>{MARKER}</html>")));
+    let not_json = optimize_against(&server, &key, &fake.base_url).await;
+    assert_eq!(
+        not_json["error"]["code"], "MODEL_MALFORMED_REPLY",
+        "{not_json}"
+    );
+
+    fake.respond_with(|_| FakeModel::json_chat_reply(json!({"error": MARKER, "note": MARKER})));
+    let wrong_shape = optimize_against(&server, &key, &fake.base_url).await;
+    assert_eq!(
+        wrong_shape["error"]["code"], "MODEL_MALFORMED_REPLY",
+        "{wrong_shape}"
+    );
+
+    let response = server
+        .request(reqwest::Method::GET, "/optimizations", Some(&key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let listed = response.text().await.unwrap();
+    assert_eq!(listed.matches("\"failed\"").count(), 4, "{listed}");
+    assert!(!listed.contains(MARKER), "{listed}");
+}
+
+#[tokio::test]
+async fn a_reply_over_four_mebibytes_is_malformed() {
+    let fake = FakeModel::start().await;
+    let padding = "x".repeat(4 * 1024 * 1024);
+    fake.respond_with(move |_| {
+        FakeReply::raw(
+            200,
+            format!(r#"{{"choices":[{{"message":{{"content":"{padding}"}}}}]}}"#),
+        )
+    });
+    let client = ChatClient::new(fake.config());
+    let error = client.complete(&ask(), false).await.expect_err("too large");
+    assert_eq!(
+        error,
+        EngineError::MalformedReply("the reply is larger than 4 MiB".to_owned())
+    );
+    assert_eq!(fake.requests().len(), 1, "a too-large reply is not retried");
 }

@@ -20,7 +20,7 @@ async fn agent(server: &TestServer, key: &str) -> String {
     body["data"]["id"].as_str().unwrap().to_owned()
 }
 
-async fn finished(server: &TestServer, key: &str, id: &str) -> Value {
+pub(crate) async fn finished(server: &TestServer, key: &str, id: &str) -> Value {
     server
         .wait_for(&format!("/optimizations/{id}"), key, |b| {
             ["completed", "failed", "stopped"].contains(&b["data"]["status"].as_str().unwrap_or(""))
@@ -29,7 +29,7 @@ async fn finished(server: &TestServer, key: &str, id: &str) -> Value {
         .clone()
 }
 
-async fn start(server: &TestServer, key: &str, body: Value) -> Value {
+pub(crate) async fn start(server: &TestServer, key: &str, body: Value) -> Value {
     let (status, body) = server.post("/optimizations", key, body).await;
     assert_eq!(status, 201, "{body}");
     body["data"].clone()
@@ -327,7 +327,12 @@ async fn silent_model() -> String {
 
 #[tokio::test]
 async fn the_eleventh_concurrent_optimization_is_refused_until_one_stops() {
-    let server = TestServer::start().await;
+    // The fake model listens on loopback, an address only this flag lets accounts name.
+    let server = TestServer::start_with(ServerConfig {
+        allow_private_network: true,
+        ..Default::default()
+    })
+    .await;
     let key = server.key("Acme", PlanId::Pro).await;
     let agent_id = agent(&server, &key).await;
     let base = silent_model().await;
@@ -424,7 +429,12 @@ async fn babbling_model() -> String {
 
 #[tokio::test]
 async fn a_malformed_model_reply_fails_the_optimization_with_a_clear_error() {
-    let server = TestServer::start().await;
+    // The fake model listens on loopback, an address only this flag lets accounts name.
+    let server = TestServer::start_with(ServerConfig {
+        allow_private_network: true,
+        ..Default::default()
+    })
+    .await;
     let key = server.key("Acme", PlanId::Pro).await;
     let agent_id = agent(&server, &key).await;
     let base = babbling_model().await;
@@ -449,7 +459,12 @@ async fn a_malformed_model_reply_fails_the_optimization_with_a_clear_error() {
 
 #[tokio::test]
 async fn a_restart_resumes_an_interrupted_optimization() {
-    let server = TestServer::start().await;
+    // The fake model listens on loopback, an address only this flag lets accounts name.
+    let server = TestServer::start_with(ServerConfig {
+        allow_private_network: true,
+        ..Default::default()
+    })
+    .await;
     let key = server.key("Acme", PlanId::Pro).await;
     let agent_id = agent(&server, &key).await;
     let base = silent_model().await;

@@ -328,3 +328,111 @@ async fn a_body_that_is_not_a_json_object_is_refused() {
         (401, Some("UNAUTHORIZED"))
     );
 }
+
+#[tokio::test]
+async fn changing_only_the_base_url_drops_the_saved_key() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Free).await;
+    let id = account_id(&server, &key).await;
+    server
+        .patch(
+            "/settings",
+            &key,
+            json!({"llm": {"baseUrl": "https://llm.example.com/v1", "apiKey": "sk-old"}}),
+        )
+        .await;
+
+    // Same URL again (after trimming): the key stays.
+    let (status, body) = server
+        .patch(
+            "/settings",
+            &key,
+            json!({"llm": {"baseUrl": " https://llm.example.com/v1 "}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["llm"]["hasApiKey"], true);
+
+    // Another host: the key given for the old one is not sent there.
+    let (status, body) = server
+        .patch(
+            "/settings",
+            &key,
+            json!({"llm": {"baseUrl": "https://attacker.example.net/v1"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["llm"]["hasApiKey"], false);
+    let (_, body) = server.get("/settings", &key).await;
+    assert_eq!(body["data"]["llm"]["hasApiKey"], false, "{body}");
+    assert_eq!(server.store.llm_api_key(&id).await.unwrap(), None);
+
+    // A new URL with a new key in the same patch keeps that key.
+    let (_, body) = server
+        .patch(
+            "/settings",
+            &key,
+            json!({"llm": {"baseUrl": "https://other.example.org/v1", "apiKey": "sk-new"}}),
+        )
+        .await;
+    assert_eq!(body["data"]["llm"]["hasApiKey"], true);
+    assert_eq!(
+        server.store.llm_api_key(&id).await.unwrap().as_deref(),
+        Some("sk-new")
+    );
+
+    // Back to the server's own endpoint (baseUrl removed): the key goes too.
+    let (_, body) = server
+        .patch("/settings", &key, json!({"llm": {"baseUrl": null}}))
+        .await;
+    assert_eq!(body["data"]["llm"]["hasApiKey"], false);
+}
+
+#[tokio::test]
+async fn a_base_url_with_a_query_fragment_or_internal_address_is_refused() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Free).await;
+    for url in [
+        "https://llm.example.com/v1?x=",
+        "https://llm.example.com/v1#",
+        "https://llm.example.com/v1?",
+        "http://127.0.0.1:8080/v1",
+        "http://169.254.169.254/latest",
+        "http://[::1]/v1",
+        "http://[2001::1]/v1",
+    ] {
+        let (status, body) = server
+            .patch("/settings", &key, json!({"llm": {"baseUrl": url}}))
+            .await;
+        assert_eq!(status, 400, "{url}: {body}");
+        assert_eq!(body["error"]["code"], "VALIDATION_ERROR", "{url}: {body}");
+        assert_eq!(fields(&body), vec!["llm.baseUrl".to_owned()], "{url}");
+    }
+
+    // With private networks allowed, loopback is accepted but a query still is not.
+    let server = TestServer::start_with(converra_server::state::ServerConfig {
+        allow_private_network: true,
+        ..Default::default()
+    })
+    .await;
+    let key = server.key("Acme", PlanId::Free).await;
+    let (status, body) = server
+        .patch(
+            "/settings",
+            &key,
+            json!({"llm": {"baseUrl": "http://127.0.0.1:8080/v1"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server
+        .patch(
+            "/settings",
+            &key,
+            json!({"llm": {"baseUrl": "http://127.0.0.1:8080/v1?a=b"}}),
+        )
+        .await;
+    assert_eq!(
+        (status, fields(&body)),
+        (400, vec!["llm.baseUrl".to_owned()])
+    );
+}

@@ -353,3 +353,23 @@ async fn usage_needs_a_key_and_is_documented() {
     assert!(doc["paths"]["/usage"]["get"].is_object());
     assert!(doc["components"]["schemas"]["Usage"].is_object());
 }
+
+#[tokio::test]
+async fn token_counters_saturate_instead_of_overflowing() {
+    let server = UsageServer::start().await;
+    let (key, acme) = server.account("Acme", PlanId::Free).await;
+    let huge = UsageDelta {
+        tokens: i64::MAX - 1,
+        ..UsageDelta::default()
+    };
+    // Twice on one day (the upsert) and once on the next (the period's total).
+    server.add(&acme.id, START_MS, huge).await;
+    server.add(&acme.id, START_MS + 5, huge).await;
+    server.add(&acme.id, START_MS + DAY_MS, huge).await;
+
+    let usage = server.usage(&key).await;
+    assert_eq!(usage["tokens"]["used"], i64::MAX, "{usage}");
+    let rows = UsageServer::stored_rows(server.store(), &acme.id).await;
+    let tokens: Vec<i64> = rows.iter().map(|row| row.4).collect();
+    assert_eq!(tokens, vec![i64::MAX, i64::MAX - 1]);
+}

@@ -36,7 +36,7 @@ impl HookServer {
     async fn start(db: &Path, clock: ManualClock, allow_private: bool) -> HookServer {
         let store = Store::open(db, Durability::Normal).await.unwrap();
         let config = ServerConfig {
-            allow_private_webhooks: allow_private,
+            allow_private_network: allow_private,
             webhook_retry_base_ms: RETRY_BASE_MS,
             ..ServerConfig::default()
         };

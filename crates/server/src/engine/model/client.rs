@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
+use crate::egress::{check_url_literal, guarded_client, Destination};
 use crate::engine::EngineError;
 
 /// The longest a `Retry-After` header may make us wait before the next attempt: a provider
@@ -17,9 +18,19 @@ const RETRY_AFTER_CAP: Duration = Duration::from_secs(30);
 /// The longest exponential backoff between two attempts.
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
 
-/// How much of an error body goes into an error message when it holds no
-/// `{"error":{"message"}}`.
-const ERROR_BODY_CHARS: usize = 300;
+/// The largest reply read: a chat completion is far smaller, and an endpoint sending more
+/// must not fill the server's memory.
+pub const MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Whose endpoint a client talks to, which decides what it may connect to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EndpointOwner {
+    /// The operator's, named by the server's flags: trusted and reached as configured.
+    Operator,
+    /// An account's (`llm.baseUrl`), which any caller with a key can set: held to
+    /// `crate::egress`'s policy, with private networks reachable only when allowed.
+    Account { allow_private: bool },
+}
 
 /// Where the model is and how to talk to it.
 #[derive(Clone, PartialEq, Eq)]
@@ -39,6 +50,8 @@ pub struct ModelConfig {
     pub max_concurrency: usize,
     /// The first backoff; each further retry waits twice as long.
     pub retry_base: Duration,
+    /// Who named the endpoint.
+    pub owner: EndpointOwner,
 }
 
 impl ModelConfig {
@@ -58,6 +71,7 @@ impl ModelConfig {
             max_retries: Self::DEFAULT_MAX_RETRIES,
             max_concurrency: Self::DEFAULT_MAX_CONCURRENCY,
             retry_base: Self::DEFAULT_RETRY_BASE,
+            owner: EndpointOwner::Operator,
         }
     }
 
@@ -78,6 +92,7 @@ impl std::fmt::Debug for ModelConfig {
             .field("max_retries", &self.max_retries)
             .field("max_concurrency", &self.max_concurrency)
             .field("retry_base", &self.retry_base)
+            .field("owner", &self.owner)
             .finish()
     }
 }
@@ -134,7 +149,8 @@ pub struct Completion {
 
 impl Completion {
     pub fn total_tokens(&self) -> u64 {
-        self.prompt_tokens + self.completion_tokens
+        // The counts come from the endpoint's reply, which may say anything.
+        self.prompt_tokens.saturating_add(self.completion_tokens)
     }
 }
 
@@ -142,7 +158,8 @@ impl Completion {
 /// concurrency limit.
 #[derive(Clone)]
 pub struct ChatClient {
-    http: reqwest::Client,
+    /// Why no client could be built, when none could: every call then fails with it.
+    http: Result<reqwest::Client, String>,
     permits: Arc<Semaphore>,
     config: Arc<ModelConfig>,
 }
@@ -153,6 +170,20 @@ impl std::fmt::Debug for ChatClient {
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
+}
+
+/// What one request brought back, before it is judged.
+enum Received {
+    /// A status other than 2xx, with `Retry-After` if sent. The body is not read: it is
+    /// never shown to anyone.
+    Refusal {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    /// A 2xx reply's body.
+    Body(Vec<u8>),
+    /// A 2xx reply longer than [`MAX_REPLY_BYTES`], left unread past that.
+    TooLarge,
 }
 
 /// What one attempt ended with.
@@ -168,8 +199,14 @@ enum Attempt {
 
 impl ChatClient {
     pub fn new(config: ModelConfig) -> Self {
-        // `Client::new` only panics when no TLS backend can start; rustls is compiled in.
-        let http = reqwest::Client::new();
+        let http = match config.owner {
+            // `Client::new` only panics when no TLS backend can start; rustls is compiled in.
+            EndpointOwner::Operator => Ok(reqwest::Client::new()),
+            EndpointOwner::Account { allow_private } => {
+                guarded_client(reqwest::Client::builder(), allow_private)
+                    .map_err(|error| describe_error(&error))
+            }
+        };
         ChatClient {
             http,
             permits: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
@@ -253,21 +290,55 @@ impl ChatClient {
                 ))
             }
         };
+        let http = match &self.http {
+            Ok(http) => http,
+            Err(why) => {
+                return Attempt::Fail(EngineError::Unreachable(format!(
+                    "the model client could not start: {why}"
+                )))
+            }
+        };
+        if let EndpointOwner::Account { allow_private } = self.config.owner {
+            // The guarded client's resolver never sees an IP literal, and the policy may
+            // have changed since the URL was saved.
+            let checked = check_url_literal(
+                &self.config.base_url,
+                Destination::ModelEndpoint,
+                allow_private,
+            );
+            if let Err(why) = checked {
+                return Attempt::Fail(EngineError::Unreachable(format!(
+                    "refused to connect: the endpoint {why}"
+                )));
+            }
+        }
         let started = Instant::now();
-        let mut request = self.http.post(self.config.completions_url()).json(body);
+        let mut request = http.post(self.config.completions_url()).json(body);
         if let Some(key) = &self.config.api_key {
             request = request.bearer_auth(key);
         }
         let exchange = async {
-            let response = request.send().await?;
+            let mut response = request.send().await?;
             let status = response.status();
             let retry_after = response
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
-            let bytes = response.bytes().await?;
-            Ok::<_, reqwest::Error>((status, retry_after, bytes))
+            if !status.is_success() {
+                return Ok(Received::Refusal {
+                    status: status.as_u16(),
+                    retry_after,
+                });
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await? {
+                if body.len() + chunk.len() > MAX_REPLY_BYTES {
+                    return Ok(Received::TooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok::<_, reqwest::Error>(Received::Body(body))
         };
         let result = tokio::time::timeout(self.config.timeout, exchange).await;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -282,28 +353,31 @@ impl ChatClient {
                 error: EngineError::Unreachable(describe_error(&error)),
                 retry_after: None,
             },
-            Ok(Ok((status, retry_after, bytes))) => {
-                let status = status.as_u16();
-                if (200..300).contains(&status) {
-                    match parse_completion(&bytes, prompt_chars, latency_ms) {
-                        Ok(completion) => Attempt::Done(completion),
-                        Err(error) => Attempt::Fail(error),
-                    }
-                } else if status == 429 {
-                    Attempt::Retry {
-                        error: EngineError::RateLimited { attempts: attempt },
-                        retry_after,
-                    }
+            Ok(Ok(Received::Body(body))) => match parse_completion(&body, prompt_chars, latency_ms)
+            {
+                Ok(completion) => Attempt::Done(completion),
+                Err(error) => Attempt::Fail(error),
+            },
+            Ok(Ok(Received::TooLarge)) => Attempt::Fail(EngineError::MalformedReply(format!(
+                "the reply is larger than {} MiB",
+                MAX_REPLY_BYTES / (1024 * 1024)
+            ))),
+            Ok(Ok(Received::Refusal {
+                status: 429,
+                retry_after,
+            })) => Attempt::Retry {
+                error: EngineError::RateLimited { attempts: attempt },
+                retry_after,
+            },
+            Ok(Ok(Received::Refusal {
+                status,
+                retry_after,
+            })) => {
+                let error = EngineError::Upstream { status };
+                if status >= 500 {
+                    Attempt::Retry { error, retry_after }
                 } else {
-                    let error = EngineError::Upstream {
-                        status,
-                        message: error_message(status, &bytes),
-                    };
-                    if status >= 500 {
-                        Attempt::Retry { error, retry_after }
-                    } else {
-                        Attempt::Fail(error)
-                    }
+                    Attempt::Fail(error)
                 }
             }
         };
@@ -346,63 +420,36 @@ fn describe_error(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// The provider's own words from an error body: `{"error":{"message"}}` (OpenAI, vLLM),
-/// `{"error":"…"}` (Ollama), else the start of the body, else the status's reason.
-fn error_message(status: u16, body: &[u8]) -> String {
-    if let Ok(value) = serde_json::from_slice::<Value>(body) {
-        let error = &value["error"];
-        if let Some(message) = error["message"].as_str().or_else(|| error.as_str()) {
-            return message.to_owned();
-        }
-        if let Some(message) = value["message"].as_str().or(value["detail"].as_str()) {
-            return message.to_owned();
-        }
-    }
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        reqwest::StatusCode::from_u16(status)
-            .ok()
-            .and_then(|s| s.canonical_reason())
-            .unwrap_or("no message")
-            .to_owned()
-    } else {
-        truncate(text, ERROR_BODY_CHARS)
-    }
-}
-
 /// The first choice's text and the token counts of a 2xx reply.
 fn parse_completion(
     body: &[u8],
     prompt_chars: usize,
     latency_ms: f64,
 ) -> Result<Completion, EngineError> {
+    // The reply's own text never goes into the error, which callers get to read: the
+    // endpoint may be anything an account names, and its body anything it sends.
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         EngineError::MalformedReply(format!(
-            "the endpoint's reply is not JSON ({e}): {}",
-            truncate(String::from_utf8_lossy(body).trim(), 200)
+            "the endpoint's reply is not JSON (at line {}, column {})",
+            e.line(),
+            e.column()
         ))
     })?;
     let Some(choice) = value["choices"].as_array().and_then(|c| c.first()) else {
-        let why = match value["error"]["message"]
-            .as_str()
-            .or(value["error"].as_str())
-        {
-            Some(message) => format!("the reply has no choices but an error: {message}"),
-            None => "the reply has no choices".to_owned(),
+        let why = if value.get("error").is_some() {
+            "the reply has no choices but an error"
+        } else {
+            "the reply has no choices"
         };
-        return Err(EngineError::MalformedReply(why));
+        return Err(EngineError::MalformedReply(why.to_owned()));
     };
     let Some(content) = choice["message"]["content"].as_str() else {
-        if let Some(refusal) = choice["message"]["refusal"].as_str() {
-            return Err(EngineError::MalformedReply(format!(
-                "the model refused: {refusal}"
-            )));
+        if choice["message"]["refusal"].is_string() {
+            return Err(EngineError::MalformedReply("the model refused".to_owned()));
         }
-        let finish = choice["finish_reason"].as_str().unwrap_or("unknown");
-        return Err(EngineError::MalformedReply(format!(
-            "the first choice has no text content (finish reason: {finish})"
-        )));
+        return Err(EngineError::MalformedReply(
+            "the first choice has no text content".to_owned(),
+        ));
     };
     let usage = &value["usage"];
     let prompt_tokens = usage["prompt_tokens"]
@@ -424,31 +471,9 @@ pub fn estimate_tokens(chars: usize) -> u64 {
     (chars as u64).div_ceil(4).max(1)
 }
 
-fn truncate(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn error_message_prefers_the_providers_words() {
-        let openai = br#"{"error":{"message":"Invalid model","type":"invalid_request_error"}}"#;
-        assert_eq!(error_message(400, openai), "Invalid model");
-        assert_eq!(
-            error_message(404, br#"{"error":"model not found"}"#),
-            "model not found"
-        );
-        assert_eq!(
-            error_message(502, b"Bad gateway from proxy"),
-            "Bad gateway from proxy"
-        );
-        assert_eq!(error_message(503, b""), "Service Unavailable");
-    }
 
     #[test]
     fn retry_after_is_read_in_seconds() {

@@ -78,7 +78,7 @@ impl ModelEngine {
                 .client
                 .complete(&prompts::agent_side(input.prompt, &messages), false)
                 .await?;
-            engine_tokens += agent.total_tokens();
+            engine_tokens = u64::saturating_add(engine_tokens, agent.total_tokens());
             let mut reply = Message::new(
                 Role::Assistant,
                 prompts::strip_reasoning(&agent.content).to_owned(),
@@ -101,7 +101,7 @@ impl ModelEngine {
                     false,
                 )
                 .await?;
-            engine_tokens += user.total_tokens();
+            engine_tokens = u64::saturating_add(engine_tokens, user.total_tokens());
             let (text, done) = prompts::read_user_turn(&user.content);
             if !text.is_empty() {
                 messages.push(Message::new(Role::User, text));

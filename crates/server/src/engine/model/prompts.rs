@@ -528,9 +528,9 @@ fn metric_meaning(metric: Metric) -> &'static str {
 fn json_object(reply: &str, what: &str) -> Result<Map<String, Value>, EngineError> {
     match json_value(reply, what)? {
         Value::Object(object) => Ok(object),
-        other => Err(EngineError::MalformedReply(format!(
-            "{what} is JSON but not an object: {}",
-            first_chars(&other.to_string(), 200)
+        // The reply's text stays out of the error, which callers get to read.
+        _ => Err(EngineError::MalformedReply(format!(
+            "{what} is JSON but not an object"
         ))),
     }
 }
@@ -552,12 +552,12 @@ fn json_value(reply: &str, what: &str) -> Result<Value, EngineError> {
         _ => None,
     };
     embedded.ok_or_else(|| {
-        let shown = if text.is_empty() {
-            "an empty reply".to_owned()
+        let why = if text.is_empty() {
+            "is empty"
         } else {
-            format!("\"{}\"", first_chars(text, 200))
+            "is not JSON"
         };
-        EngineError::MalformedReply(format!("{what} is not JSON: {shown}"))
+        EngineError::MalformedReply(format!("{what} {why}"))
     })
 }
 
