@@ -14,14 +14,14 @@ SERVER_BIN="$PWD/target/debug/converra-server"
 
 run_step "Formatting" "seconds" "run 'cargo fmt --all' and commit the result" \
   cargo fmt --all -- --check
-run_step "Lints: server and wire types (clippy)" "about 3 min the first time" \
+run_step "Lints: server and wire types (clippy)" "about 3 min the first time, seconds after" \
   "fix what clippy names above" \
   cargo clippy --locked --workspace --exclude converra-dashboard --all-targets -- -D warnings
-run_step "Lints: dashboard (clippy, wasm32)" "about 2 min the first time" \
+run_step "Lints: dashboard (clippy, wasm32)" "about 3 min the first time, seconds after" \
   "fix what clippy names above" \
   cargo clippy --locked -p converra-dashboard --target wasm32-unknown-unknown --all-targets -- -D warnings
 
-run_step "Server and wire types (cargo test)" "about 6 min the first time" \
+run_step "Server and wire types (cargo test)" "about 3 min the first time, 1 min after" \
   "the failing test is named above; rerun it alone with 'cargo test -p converra-server NAME'" \
   cargo test --locked --workspace --exclude converra-dashboard
 
@@ -33,7 +33,7 @@ run_step "The official Python SDK against the server (pytest)" "under 1 min" \
   "the failing test is named above; rerun with '.venv-sdk/bin/python -m pytest -q sdk-tests -k NAME'" \
   sdk_tests
 
-run_step "Dashboard components in headless Chromium (wasm-bindgen-test)" "about 4 min the first time" \
+run_step "Dashboard components in headless Chromium (wasm-bindgen-test)" "about 3 min the first time, 1 min after" \
   "the failing test is named above; rerun with 'cargo test -p converra-dashboard --target wasm32-unknown-unknown NAME'" \
   cargo test --locked -p converra-dashboard --target wasm32-unknown-unknown
 
