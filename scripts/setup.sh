@@ -60,20 +60,20 @@ setup_dashboard() {
   fi
 
   if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
-    run_step "trunk $TRUNK_VERSION" "about 5 min on 2 cores" \
+    run_step "trunk $TRUNK_VERSION" "about 4 min on 2 cores" \
       "check that crates.io is reachable; the build log above names the crate that failed" \
       install_tool trunk --locked --version "$TRUNK_VERSION"
   fi
 
   if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
     # Not --locked: its own lockfile pins a crate version the registry no longer serves.
-    run_step "wasm-bindgen-cli $WASM_BINDGEN_VERSION" "about 2 min" \
+    run_step "wasm-bindgen-cli $WASM_BINDGEN_VERSION" "about 1.5 min" \
       "check that crates.io is reachable; the build log above names the crate that failed" \
       install_tool wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
   fi
 
   if ! cargo install --list | grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:"; then
-    run_step "wasm-split-cli $WASM_SPLIT_VERSION" "about 2 min" \
+    run_step "wasm-split-cli $WASM_SPLIT_VERSION" "under 1 min" \
       "check that crates.io is reachable; the build log above names the crate that failed" \
       install_tool wasm_split_cli_support --locked --version "$WASM_SPLIT_VERSION" --features build-binary
   fi

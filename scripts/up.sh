@@ -17,7 +17,7 @@ KEY_FILE="$(dirname "$DB")/demo-api-key"
 SERVER=target/release/converra-server
 
 scripts/setup.sh server
-run_step "Server (cargo build --release)" "about 5 min on 2 cores the first time, seconds after" \
+run_step "Server (cargo build --release)" "about 3 min on 2 cores the first time, seconds after" \
   "the compiler's message above names the problem; 'cargo build --release -p converra-server' repeats it" \
   cargo build --release --locked -p converra-server
 
