@@ -123,10 +123,10 @@ test('the account, the connection and the settings form', async () => {
   await page.getByRole('button', { name: 'Save settings' }).click();
   const urlError = page.locator('#llm-baseUrl-error');
   await urlError.waitFor();
-  assert.equal(await urlError.innerText(), 'Must be an http or https URL.');
+  assert.equal(await urlError.innerText(), 'Is not a valid URL (invalid IPv6 address).');
   const panel = page.locator('.settings-form [role=alert]');
   assert.match(await panel.innerText(), /VALIDATION_ERROR/);
-  assert.match(await panel.innerText(), /llm\.baseUrl: must be an http or https URL/);
+  assert.match(await panel.innerText(), /llm\.baseUrl: is not a valid URL/);
   await page.getByRole('button', { name: 'Discard changes' }).click();
   assert.equal(await page.getByLabel('Base URL').inputValue(), '');
   assert.equal(await urlError.count(), 0);
