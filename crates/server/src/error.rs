@@ -91,6 +91,7 @@ impl From<crate::store::StoreError> for ApiError {
         match err {
             StoreError::NotFound { what, id } => ApiError::not_found(what, &id),
             StoreError::Conflict(message) => ApiError::conflict(message),
+            StoreError::TooLarge(message) => ApiError::new(ErrorCode::PayloadTooLarge, message),
             StoreError::InvalidField { field, message } => ApiError::invalid_field(field, message),
             StoreError::Database(err) => err.into(),
             StoreError::Internal(err) => ApiError::Internal(err),
