@@ -188,6 +188,52 @@ async fn an_offline_optimization_runs_to_a_statistically_judged_result_and_appli
 }
 
 #[tokio::test]
+async fn a_completed_run_has_its_completed_event_queued_with_it() {
+    let server = TestServer::start_with(ServerConfig {
+        allow_private_network: true,
+        ..ServerConfig::default()
+    })
+    .await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    // Nothing listens there: the delivery rows are what this test reads, not what arrives.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", closed.local_addr().unwrap());
+    drop(closed);
+    let (status, hook) = server
+        .post(
+            "/webhooks",
+            &key,
+            json!({"url": url, "events": ["optimization.completed"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{hook}");
+    let agent_id = agent(&server, &key).await;
+    let created = start(
+        &server,
+        &key,
+        json!({"agentId": agent_id, "variantCount": 1, "seed": 3}),
+    )
+    .await;
+    let done = finished(&server, &key, created["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "completed", "{done}");
+
+    // Read at once: the event commits with the completion, not in a later step.
+    let deliveries = format!(
+        "/webhooks/{}/deliveries",
+        hook["data"]["id"].as_str().unwrap()
+    );
+    let (status, body) = server.get(&deliveries, &key).await;
+    assert_eq!(status, 200, "{body}");
+    let events: Vec<&str> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["optimization.completed"]);
+}
+
+#[tokio::test]
 async fn the_same_seed_gives_the_same_numbers() {
     let server = TestServer::start().await;
     let key = server.key("Acme", PlanId::Pro).await;
