@@ -78,12 +78,15 @@ pub async fn run_next(state: AppState) -> anyhow::Result<bool> {
             .await?
         }
         Err(RunError::Other(err)) => {
+            // The run's error is shown to its caller: the cause goes to the log only.
+            tracing::error!(optimization = %run.id, error = format!("{err:#}"), "optimization could not run");
             fail(
                 &state,
                 &run,
                 JobError {
                     code: "INTERNAL_ERROR".to_owned(),
-                    message: format!("The optimization could not run: {err:#}"),
+                    message: "An internal error stopped this optimization; it has been logged"
+                        .to_owned(),
                 },
             )
             .await?
