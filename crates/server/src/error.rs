@@ -91,6 +91,7 @@ impl From<crate::store::StoreError> for ApiError {
         match err {
             StoreError::NotFound { what, id } => ApiError::not_found(what, &id),
             StoreError::Conflict(message) => ApiError::conflict(message),
+            StoreError::TooLarge(message) => ApiError::new(ErrorCode::PayloadTooLarge, message),
             StoreError::InvalidField { field, message } => ApiError::invalid_field(field, message),
             StoreError::Database(err) => err.into(),
             StoreError::Internal(err) => ApiError::Internal(err),
@@ -134,5 +135,44 @@ impl IntoResponse for ApiError {
                 .insert("retry-after", HeaderValue::from(secs));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(error: ApiError) -> (StatusCode, serde_json::Value) {
+        let response = error.into_response();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn an_internal_error_answers_500_with_a_generic_message() {
+        let database: ApiError = sqlx::Error::Protocol("secret table layout".into()).into();
+        let store: ApiError = crate::store::StoreError::Database(sqlx::Error::PoolTimedOut).into();
+        let other = ApiError::Internal(
+            anyhow::anyhow!("/var/lib/converra/converra.db").context("opening the store"),
+        );
+        for error in [database, store, other] {
+            let (status, body) = body_of(error).await;
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+            assert_eq!(
+                body,
+                serde_json::json!({"error": {"code": "INTERNAL_ERROR",
+                    "message": "An internal error occurred; it has been logged with this request's id"}})
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_error_keeps_its_message() {
+        let (status, body) = body_of(ApiError::conflict("Agent name taken")).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(body["error"]["message"], "Agent name taken");
     }
 }

@@ -8,9 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use converra_api::optimizations::{
     JobError, OptimizationIntent as WireIntent, OptimizationPhase, OptimizationStatus,
 };
-use converra_api::webhooks::{
-    OptimizationCompleted, OptimizationFailed, OptimizationStarted, WebhookPayload,
-};
+use converra_api::webhooks::{OptimizationFailed, OptimizationStarted, WebhookPayload};
 
 use super::{spawn_worker, BackgroundTask};
 use crate::clock::rfc3339;
@@ -80,12 +78,15 @@ pub async fn run_next(state: AppState) -> anyhow::Result<bool> {
             .await?
         }
         Err(RunError::Other(err)) => {
+            // The run's error is shown to its caller: the cause goes to the log only.
+            tracing::error!(optimization = %run.id, error = format!("{err:#}"), "optimization could not run");
             fail(
                 &state,
                 &run,
                 JobError {
                     code: "INTERNAL_ERROR".to_owned(),
-                    message: format!("The optimization could not run: {err:#}"),
+                    message: "An internal error stopped this optimization; it has been logged"
+                        .to_owned(),
                 },
             )
             .await?
@@ -371,9 +372,9 @@ async fn execute(
     {
         return Ok(());
     }
-    let completed_now = evaluate_and_store(state, run, &variants).await?;
-    if completed_now {
-        completed_event(state, run).await?;
+    // `optimization.completed` was queued in the transaction that completed the run.
+    if evaluate_and_store(state, run, &variants).await? {
+        state.wake_webhooks();
     }
     Ok(())
 }
@@ -493,34 +494,8 @@ async fn evaluate_and_store(
         .collect();
     state
         .store
-        .complete_optimization(&run.id, &stored, &results, state.clock.now_ms())
+        .complete_optimization(run, &stored, &results, state.clock.now_ms())
         .await
-}
-
-async fn completed_event(state: &AppState, run: &OptimizationRecord) -> anyhow::Result<()> {
-    let Some(done) = state.store.optimization_by_id(&run.id).await? else {
-        return Ok(());
-    };
-    let now = state.clock.now_ms();
-    let started = done
-        .wire
-        .started_at
-        .as_deref()
-        .and_then(crate::clock::parse_rfc3339)
-        .unwrap_or(now);
-    emit(
-        state,
-        &run.account_id,
-        &OptimizationCompleted {
-            optimization_id: run.id.clone(),
-            agent_id: run.wire.agent_id.clone(),
-            agent_name: run.wire.agent_name.clone(),
-            results: done.wire.results,
-            duration: (now - started).max(0),
-            completed_at: rfc3339(now),
-        },
-    )
-    .await
 }
 
 async fn count_tokens(state: &AppState, account_id: &str, tokens: u64) -> anyhow::Result<()> {

@@ -12,7 +12,7 @@ use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::accounts::AccountRecord;
-use crate::store::usage;
+use crate::store::{usage, webhooks};
 
 pub mod rate;
 
@@ -89,6 +89,27 @@ pub async fn ensure_agent_quota(
             "The {} plan allows {limit} agent{}; {advice}",
             account.plan.display_name(),
             plural(u64::from(limit)),
+        ),
+    ))
+}
+
+/// Webhooks one account may have, whatever its plan: each event fans out to every
+/// subscriber, so this bounds the deliveries one write can queue.
+pub const MAX_WEBHOOKS_PER_ACCOUNT: i64 = 20;
+
+/// 403 `LIMIT_EXCEEDED` once the account has [`MAX_WEBHOOKS_PER_ACCOUNT`]. Call it in the
+/// write transaction that inserts the webhook, so two creates cannot both take the last place.
+pub async fn ensure_webhook_limit(
+    conn: &mut SqliteConnection,
+    account: &AccountRecord,
+) -> ApiResult<()> {
+    if webhooks::count_webhooks(conn, &account.id).await? < MAX_WEBHOOKS_PER_ACCOUNT {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::LimitExceeded,
+        format!(
+            "An account may have at most {MAX_WEBHOOKS_PER_ACCOUNT} webhooks; delete one to add another"
         ),
     ))
 }

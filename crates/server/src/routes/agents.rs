@@ -167,10 +167,12 @@ pub async fn get_agent(
     Ok(Json(Data::new(state.store.agent(&account.id, &id).await?)))
 }
 
-/// Changes any field; a new prompt or model makes a new version (source `manual`).
+/// Changes any field; a new prompt or model makes a new version (source `manual`). Taking
+/// an agent out of `archived` checks the agent quota as a create does (403 when full).
 #[utoipa::path(patch, path = "/agents/{id}", tag = "agents", params(("id" = String, Path)), request_body = UpdateAgent,
     responses((status = 200, body = Data<Agent>), (status = 400, body = converra_api::ErrorBody),
-        (status = 404, body = converra_api::ErrorBody), (status = 409, body = converra_api::ErrorBody)))]
+        (status = 403, body = converra_api::ErrorBody), (status = 404, body = converra_api::ErrorBody),
+        (status = 409, body = converra_api::ErrorBody)))]
 pub async fn update_agent(
     State(state): State<AppState>,
     Caller(account): Caller,
@@ -184,6 +186,10 @@ pub async fn update_agent(
         .await?
         .status
         == AgentStatus::Archived;
+    // An archived agent takes no place in the quota, so bringing one back is a create.
+    if was_archived && change.status.is_some_and(|s| s != AgentStatus::Archived) {
+        crate::limits::ensure_agent_quota(&mut tx, &account).await?;
+    }
     let agent = agent_store::update_agent(
         &mut tx,
         &account.id,

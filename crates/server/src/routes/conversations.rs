@@ -191,7 +191,8 @@ async fn resolve_agent(
 /// within 24 hours returns the first conversation.
 #[utoipa::path(post, path = "/conversations", tag = "conversations", request_body = CreateConversation,
     responses((status = 200, body = Data<Conversation>), (status = 400, body = converra_api::ErrorBody),
-        (status = 403, body = converra_api::ErrorBody), (status = 404, body = converra_api::ErrorBody)))]
+        (status = 403, body = converra_api::ErrorBody), (status = 404, body = converra_api::ErrorBody),
+        (status = 413, body = converra_api::ErrorBody)))]
 pub async fn create_conversation(
     State(state): State<AppState>,
     Caller(account): Caller,
@@ -281,11 +282,12 @@ fn validate_append(input: AppendMessages) -> ApiResult<Appended> {
     Ok(appended)
 }
 
-/// Appends messages; `status: completed` closes the conversation (409 afterwards).
+/// Appends messages; `status: completed` closes the conversation (409 afterwards). A
+/// conversation holds at most 5,000 messages and 5 MiB of content (413 past either).
 #[utoipa::path(post, path = "/conversations/{id}/messages", tag = "conversations", params(("id" = String, Path)),
     request_body = AppendMessages,
     responses((status = 200, body = Data<Conversation>), (status = 404, body = converra_api::ErrorBody),
-        (status = 409, body = converra_api::ErrorBody)))]
+        (status = 409, body = converra_api::ErrorBody), (status = 413, body = converra_api::ErrorBody)))]
 pub async fn append_messages(
     State(state): State<AppState>,
     Caller(account): Caller,

@@ -1,10 +1,16 @@
 //! `GET /openapi.json`: OpenAPI 3.1 generated from the wire types and the route annotations.
 
+use std::sync::LazyLock;
+
+use axum::body::Bytes;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -47,6 +53,49 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The document as served, generated and serialized on first use: it depends only on the
+/// code, and generating it walks every schema, too much work to repeat per request.
+static OPENAPI_JSON: LazyLock<Result<Bytes, String>> = LazyLock::new(|| {
+    serde_json::to_vec(&ApiDoc::openapi())
+        .map(Bytes::from)
+        .map_err(|err| err.to_string())
+});
+
+async fn openapi_json() -> ApiResult<impl IntoResponse> {
+    let json = OPENAPI_JSON.as_ref().map_err(|err| {
+        ApiError::Internal(anyhow::anyhow!("serializing the OpenAPI document: {err}"))
+    })?;
+    // Cloning `Bytes` shares the one buffer.
+    Ok(([(CONTENT_TYPE, "application/json")], json.clone()))
+}
+
 pub fn router() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+    Router::new().route("/openapi.json", get(openapi_json))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_document_is_serialized_once_and_served_as_the_same_bytes() {
+        let first = axum::body::to_bytes(
+            openapi_json().await.unwrap().into_response().into_body(),
+            usize::MAX,
+        )
+        .await
+        .unwrap();
+        let second = axum::body::to_bytes(
+            openapi_json().await.unwrap().into_response().into_body(),
+            usize::MAX,
+        )
+        .await
+        .unwrap();
+        assert_eq!(first, second);
+        // The same buffer, not an equal copy: the document was not built again.
+        let cached = OPENAPI_JSON.as_ref().unwrap();
+        assert_eq!(first.as_ptr(), cached.as_ptr());
+        let doc: serde_json::Value = serde_json::from_slice(&first).unwrap();
+        assert!(doc["paths"]["/webhooks"]["post"].is_object());
+    }
 }

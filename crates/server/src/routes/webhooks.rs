@@ -13,9 +13,10 @@ use crate::auth::Caller;
 use crate::egress::{check_url, Destination};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::limits::ensure_webhook_limit;
 use crate::state::AppState;
 use crate::store::paging::PageRequest;
-use crate::store::webhooks::{NewWebhook, Redelivery};
+use crate::store::webhooks::{insert_webhook, NewWebhook, Redelivery};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -98,20 +99,21 @@ pub async fn list_webhooks(
     Ok(Json(List { data, pagination }))
 }
 
-/// Registers a webhook. The answer carries its signing secret, which is never shown again.
+/// Registers a webhook, at most 20 per account (403 `LIMIT_EXCEEDED` past that). The answer
+/// carries its signing secret, which is never shown again.
 #[utoipa::path(post, path = "/webhooks", tag = "webhooks", request_body = CreateWebhook,
     responses((status = 201, body = Data<CreatedWebhook>), (status = 400, body = converra_api::ErrorBody),
-        (status = 415, body = converra_api::ErrorBody)))]
+        (status = 403, body = converra_api::ErrorBody), (status = 415, body = converra_api::ErrorBody)))]
 pub async fn create_webhook(
     State(state): State<AppState>,
     Caller(account): Caller,
     ApiJson(input): ApiJson<CreateWebhook>,
 ) -> ApiResult<(StatusCode, Json<Data<CreatedWebhook>>)> {
     let new = validate_create(input, state.config.allow_private_network).await?;
-    let created = state
-        .store
-        .create_webhook(&account.id, &new, state.clock.now_ms())
-        .await?;
+    let mut tx = state.store.begin_write().await?;
+    ensure_webhook_limit(&mut tx, &account).await?;
+    let created = insert_webhook(&mut tx, &account.id, &new, state.clock.now_ms()).await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(Data::new(created))))
 }
 

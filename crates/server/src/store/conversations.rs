@@ -19,6 +19,32 @@ use crate::transcript::{fts_query, render_transcript, searchable_text};
 /// Conversations are forgotten by their idempotency key after this long.
 pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// The most messages one conversation holds. Every append rewrites and re-indexes the whole
+/// transcript, so an unbounded one would make each write slower than the last.
+pub const MAX_CONVERSATION_MESSAGES: usize = 5_000;
+
+/// The most message content, in bytes of UTF-8, one conversation holds (5 MiB), for the
+/// same reason.
+pub const MAX_CONVERSATION_CONTENT_BYTES: usize = 5 * 1024 * 1024;
+
+/// 413 unless `messages`, the whole transcript after the write, fits the limits above.
+/// Called inside the write transaction, so concurrent appends cannot pass it together.
+fn ensure_fits(messages: &[Message]) -> StoreResult<()> {
+    if messages.len() > MAX_CONVERSATION_MESSAGES {
+        return Err(StoreError::TooLarge(format!(
+            "A conversation holds at most {MAX_CONVERSATION_MESSAGES} messages; this one would hold {}",
+            messages.len()
+        )));
+    }
+    let bytes: usize = messages.iter().map(|m| m.content.len()).sum();
+    if bytes > MAX_CONVERSATION_CONTENT_BYTES {
+        return Err(StoreError::TooLarge(format!(
+            "A conversation holds at most 5 MiB ({MAX_CONVERSATION_CONTENT_BYTES} bytes) of message content; this one would hold {bytes} bytes"
+        )));
+    }
+    Ok(())
+}
+
 /// A validated conversation to insert.
 #[derive(Debug, Clone)]
 pub struct NewConversation {
@@ -173,13 +199,14 @@ pub async fn find_idempotent(
 }
 
 /// Inserts a conversation, its search text, and the agent's counters, inside the caller's
-/// transaction.
+/// transaction; 413 when the transcript is over its limits.
 pub async fn insert_conversation(
     conn: &mut SqliteConnection,
     account_id: &str,
     new: &NewConversation,
     now_ms: i64,
 ) -> StoreResult<Conversation> {
+    ensure_fits(&new.messages)?;
     let id = new_id("conv");
     let sums = totals(&new.messages);
     let variant_id = new.metadata.get("variantId").and_then(Value::as_str);
@@ -256,7 +283,8 @@ async fn index_text(
     Ok(())
 }
 
-/// Appends messages inside the caller's transaction; 409 once the conversation is completed.
+/// Appends messages inside the caller's transaction; 409 once the conversation is completed,
+/// 413 when the transcript would outgrow its limits.
 /// Returns the conversation after the append and the tokens the new messages carry.
 pub async fn append_messages(
     conn: &mut SqliteConnection,
@@ -273,6 +301,7 @@ pub async fn append_messages(
     }
     let mut messages = current.messages.unwrap_or_default();
     messages.extend(appended.messages.iter().cloned());
+    ensure_fits(&messages)?;
     let sums = totals(&messages);
     let added_tokens = totals(&appended.messages).tokens;
     let mut metadata = current.metadata;

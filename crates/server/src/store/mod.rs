@@ -35,6 +35,9 @@ pub enum StoreError {
     /// The row exists but its state (or a unique column) refuses the change.
     #[error("{0}")]
     Conflict(String),
+    /// The write would make a stored thing outgrow its limit; the message names the limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// A value the caller gave cannot be used in the query.
     #[error("{field}: {message}")]
     InvalidField {

@@ -7,14 +7,16 @@ use converra_api::optimizations::{
     OptimizationPhase, OptimizationProgress, OptimizationResults, OptimizationStatus,
     SimulationPlan,
 };
+use converra_api::webhooks::OptimizationCompleted;
 use converra_api::Pagination;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::paging::{push_newest_first, PageRequest};
+use super::webhooks::queue_event;
 use super::Store;
 use super::{StoreError, StoreResult};
-use crate::clock::rfc3339;
+use crate::clock::{parse_rfc3339, rfc3339};
 use crate::engine::optimizer::{ScoredSimulation, VariantReport};
 use crate::engine::MetricScores;
 use crate::ids::new_id;
@@ -571,13 +573,17 @@ impl Store {
 
     /// Stores each variant's statistics and the run's results, and completes it — unless it
     /// was stopped meanwhile (then returns false and the results are kept as the stop's).
+    ///
+    /// `optimization.completed` is queued in the same transaction, so subscribers hear of
+    /// every completed run and of no run that did not complete, whatever crashes between.
     pub async fn complete_optimization(
         &self,
-        id: &str,
+        run: &OptimizationRecord,
         reports: &[(String, VariantReport)],
         results: &OptimizationResults,
         now_ms: i64,
     ) -> anyhow::Result<bool> {
+        let id = run.id.as_str();
         let mut tx = self.begin_write().await?;
         for (row_id, report) in reports {
             sqlx::query("UPDATE optimization_variants SET report = $1 WHERE id = $2")
@@ -603,6 +609,26 @@ impl Store {
                     status: finished,
                     results: Some(results),
                     error: None,
+                },
+                now_ms,
+            )
+            .await?;
+            let started = run
+                .wire
+                .started_at
+                .as_deref()
+                .and_then(parse_rfc3339)
+                .unwrap_or(now_ms);
+            queue_event(
+                &mut tx,
+                &run.account_id,
+                &OptimizationCompleted {
+                    optimization_id: run.id.clone(),
+                    agent_id: run.wire.agent_id.clone(),
+                    agent_name: run.wire.agent_name.clone(),
+                    results: Some(results.clone()),
+                    duration: (now_ms - started).max(0),
+                    completed_at: rfc3339(now_ms),
                 },
                 now_ms,
             )

@@ -245,43 +245,65 @@ async fn attach_attempts(
     Ok(())
 }
 
+/// Every webhook of the account, disabled ones included (they still take a place until
+/// deleted).
+pub async fn count_webhooks(conn: &mut SqliteConnection, account_id: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM webhooks WHERE account_id = $1")
+        .bind(account_id)
+        .fetch_one(&mut *conn)
+        .await
+}
+
+/// Inserts a webhook with a new secret inside the caller's transaction; the answer is the
+/// only place the secret shows.
+pub async fn insert_webhook(
+    conn: &mut SqliteConnection,
+    account_id: &str,
+    new: &NewWebhook,
+    now_ms: i64,
+) -> anyhow::Result<CreatedWebhook> {
+    let id = new_id("wh");
+    let secret = new_secret();
+    sqlx::query(
+        "INSERT INTO webhooks (id, account_id, url, events, description, secret, status,
+             consecutive_failures, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'active', 0, $7, $7)",
+    )
+    .bind(&id)
+    .bind(account_id)
+    .bind(&new.url)
+    .bind(serde_json::to_string(&new.events)?)
+    .bind(&new.description)
+    .bind(&secret)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(CreatedWebhook {
+        webhook: Webhook {
+            id,
+            url: new.url.clone(),
+            events: new.events.clone(),
+            description: new.description.clone(),
+            status: WebhookStatus::Active,
+            created_at: rfc3339(now_ms),
+        },
+        secret,
+    })
+}
+
 impl Store {
-    /// Inserts a webhook with a new secret; the answer is the only place the secret shows.
+    /// Inserts a webhook with a new secret in a transaction of its own, without the
+    /// per-account limit: for seeding (the demo), where the count is known.
     pub async fn create_webhook(
         &self,
         account_id: &str,
         new: &NewWebhook,
         now_ms: i64,
     ) -> anyhow::Result<CreatedWebhook> {
-        let id = new_id("wh");
-        let secret = new_secret();
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO webhooks (id, account_id, url, events, description, secret, status,
-                 consecutive_failures, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'active', 0, $7, $7)",
-        )
-        .bind(&id)
-        .bind(account_id)
-        .bind(&new.url)
-        .bind(serde_json::to_string(&new.events)?)
-        .bind(&new.description)
-        .bind(&secret)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
+        let created = insert_webhook(&mut tx, account_id, new, now_ms).await?;
         tx.commit().await?;
-        Ok(CreatedWebhook {
-            webhook: Webhook {
-                id,
-                url: new.url.clone(),
-                events: new.events.clone(),
-                description: new.description.clone(),
-                status: WebhookStatus::Active,
-                created_at: rfc3339(now_ms),
-            },
-            secret,
-        })
+        Ok(created)
     }
 
     /// The account's webhooks, newest first.

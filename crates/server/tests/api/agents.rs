@@ -232,6 +232,63 @@ async fn the_free_plan_stops_at_five_agents() {
 }
 
 #[tokio::test]
+async fn unarchiving_an_agent_checks_the_quota_like_a_create() {
+    let server = TestServer::start().await;
+    let key = server.key("Tiny", PlanId::Free).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let (status, body) = server
+            .post(
+                "/agents",
+                &key,
+                json!({"name": format!("A{i}"), "content": "x"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["data"]["id"].as_str().unwrap().to_owned());
+    }
+    let archived = format!("/agents/{}", ids[0]);
+    let (status, _) = server
+        .patch(&archived, &key, json!({"status": "archived"}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = server
+        .post("/agents", &key, json!({"name": "A5", "content": "x"}))
+        .await;
+    assert_eq!(status, 201);
+
+    let (status, body) = server
+        .patch(&archived, &key, json!({"status": "active"}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("LIMIT_EXCEEDED"))
+    );
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("allows 5 agents"), "{message}");
+    let (_, body) = server.get(&archived, &key).await;
+    assert_eq!(body["data"]["status"], "archived");
+
+    // Other changes to an archived agent, and archiving again, need no place.
+    let (status, _) = server
+        .patch(&archived, &key, json!({"description": "old"}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = server
+        .patch(
+            &format!("/agents/{}", ids[1]),
+            &key,
+            json!({"status": "archived"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = server
+        .patch(&archived, &key, json!({"status": "draft"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
 async fn agents_page_by_cursor_without_repeats() {
     let server = TestServer::start().await;
     let key = server.key("Acme", PlanId::Pro).await;

@@ -270,6 +270,82 @@ async fn append_until_completed_then_conflict() {
 }
 
 #[tokio::test]
+async fn a_conversation_past_5000_messages_or_5_mib_is_payload_too_large() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    // The worker would read every large transcript; these tests are about the write alone.
+    let (status, _) = server
+        .patch(
+            "/settings",
+            &key,
+            json!({"insights": {"autoGenerate": false}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let short = |n: usize| json!(vec![json!({"role": "user", "content": "Hi"}); n]);
+
+    let (status, body) = server
+        .post(
+            "/runs",
+            &key,
+            json!({"agentName": "Chat", "messages": short(5_001)}),
+        )
+        .await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"]["code"], "PAYLOAD_TOO_LARGE");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("at most 5000 messages"), "{message}");
+
+    let (status, body) = server
+        .post(
+            "/runs",
+            &key,
+            json!({"agentName": "Chat", "messages": short(4_999), "status": "active"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let append = format!("/runs/{}/messages", body["data"]["id"].as_str().unwrap());
+    let (status, body) = server
+        .post(&append, &key, json!({"messages": short(2)}))
+        .await;
+    assert_eq!(status, 413, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("5000"));
+    let (status, body) = server
+        .post(&append, &key, json!({"messages": short(1)}))
+        .await;
+    assert_eq!(
+        (status, &body["data"]["messageCount"]),
+        (200, &json!(5_000))
+    );
+
+    // 800,000 bytes an append (four messages at the per-message limit, under the body
+    // limit): the seventh would pass 5 MiB.
+    let (_, body) = server
+        .post(
+            "/runs",
+            &key,
+            json!({"agentName": "Chat", "messages": short(1), "status": "active"}),
+        )
+        .await;
+    let append = format!("/runs/{}/messages", body["data"]["id"].as_str().unwrap());
+    let big = json!(vec![
+        json!({"role": "user", "content": "x".repeat(200_000)});
+        4
+    ]);
+    for _ in 0..6 {
+        let (status, body) = server.post(&append, &key, json!({"messages": big})).await;
+        assert_eq!(status, 200, "{}", body["error"]);
+    }
+    let (status, body) = server.post(&append, &key, json!({"messages": big})).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"]["code"], "PAYLOAD_TOO_LARGE");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("5 MiB"), "{message}");
+    let (_, body) = server.get(&append.replace("/messages", ""), &key).await;
+    assert_eq!(body["data"]["messageCount"], 25);
+}
+
+#[tokio::test]
 async fn an_idempotency_key_returns_the_first_conversation_for_a_day() {
     let server = TestServer::start().await;
     let key = server.key("Acme", PlanId::Pro).await;

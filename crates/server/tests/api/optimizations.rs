@@ -1,9 +1,12 @@
 //! Optimizations over real HTTP: the lifecycle with the offline engine, the statistics on
 //! the wire, apply and stop, the concurrency limit, model failures and restarts.
 
-use crate::common::TestServer;
-use converra_api::PlanId;
+use crate::common::{TestServer, START_MS};
+use converra_api::optimizations::{OptimizationOutcome, OptimizationResults};
+use converra_api::{Paging, PlanId};
 use converra_server::state::ServerConfig;
+use converra_server::store::paging::PageRequest;
+use converra_server::store::{Durability, Store};
 use serde_json::{json, Value};
 
 const PROMPT: &str = "You are Acme's support agent. Help customers with orders and refunds.";
@@ -185,6 +188,79 @@ async fn an_offline_optimization_runs_to_a_statistically_judged_result_and_appli
         .post(&format!("/optimizations/{id}/stop"), &key, json!({}))
         .await;
     assert_eq!(status, 409);
+}
+
+#[tokio::test]
+async fn completing_a_run_queues_optimization_completed_in_the_same_write() {
+    // The fake model never answers, so the run stays `running` until the server stops.
+    let server = TestServer::start_with(ServerConfig {
+        allow_private_network: true,
+        ..ServerConfig::default()
+    })
+    .await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    // Nothing listens there: the delivery rows are what this test reads, not what arrives.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", closed.local_addr().unwrap());
+    drop(closed);
+    let (status, hook) = server
+        .post(
+            "/webhooks",
+            &key,
+            json!({"url": url, "events": ["optimization.completed"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{hook}");
+    let hook_id = hook["data"]["id"].as_str().unwrap().to_owned();
+    let agent_id = agent(&server, &key).await;
+    let base = silent_model().await;
+    server
+        .patch(
+            "/settings",
+            &key,
+            json!({"llm": {"baseUrl": base, "model": "slow"}}),
+        )
+        .await;
+    let created = start(
+        &server,
+        &key,
+        json!({"agentId": agent_id, "variantCount": 1, "seed": 3}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    server
+        .wait_for(&format!("/optimizations/{id}"), &key, |b| {
+            b["data"]["status"] == "running"
+        })
+        .await;
+    let dir = server.stop().await;
+
+    // With no server running, nothing but the completing write itself can queue the event.
+    let store = Store::open(&dir.path().join("converra.db"), Durability::Normal)
+        .await
+        .unwrap();
+    let run = store.optimization_by_id(&id).await.unwrap().unwrap();
+    let results = OptimizationResults {
+        winner_selected: false,
+        winning_variant_id: None,
+        lift: 0.0,
+        confidence: 0.0,
+        outcome: OptimizationOutcome::Inconclusive,
+        improvement_percentage: 0.0,
+        reason: Some("not enough data yet".to_owned()),
+    };
+    assert!(store
+        .complete_optimization(&run, &[], &results, START_MS + 60_000)
+        .await
+        .unwrap());
+    let page = PageRequest::from_query(&Paging::default(), 20).unwrap();
+    let (deliveries, _) = store
+        .webhook_deliveries(&run.account_id, &hook_id, &page)
+        .await
+        .unwrap()
+        .unwrap();
+    let events: Vec<&str> = deliveries.iter().map(|d| d.event.as_str()).collect();
+    assert_eq!(events, ["optimization.completed"]);
 }
 
 #[tokio::test]

@@ -307,6 +307,39 @@ async fn create_answers_201_and_shows_the_secret_only_once() {
 }
 
 #[tokio::test]
+async fn the_twenty_first_webhook_is_refused_with_limit_exceeded() {
+    let (_dir, db) = temp_db();
+    let server = HookServer::start(&db, ManualClock::new(START_MS), false).await;
+    let key = server.key("Acme").await;
+    let mut first = String::new();
+    for i in 0..20 {
+        let (id, _) = server
+            .create_hook(&key, PUBLIC_URL, &["agent.updated"])
+            .await;
+        if i == 0 {
+            first = id;
+        }
+    }
+    let body = json!({"url": PUBLIC_URL, "events": ["agent.updated"]});
+    let (status, refused) = server.post("/webhooks", &key, body.clone()).await;
+    assert_eq!(status, 403, "{refused}");
+    assert_eq!(refused["error"]["code"], "LIMIT_EXCEEDED");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("at most 20 webhooks"), "{message}");
+    let (_, list) = server.get("/webhooks", &key).await;
+    assert_eq!(list["pagination"]["total"], 20);
+
+    // Another account has places of its own, and deleting one frees a place.
+    let other = server.key("Globex").await;
+    assert_eq!(server.post("/webhooks", &other, body.clone()).await.0, 201);
+    assert_eq!(
+        server.delete(&format!("/webhooks/{first}"), &key).await.0,
+        200
+    );
+    assert_eq!(server.post("/webhooks", &key, body).await.0, 201);
+}
+
+#[tokio::test]
 async fn list_is_newest_first_and_pages_by_cursor() {
     let (_dir, db) = temp_db();
     let server = HookServer::start(&db, ManualClock::new(START_MS), false).await;
