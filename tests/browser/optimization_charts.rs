@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 
 use converra_api::insights::Metric;
 use converra_api::optimizations::{
-    CostComparison, Difference, MetricStats, Optimization, OptimizationMode, OptimizationPhase,
-    OptimizationProgress, OptimizationStatus, PersonaResult, SimulationPlan, Variant,
-    VariantMetrics,
+    CostComparison, Difference, Evidence, MetricStats, Optimization, OptimizationMode,
+    OptimizationPhase, OptimizationProgress, OptimizationStatus, PersonaResult, SimulationPlan,
+    Variant, VariantMetrics,
 };
 use converra_dashboard::api::optimizations::optimizations_query;
 use converra_dashboard::components::charts::bar_chart::draw_bar_chart;
@@ -93,6 +93,10 @@ fn variant(name: &str, position: usize, mean: f64) -> Variant {
             mean: mean - 70.0,
             ci95_low: mean - 73.0,
             ci95_high: mean - 67.0,
+            low: mean - 72.5,
+            high: mean - 67.5,
+            level: 0.9,
+            cells: 12,
         }),
         test: (!is_control).then(|| "paired t".to_owned()),
         p_value: (!is_control).then_some(0.02),
@@ -164,6 +168,7 @@ fn optimization(status: OptimizationStatus) -> Optimization {
         },
         results: None,
         engine: "offline".to_owned(),
+        evidence: Evidence::Scripted,
         applied_variant_id: None,
         applied_at: None,
         error: None,

@@ -161,6 +161,28 @@ pub enum OptimizationOutcome {
     Inconclusive,
 }
 
+/// What an optimization's numbers rest on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Evidence {
+    /// The offline engine's scripted simulation: it shows the workflow and says nothing
+    /// about how the agent would fare with real users. No winner is named from it.
+    #[default]
+    Scripted,
+    /// Conversations played and judged by a language model.
+    Model,
+}
+
+impl Evidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Evidence::Scripted => "scripted",
+            Evidence::Model => "model",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -168,16 +190,47 @@ pub struct OptimizationResults {
     pub winner_selected: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub winning_variant_id: Option<String>,
-    /// The best variant's relative lift on the overall score over the control, in percent.
+    /// The best variant's mean paired difference from the control, as a percentage of the
+    /// control's mean overall score on the same cells.
     pub lift: f64,
-    /// 1 − the best variant's adjusted p-value (0..1).
+    /// The highest of 0.80, 0.90 and 0.95 at which the winner's Holm-adjusted paired test
+    /// is significant; 0 when no winner was named. Never a probability of being right.
     pub confidence: f64,
     pub outcome: OptimizationOutcome,
-    /// The best variant's mean overall-score difference, in points of 0..100.
+    /// The same as `lift`: the best variant's mean paired difference as a percentage of
+    /// the control's mean.
     pub improvement_percentage: f64,
+    /// The best variant's mean paired difference in points of the 0..100 overall score.
+    #[serde(default)]
+    pub improvement_points: f64,
+    /// The confidence level the run tested at (0.80, 0.90 or 0.95): its intervals are at
+    /// this level and a winner's adjusted p-value is below 1 − it.
+    #[serde(default)]
+    pub confidence_level: f64,
+    /// Persona × scenario cells the comparison rests on: the unit of the paired test.
+    #[serde(default)]
+    pub cells: u32,
+    /// Validation mode: the winner met the control again on fresh seeds before it was
+    /// named; this is that second test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retest: Option<Retest>,
     /// Why no winner was named, in a sentence ("not enough data yet: …").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// The confirmation of a validation run's candidate on fresh seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Retest {
+    pub variant_id: String,
+    /// Cells of the retest (the same persona × scenario cells, new seeds).
+    pub cells: u32,
+    pub difference: Difference,
+    pub p_value: f64,
+    /// Significant at the run's level in the same direction: only then is it the winner.
+    pub confirmed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -247,6 +300,9 @@ pub struct Optimization {
     pub results: Option<OptimizationResults>,
     /// Which engine ran it (`offline` or `model:<name>`).
     pub engine: String,
+    /// `scripted` for the offline engine: a demonstration, not evidence about the agent.
+    #[serde(default)]
+    pub evidence: Evidence,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_variant_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -304,9 +360,11 @@ pub struct VariantMetrics {
     pub response_quality: f64,
     pub sentiment: f64,
     pub overall_score: f64,
-    /// Relative lift of the overall score over the control, in percent (0 for the control).
+    /// The mean paired difference from the control as a percentage of the control's mean
+    /// (0 for the control).
     pub lift: f64,
-    /// 1 − the adjusted p-value (0..1; 0 for the control).
+    /// The highest of 0.80, 0.90 and 0.95 at which this variant's Holm-adjusted paired test
+    /// is significant (0 when at none, and for the control).
     pub confidence: f64,
     pub simulation_count: u32,
 }
@@ -321,13 +379,26 @@ pub struct MetricStats {
     pub n: u32,
 }
 
+/// A variant's paired difference from the control on the overall score (points of 0..100),
+/// over the cells both arms completed.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Difference {
     pub mean: f64,
+    /// The 95% interval, whatever the run's level.
     pub ci95_low: f64,
     pub ci95_high: f64,
+    /// The interval at the run's confidence level (`level`), the one a winner is named by.
+    #[serde(default)]
+    pub low: f64,
+    #[serde(default)]
+    pub high: f64,
+    #[serde(default)]
+    pub level: f64,
+    /// Cells (persona × scenario) the difference rests on: the test's sample size.
+    #[serde(default)]
+    pub cells: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -365,7 +436,8 @@ pub struct Variant {
     pub is_winner: bool,
     pub content: String,
     pub change_summary: String,
-    /// `pending`, `testing` or `tested`.
+    /// `pending`, `testing`, `tested`, or `not_run` when the run ended before this arm met
+    /// every cell the others did (then it offers no apply).
     pub status: String,
     pub metrics: VariantMetrics,
     /// The 11 metrics and `overallScore`.

@@ -27,8 +27,19 @@ use std::pin::Pin;
 
 use converra_api::conversations::Message;
 use converra_api::insights::{Metric, RootCause, Sentiment, Severity, StepStatus};
+use converra_api::optimizations::Evidence;
 
 pub use personas::{Behaviour, Persona, Scenario};
+
+/// What results from the engine named `engine_name` (see [`Engine::name`]) rest on: the
+/// offline engine's are scripted, a model's are played and judged by that model.
+pub fn evidence_of(engine_name: &str) -> Evidence {
+    if engine_name == offline::NAME {
+        Evidence::Scripted
+    } else {
+        Evidence::Model
+    }
+}
 
 /// A boxed future, so that [`Engine`] can be used as `dyn Engine`.
 pub type EngineFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, EngineError>> + Send + 'a>>;

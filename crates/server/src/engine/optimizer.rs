@@ -114,7 +114,10 @@ pub fn evaluate(
     seed: u64,
 ) -> (Vec<VariantReport>, OptimizationResults) {
     let Some(control) = arms.first() else {
-        return (Vec::new(), no_winner("no arms were simulated".to_owned()));
+        return (
+            Vec::new(),
+            no_winner("no arms were simulated".to_owned(), confidence),
+        );
     };
     let control_overall = mean(control.iter().map(|s| s.overall));
     let control_tokens = mean(control.iter().map(|s| s.tokens as f64));
@@ -200,7 +203,11 @@ pub fn evaluate(
                 lift: r.metrics.lift,
                 confidence: r.metrics.confidence,
                 outcome: OptimizationOutcome::VariantWon,
-                improvement_percentage: r.difference.map_or(0.0, |d| d.mean),
+                improvement_percentage: r.metrics.lift,
+                improvement_points: r.difference.map_or(0.0, |d| d.mean),
+                confidence_level: confidence,
+                cells: r.difference.map_or(0, |d| d.cells),
+                retest: None,
                 reason: None,
             }
         }
@@ -236,16 +243,20 @@ pub fn evaluate(
                 } else {
                     OptimizationOutcome::Inconclusive
                 },
-                improvement_percentage: diff,
+                improvement_percentage: r.metrics.lift,
+                improvement_points: diff,
+                confidence_level: confidence,
+                cells: r.difference.map_or(0, |d| d.cells),
+                retest: None,
                 reason: Some(reason),
             }
         }
-        (None, None) => no_winner("no variant was tested".to_owned()),
+        (None, None) => no_winner("no variant was tested".to_owned(), confidence),
     };
     (reports, results)
 }
 
-fn no_winner(reason: String) -> OptimizationResults {
+fn no_winner(reason: String, confidence_level: f64) -> OptimizationResults {
     OptimizationResults {
         winner_selected: false,
         winning_variant_id: None,
@@ -253,6 +264,10 @@ fn no_winner(reason: String) -> OptimizationResults {
         confidence: 0.0,
         outcome: OptimizationOutcome::Inconclusive,
         improvement_percentage: 0.0,
+        improvement_points: 0.0,
+        confidence_level,
+        cells: 0,
+        retest: None,
         reason: Some(reason),
     }
 }
@@ -336,6 +351,10 @@ fn report(
             mean: round(c.mean_difference, 2),
             ci95_low: round(c.ci_low, 2),
             ci95_high: round(c.ci_high, 2),
+            low: round(c.ci_low, 2),
+            high: round(c.ci_high, 2),
+            level: 0.95,
+            cells: u32::try_from(c.n).unwrap_or(u32::MAX),
         }),
         test: comparison.map(|_| PAIRED_TEST.to_owned()),
         p_value: comparison.map(|c| round(c.p_value, 6)),

@@ -141,6 +141,7 @@ fn record_from_row(row: &SqliteRow) -> anyhow::Result<OptimizationRecord> {
                 percent: progress_percent(phase, completed, total),
             },
             results: results.map(|r| serde_json::from_str(&r)).transpose()?,
+            evidence: crate::engine::evidence_of(&row.try_get::<String, _>("engine")?),
             engine: row.try_get("engine")?,
             applied_variant_id: row.try_get("applied_variant_id")?,
             applied_at: optional_time("applied_at")?,

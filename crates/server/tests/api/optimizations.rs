@@ -247,6 +247,10 @@ async fn completing_a_run_queues_optimization_completed_in_the_same_write() {
         confidence: 0.0,
         outcome: OptimizationOutcome::Inconclusive,
         improvement_percentage: 0.0,
+        improvement_points: 0.0,
+        confidence_level: 0.9,
+        cells: 0,
+        retest: None,
         reason: Some("not enough data yet".to_owned()),
     };
     assert!(store

@@ -19,6 +19,9 @@ use super::{
     SimulationRequest, VariantProposal, VariantRequest,
 };
 
+/// The offline engine's [`Engine::name`].
+pub const NAME: &str = "offline";
+
 /// The offline [`Engine`]. Holds nothing: free to construct and to share.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OfflineEngine;
@@ -31,7 +34,7 @@ impl OfflineEngine {
 
 impl Engine for OfflineEngine {
     fn name(&self) -> String {
-        "offline".to_owned()
+        NAME.to_owned()
     }
 
     fn analyze<'a>(&'a self, input: AnalysisInput<'a>) -> EngineFuture<'a, ConversationAnalysis> {
