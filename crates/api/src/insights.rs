@@ -577,11 +577,14 @@ pub struct StepFailures {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VerificationStatus {
-    /// Failures down by more than half.
+    /// Failures down by more than half, and significantly (Fisher's exact test at 5%, at
+    /// least 30 conversations on each side).
     Verified,
-    /// Too few conversations since the change to tell.
+    /// Fewer than 30 conversations on a side: too few to tell.
     Monitoring,
+    /// No material, significant drop.
     NotFixed,
+    /// Failures significantly up.
     Regressed,
     /// Another change landed too close to tell them apart.
     Confounded,
@@ -643,6 +646,12 @@ pub struct DeploymentImpact {
     pub reduction_percent: f64,
     pub pre_fix_conversation_count: u64,
     pub post_fix_conversation_count: u64,
+    /// Two-sided p-value of the test in `test` on failed against completed conversations,
+    /// before against after; absent while either side has too few conversations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_value: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<String>,
     pub issues: Vec<DeploymentIssue>,
 }
 

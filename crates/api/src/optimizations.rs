@@ -167,7 +167,7 @@ pub enum OptimizationOutcome {
 #[serde(rename_all = "lowercase")]
 pub enum Evidence {
     /// The offline engine's scripted simulation: it shows the workflow and says nothing
-    /// about how the agent would fare with real users. No winner is named from it.
+    /// about how the agent would fare with real users, whatever its numbers read.
     #[default]
     Scripted,
     /// Conversations played and judged by a language model.

@@ -12,6 +12,7 @@ use converra_api::insights::{
 };
 
 use super::records::{ConversationFacts, InsightRow, IssueRow, StepRow};
+use super::stats::fisher;
 use super::{IssueKind, MetricScores};
 use crate::clock::{day_of, rfc3339, DAY_MS};
 
@@ -19,8 +20,13 @@ use crate::clock::{day_of, rfc3339, DAY_MS};
 const EXAMPLES: usize = 5;
 /// An issue seen in at least this share of an agent's conversations counts as its pattern.
 const PATTERN_FREQUENCY: f64 = 0.05;
-/// Conversations after a change before its effect is judged.
-const MIN_POST_CONVERSATIONS: u64 = 20;
+/// Conversations on each side of a change before its effect is judged.
+const MIN_SIDE_CONVERSATIONS: u64 = 30;
+/// A change is verified only when its test is significant at this level...
+const DEPLOYMENT_ALPHA: f64 = 0.05;
+/// ...and failures fell by more than this share of their rate before (the spec's "over
+/// 50%"): a significant 10% drop is real but not the fix it was meant to be.
+const MATERIAL_REDUCTION_PERCENT: f64 = 50.0;
 
 /// What the agent-insights reading needs besides rows.
 pub struct AgentInsightsInput<'a> {
@@ -589,13 +595,26 @@ pub fn deployment_impact(
     let confounded = deployment
         .previous_deployed_at
         .is_some_and(|previous| previous > before_start);
+    let failed = |set: &[&InsightRow]| set.iter().filter(|r| !r.task_completed).count() as u64;
+    let enough = before.len() as u64 >= MIN_SIDE_CONVERSATIONS
+        && after.len() as u64 >= MIN_SIDE_CONVERSATIONS;
+    let p_value = enough.then(|| {
+        let (failed_before, failed_after) = (failed(&before), failed(&after));
+        fisher::two_sided(
+            failed_before,
+            before.len() as u64 - failed_before,
+            failed_after,
+            after.len() as u64 - failed_after,
+        )
+    });
+    let significant = p_value.is_some_and(|p| p < DEPLOYMENT_ALPHA);
     let status = if confounded {
         VerificationStatus::Confounded
-    } else if (after.len() as u64) < MIN_POST_CONVERSATIONS || before.is_empty() {
+    } else if !enough {
         VerificationStatus::Monitoring
-    } else if reduction > 50.0 {
+    } else if significant && reduction > MATERIAL_REDUCTION_PERCENT {
         VerificationStatus::Verified
-    } else if rate_after > rate_before + 0.05 {
+    } else if significant && rate_after > rate_before {
         VerificationStatus::Regressed
     } else {
         VerificationStatus::NotFixed
@@ -619,6 +638,8 @@ pub fn deployment_impact(
         reduction_percent: round1(reduction),
         pre_fix_conversation_count: before.len() as u64,
         post_fix_conversation_count: after.len() as u64,
+        p_value: p_value.map(|p| (p * 1e6).round() / 1e6),
+        test: p_value.map(|_| fisher::FISHER_TEST.to_owned()),
         issues: counts
             .into_iter()
             .map(|(kind, (before, after))| DeploymentIssue {
@@ -678,6 +699,8 @@ mod tests {
         assert_eq!(impact.failure_rate_after, 0.1);
         assert_eq!(impact.reduction_percent, 75.0);
         assert_eq!(impact.verification_status, VerificationStatus::Verified);
+        // Fisher on [[20, 30], [5, 45]]: 0.000967 by exact binomials (Python math.comb).
+        assert!(impact.p_value.unwrap() < 0.002, "{:?}", impact.p_value);
 
         let swapped: Vec<InsightRow> = rows
             .iter()
@@ -703,6 +726,70 @@ mod tests {
             deployment_impact(&confounded, t0 + 10 * DAY_MS, &rows, &[]).verification_status,
             VerificationStatus::Confounded
         );
+    }
+
+    #[test]
+    fn when_a_change_does_nothing_it_is_rarely_verified() {
+        use crate::engine::rng::SeededRng;
+        let mut rng = SeededRng::new(42);
+        let t0 = 100 * DAY_MS;
+        let deployment = Deployment {
+            agent_id: "a",
+            agent_name: "A",
+            version: 2,
+            deployed_at: t0,
+            previous_deployed_at: None,
+            next_deployed_at: None,
+        };
+        let runs = 1_000;
+        let mut verified = 0;
+        let mut judged = 0;
+        for _ in 0..runs {
+            // The same failure rate on both sides: whatever moves is chance.
+            let rate = 0.1 + 0.5 * rng.next_f64();
+            let before = 30 + rng.below(120) as i64;
+            let after = 30 + rng.below(120) as i64;
+            let mut rows = Vec::new();
+            for i in 0..before {
+                rows.push(row("a", t0 - 5 * DAY_MS + i, 60.0, !rng.chance(rate)));
+            }
+            for i in 0..after {
+                rows.push(row("a", t0 + i, 60.0, !rng.chance(rate)));
+            }
+            let impact = deployment_impact(&deployment, t0 + 5 * DAY_MS, &rows, &[]);
+            if impact.verification_status != VerificationStatus::Monitoring {
+                judged += 1;
+            }
+            if impact.verification_status == VerificationStatus::Verified {
+                verified += 1;
+            }
+        }
+        assert_eq!(judged, runs);
+        let rate = verified as f64 / runs as f64;
+        eprintln!("no-effect changes verified: {verified} of {runs}");
+        assert!(rate <= 0.05, "{rate}");
+    }
+
+    #[test]
+    fn a_halving_on_a_handful_of_conversations_is_still_monitoring() {
+        let t0 = 100 * DAY_MS;
+        let mut rows = Vec::new();
+        for i in 0..10 {
+            rows.push(row("a", t0 - DAY_MS + i, 60.0, i % 2 == 0));
+            rows.push(row("a", t0 + i, 60.0, i != 0));
+        }
+        let deployment = Deployment {
+            agent_id: "a",
+            agent_name: "A",
+            version: 2,
+            deployed_at: t0,
+            previous_deployed_at: None,
+            next_deployed_at: None,
+        };
+        let impact = deployment_impact(&deployment, t0 + DAY_MS, &rows, &[]);
+        assert_eq!(impact.reduction_percent, 80.0);
+        assert_eq!(impact.verification_status, VerificationStatus::Monitoring);
+        assert_eq!(impact.p_value, None);
     }
 
     #[test]

@@ -11,6 +11,9 @@ use std::f64::consts::{PI, SQRT_2};
 
 use crate::engine::rng::SeededRng;
 
+pub mod best;
+pub mod fisher;
+
 /// The name of the test behind [`PairedComparison::p_value`], for reports.
 pub const PAIRED_TEST: &str = "paired t-test, two-sided";
 
@@ -188,49 +191,6 @@ pub fn holm_adjust(p_values: &[f64]) -> Vec<f64> {
         adjusted[index] = running_max;
     }
     adjusted
-}
-
-/// Probability each arm has the highest true mean, by Monte Carlo from normal posteriors
-/// N(mean, se^2), deterministic for a seed. arms[i] = (mean, standard_error). Sums to 1.
-///
-/// Arms that tie in a draw (only arms with a zero standard error can) share that draw's win
-/// equally. No arms give an empty vector; no draws give every arm an equal share, which is
-/// all that is known without looking.
-pub fn probability_best(arms: &[(f64, f64)], draws: usize, seed: u64) -> Vec<f64> {
-    if arms.is_empty() {
-        return Vec::new();
-    }
-    if draws == 0 {
-        return vec![1.0 / arms.len() as f64; arms.len()];
-    }
-    let mut rng = SeededRng::new(seed);
-    let mut wins = vec![0.0; arms.len()];
-    let mut leaders = Vec::with_capacity(arms.len());
-    for _ in 0..draws {
-        leaders.clear();
-        let mut best = f64::NEG_INFINITY;
-        for (index, &(mean, standard_error)) in arms.iter().enumerate() {
-            // Every arm draws even when its error is zero, so that one arm's certainty does
-            // not shift the numbers the others see.
-            let draw = mean + standard_error.abs() * rng.normal();
-            if draw > best {
-                best = draw;
-                leaders.clear();
-                leaders.push(index);
-            } else if draw == best {
-                leaders.push(index);
-            }
-        }
-        if leaders.is_empty() {
-            // Only NaN inputs leave no leader; spread the draw so the shares still sum to 1.
-            leaders.extend(0..arms.len());
-        }
-        let share = 1.0 / leaders.len() as f64;
-        for &index in &leaders {
-            wins[index] += share;
-        }
-    }
-    wins.iter().map(|w| w / draws as f64).collect()
 }
 
 /// The standard normal distribution function Φ(x), through erfc, to a relative error of
@@ -1160,54 +1120,5 @@ mod tests {
         assert_near(adjusted[0], 0.02, 1e-15);
         assert!(adjusted[1].is_nan());
         assert_near(adjusted[2], 0.02, 1e-15);
-    }
-
-    #[test]
-    fn probability_best_sums_to_one_and_is_deterministic_for_the_seed() {
-        let arms = [(0.70, 0.03), (0.72, 0.04), (0.69, 0.02), (0.71, 0.05)];
-        let first = probability_best(&arms, 5_000, 11);
-        assert_eq!(first.len(), 4);
-        assert_near(first.iter().sum::<f64>(), 1.0, 1e-12);
-        assert_eq!(probability_best(&arms, 5_000, 11), first);
-        assert_ne!(probability_best(&arms, 5_000, 12), first);
-    }
-
-    #[test]
-    fn probability_best_matches_the_normal_difference_for_two_arms() {
-        // By hand: P(A > B) = Φ((μA - μB) / √(seA² + seB²)) = Φ(0.1 / √0.02) = 0.7602499
-        // (mpmath: ncdf); 100 000 draws have a standard error of 0.0014.
-        let shares = probability_best(&[(0.1, 0.1), (0.0, 0.1)], 100_000, 3);
-        assert_near(shares[0], 0.760_249_938_906_523_3, 0.006);
-    }
-
-    #[test]
-    fn probability_best_of_identical_arms_is_even() {
-        let shares = probability_best(&[(0.5, 0.1), (0.5, 0.1)], 20_000, 7);
-        assert_near(shares[0], 0.5, 0.02);
-        assert_near(shares[1], 0.5, 0.02);
-    }
-
-    #[test]
-    fn probability_best_favours_a_clearly_better_arm() {
-        let shares = probability_best(&[(0.0, 0.1), (1.0, 0.1), (0.2, 0.1)], 10_000, 5);
-        assert!(shares[1] > 0.999, "{shares:?}");
-    }
-
-    #[test]
-    fn probability_best_shares_certain_ties_and_handles_edges() {
-        assert_eq!(
-            probability_best(&[(1.0, 0.0), (1.0, 0.0)], 10, 1),
-            vec![0.5, 0.5]
-        );
-        assert_eq!(
-            probability_best(&[(1.0, 0.0), (0.0, 0.0)], 10, 1),
-            vec![1.0, 0.0]
-        );
-        assert_eq!(probability_best(&[], 10, 1), Vec::<f64>::new());
-        assert_eq!(probability_best(&[(1.0, 0.2)], 10, 1), vec![1.0]);
-        assert_eq!(
-            probability_best(&[(1.0, 0.2), (3.0, 0.2)], 0, 1),
-            vec![0.5, 0.5]
-        );
     }
 }

@@ -237,6 +237,7 @@ fn variant_body(
     let id = record.public_id().to_owned();
     let is_control = record.position == 0;
     let tested_status = match (&record.report, status) {
+        (Some(report), _) if !report.ran_every_cell => "not_run",
         (Some(_), _) => "tested",
         (None, OptimizationStatus::Running) => "testing",
         (None, _) => "pending",
@@ -292,6 +293,7 @@ fn empty_report() -> crate::engine::optimizer::VariantReport {
         probability_better_than_control: None,
         probability_best: 0.0,
         enough_data: false,
+        ran_every_cell: true,
         minimum_detectable_effect: None,
         tokens: CostComparison {
             mean: 0.0,

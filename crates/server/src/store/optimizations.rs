@@ -508,7 +508,7 @@ impl Store {
         optimization_id: &str,
     ) -> anyhow::Result<Vec<(String, ScoredSimulation)>> {
         let rows = sqlx::query(
-            "SELECT id, variant_id, cell, persona_id, scores, overall_score, task_completed, tokens, latency_ms \
+            "SELECT id, variant_id, cell, persona_id, scenario_id, scores, overall_score, task_completed, tokens, latency_ms \
              FROM simulations WHERE optimization_id = $1 ORDER BY variant_id, cell",
         )
         .bind(optimization_id)
@@ -527,6 +527,7 @@ impl Store {
                         cell: u32::try_from(row.try_get::<i64, _>("cell")?)?,
                         persona_id,
                         persona_name,
+                        scenario_id: row.try_get("scenario_id")?,
                         metrics: serde_json::from_str(&row.try_get::<String, _>("scores")?)?,
                         overall: row.try_get("overall_score")?,
                         task_completed: row.try_get("task_completed")?,
