@@ -253,6 +253,9 @@ impl OptimizationForm {
             agent_id: self.agent_id.trim().to_owned(),
             mode: Some(self.mode),
             variant_count: number(&self.variant_count),
+            // The account's settings choose, by whether a model is configured.
+            optimization_strategy: None,
+            max_iterations: None,
             intent,
             persona_ids,
             simulation: any_override.then_some(simulation),

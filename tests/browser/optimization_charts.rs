@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use converra_api::insights::Metric;
 use converra_api::optimizations::{
     CostComparison, Difference, Evidence, MetricStats, Optimization, OptimizationMode,
-    OptimizationPhase, OptimizationProgress, OptimizationStatus, PersonaResult, SimulationPlan,
-    Variant, VariantMetrics,
+    OptimizationPhase, OptimizationProgress, OptimizationStatus, OptimizationStrategy,
+    PersonaResult, SimulationPlan, Variant, VariantMetrics,
 };
 use converra_dashboard::api::optimizations::optimizations_query;
 use converra_dashboard::components::charts::bar_chart::draw_bar_chart;
@@ -151,6 +151,8 @@ fn optimization(status: OptimizationStatus) -> Optimization {
         status,
         mode: OptimizationMode::Exploratory,
         variant_count: 2,
+        optimization_strategy: OptimizationStrategy::Rewrite,
+        max_iterations: 0,
         intent: None,
         persona_ids: Vec::new(),
         simulation: SimulationPlan {
@@ -165,6 +167,7 @@ fn optimization(status: OptimizationStatus) -> Optimization {
             simulations_completed: 4,
             simulations_total: 18,
             percent: 22.0,
+            generation: None,
         },
         results: None,
         engine: "offline".to_owned(),

@@ -99,6 +99,43 @@ impl std::str::FromStr for OptimizationMode {
     }
 }
 
+/// How an optimization writes its variants.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizationStrategy {
+    /// One rewrite per variant from the agent's recorded issues (the offline engine's only
+    /// strategy).
+    #[default]
+    Rewrite,
+    /// Needs a model: candidates evolve over `maxIterations` generations, each written by
+    /// the model from the judge's reasons on its parent's failed simulations, kept on a
+    /// Pareto front over personas; the survivors are then tested on held-out cells.
+    Reflective,
+}
+
+impl OptimizationStrategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OptimizationStrategy::Rewrite => "rewrite",
+            OptimizationStrategy::Reflective => "reflective",
+        }
+    }
+}
+
+impl std::str::FromStr for OptimizationStrategy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "rewrite" => Ok(OptimizationStrategy::Rewrite),
+            "reflective" => Ok(OptimizationStrategy::Reflective),
+            _ => Err(format!(
+                "unknown optimization strategy '{s}' (rewrite or reflective)"
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
@@ -150,6 +187,10 @@ pub struct OptimizationProgress {
     pub simulations_total: u32,
     /// 0..100.
     pub percent: f64,
+    /// The reflective strategy's generation under way (1..`maxIterations`), while it
+    /// generates; the simulations above are then the held-out test's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -291,6 +332,11 @@ pub struct Optimization {
     pub status: OptimizationStatus,
     pub mode: OptimizationMode,
     pub variant_count: u32,
+    #[serde(default)]
+    pub optimization_strategy: OptimizationStrategy,
+    /// Generations of the reflective strategy (0 for `rewrite`).
+    #[serde(default)]
+    pub max_iterations: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intent: Option<OptimizationIntent>,
     pub persona_ids: Vec<String>,
@@ -327,6 +373,12 @@ pub struct CreateOptimization {
     pub mode: Option<OptimizationMode>,
     /// 1..5; default `settings.optimization.variantsPerGeneration`.
     pub variant_count: Option<u32>,
+    /// Default `settings.optimization.optimizationStrategy`, else `reflective` when the
+    /// account has a model and `rewrite` when it runs offline. `reflective` needs a model.
+    pub optimization_strategy: Option<OptimizationStrategy>,
+    /// Generations of the reflective strategy: 1..`settings.optimization.maxIterations`,
+    /// default 3 (or that maximum when lower).
+    pub max_iterations: Option<u32>,
     pub intent: Option<OptimizationIntent>,
     pub persona_ids: Option<Vec<String>>,
     pub simulation: Option<SimulationOverrides>,

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use converra_api::conversations::{ConversationStatus, InsightsStatus, Message, Role, ToolCall};
-use converra_api::optimizations::{OptimizationMode, OptimizationStatus, SimulationPlan};
+use converra_api::optimizations::{
+    OptimizationMode, OptimizationStatus, OptimizationStrategy, SimulationPlan,
+};
 use converra_api::PlanId;
 use converra_server::clock::{Clock, SystemClock};
 use converra_server::engine::offline::analysis;
@@ -166,6 +168,8 @@ async fn main() -> anyhow::Result<()> {
                 agent_version: 1,
                 mode: OptimizationMode::Exploratory,
                 variant_count: 5,
+                strategy: OptimizationStrategy::Rewrite,
+                max_iterations: 0,
                 intent: None,
                 persona_ids: personas().iter().take(5).map(|p| p.id.to_owned()).collect(),
                 plan,

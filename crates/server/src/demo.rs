@@ -684,6 +684,9 @@ async fn seed_intelligence(
                 agent_version: agent.version,
                 mode,
                 variant_count: settings.optimization.variants_per_generation,
+                // The demo runs offline, whose only strategy this is.
+                strategy: converra_api::optimizations::OptimizationStrategy::Rewrite,
+                max_iterations: 0,
                 intent: None,
                 persona_ids: personas()
                     .iter()
@@ -692,7 +695,7 @@ async fn seed_intelligence(
                     .collect(),
                 plan,
                 seed,
-                engine: "offline".to_owned(),
+                engine: crate::engine::offline::NAME.to_owned(),
             },
             now_ms,
         )

@@ -18,6 +18,7 @@ pub mod optimizer;
 pub mod personas;
 pub mod reading;
 pub mod records;
+pub mod reflective;
 pub mod registry;
 pub mod rng;
 pub mod stats;
@@ -63,6 +64,12 @@ pub trait Engine: Send + Sync {
         &'a self,
         input: SimulationRequest<'a>,
     ) -> EngineFuture<'a, SimulatedConversation>;
+
+    /// The reflective optimizer's mutation step, for engines that can read failures and
+    /// rewrite from them (a model). The offline engine cannot: it has none.
+    fn reflector(&self) -> Option<&dyn reflective::Reflector> {
+        None
+    }
 }
 
 /// What a model-backed engine can fail with. The offline engine never fails.

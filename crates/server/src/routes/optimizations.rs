@@ -9,7 +9,7 @@ use converra_api::insights::Metric;
 use converra_api::optimizations::{
     AppliedVariant, ApplyVariant, CreateOptimization, JobError, LiveTraffic, Optimization,
     OptimizationFilter, OptimizationIntent, OptimizationMode, OptimizationStatus,
-    SimulatedTranscript, SimulationPlan, StopOptimization, Variant,
+    OptimizationStrategy, SimulatedTranscript, SimulationPlan, StopOptimization, Variant,
 };
 use converra_api::webhooks::{AgentUpdated, OptimizationStopped};
 use converra_api::{Data, List, Paging};
@@ -37,6 +37,8 @@ const EXPLORATORY_REPLICATES: u32 = 2;
 const VALIDATION_REPLICATES: u32 = 6;
 /// The least confidence a validation run accepts.
 const VALIDATION_CONFIDENCE: f64 = 0.95;
+/// Generations of the reflective strategy when the request names none.
+const DEFAULT_GENERATIONS: u32 = 3;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -142,6 +144,38 @@ pub async fn create_optimization(
             checks.fail("intent.hypothesis", "at most 2000 characters");
         }
     }
+    let max_iterations_allowed = settings.optimization.max_iterations.max(1);
+    let max_iterations = checks
+        .range_u32(
+            "maxIterations",
+            input.max_iterations,
+            1,
+            max_iterations_allowed,
+        )
+        .unwrap_or(DEFAULT_GENERATIONS.min(max_iterations_allowed));
+    let engine = state.engine_for(&account.id).await?;
+    let can_reflect = engine.reflector().is_some();
+    let strategy = input
+        .optimization_strategy
+        .or_else(|| {
+            settings
+                .optimization
+                .optimization_strategy
+                .as_deref()
+                .and_then(|s| s.parse().ok())
+                .filter(|s| *s == OptimizationStrategy::Rewrite || can_reflect)
+        })
+        .unwrap_or(if can_reflect {
+            OptimizationStrategy::Reflective
+        } else {
+            OptimizationStrategy::Rewrite
+        });
+    if strategy == OptimizationStrategy::Reflective && !can_reflect {
+        checks.fail(
+            "optimizationStrategy",
+            "'reflective' needs a language model: set llm.baseUrl and llm.model in the settings, or use 'rewrite'",
+        );
+    }
     checks.finish()?;
 
     let mode = input.mode.unwrap_or_default();
@@ -159,7 +193,6 @@ pub async fn create_optimization(
         conversations_per_variant: cells_per_replicate * replicates,
         confidence_level,
     };
-    let engine = state.engine_for(&account.id).await?;
     let now = state.clock.now_ms();
     let mut tx = state.store.begin_write().await?;
     let agent = agent_store::agent_in(&mut tx, &account.id, &agent_id).await?;
@@ -176,6 +209,11 @@ pub async fn create_optimization(
             agent_version: agent.version,
             mode,
             variant_count,
+            strategy,
+            max_iterations: match strategy {
+                OptimizationStrategy::Reflective => max_iterations,
+                OptimizationStrategy::Rewrite => 0,
+            },
             intent: input.intent,
             persona_ids,
             plan,

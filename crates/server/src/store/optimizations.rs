@@ -5,7 +5,7 @@ use converra_api::conversations::Message;
 use converra_api::optimizations::{
     JobError, Optimization, OptimizationFilter, OptimizationIntent, OptimizationMode,
     OptimizationPhase, OptimizationProgress, OptimizationResults, OptimizationStatus,
-    SimulationPlan,
+    OptimizationStrategy, SimulationPlan,
 };
 use converra_api::webhooks::OptimizationCompleted;
 use converra_api::Pagination;
@@ -31,6 +31,8 @@ pub struct NewOptimization {
     pub agent_version: u32,
     pub mode: OptimizationMode,
     pub variant_count: u32,
+    pub strategy: OptimizationStrategy,
+    pub max_iterations: u32,
     pub intent: Option<OptimizationIntent>,
     pub persona_ids: Vec<String>,
     pub plan: SimulationPlan,
@@ -131,6 +133,8 @@ fn record_from_row(row: &SqliteRow) -> anyhow::Result<OptimizationRecord> {
             status,
             mode: parse(row.try_get("mode")?)?,
             variant_count: u32::try_from(row.try_get::<i64, _>("variant_count")?)?,
+            optimization_strategy: parse(row.try_get("optimization_strategy")?)?,
+            max_iterations: u32::try_from(row.try_get::<i64, _>("max_iterations")?)?,
             intent: intent.map(|i| serde_json::from_str(&i)).transpose()?,
             persona_ids: serde_json::from_str(&row.try_get::<String, _>("persona_ids")?)?,
             simulation: serde_json::from_str(&row.try_get::<String, _>("simulation")?)?,
@@ -139,6 +143,10 @@ fn record_from_row(row: &SqliteRow) -> anyhow::Result<OptimizationRecord> {
                 simulations_completed: u32::try_from(completed)?,
                 simulations_total: u32::try_from(total)?,
                 percent: progress_percent(phase, completed, total),
+                generation: row
+                    .try_get::<Option<i64>, _>("generation")?
+                    .map(u32::try_from)
+                    .transpose()?,
             },
             results: results.map(|r| serde_json::from_str(&r)).transpose()?,
             evidence: crate::engine::evidence_of(&row.try_get::<String, _>("engine")?),
@@ -187,8 +195,9 @@ pub async fn insert_optimization(
     let id = new_id("opt");
     sqlx::query(
         "INSERT INTO optimizations (id, account_id, agent_id, agent_version, status, mode, variant_count, intent, \
-         persona_ids, simulation, seed, engine, phase, simulations_total, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $10, $11, 'analyzing', $12, $13, $13)",
+         persona_ids, simulation, seed, engine, phase, simulations_total, created_at, updated_at, \
+         optimization_strategy, max_iterations) \
+         VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $10, $11, 'analyzing', $12, $13, $13, $14, $15)",
     )
     .bind(&id)
     .bind(account_id)
@@ -204,6 +213,8 @@ pub async fn insert_optimization(
     .bind(&new.engine)
     .bind(i64::from(new.plan.conversations_per_variant) * i64::from(new.variant_count + 1))
     .bind(now_ms)
+    .bind(new.strategy.as_str())
+    .bind(i64::from(new.max_iterations))
     .execute(&mut *conn)
     .await?;
     Ok(optimization_in(conn, account_id, &id).await?.wire)
@@ -433,6 +444,28 @@ impl Store {
         .bind(phase.as_str())
         .bind(i64::from(completed))
         .bind(i64::from(total))
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(updated == 1)
+    }
+
+    /// Records the reflective strategy's generation under way (`None` once it is over).
+    /// False when the run is no longer running (stopped meanwhile).
+    pub async fn record_generation(
+        &self,
+        id: &str,
+        generation: Option<u32>,
+        now_ms: i64,
+    ) -> anyhow::Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE optimizations SET generation = $1, updated_at = $2 WHERE id = $3 AND status = 'running'",
+        )
+        .bind(generation.map(i64::from))
         .bind(now_ms)
         .bind(id)
         .execute(&mut *tx)

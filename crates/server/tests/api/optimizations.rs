@@ -94,7 +94,10 @@ async fn an_offline_optimization_runs_to_a_statistically_judged_result_and_appli
         let overall = &variant["stats"]["overallScore"];
         assert!(overall["ci95Low"].as_f64() <= overall["mean"].as_f64());
         assert!(overall["mean"].as_f64() <= overall["ci95High"].as_f64());
-        assert_eq!(variant["test"], "paired t-test, two-sided over persona × scenario cells");
+        assert_eq!(
+            variant["test"],
+            "paired t-test, two-sided over persona × scenario cells"
+        );
         assert!(variant["pValueAdjusted"].as_f64() >= variant["pValue"].as_f64());
         let difference = &variant["difference"];
         assert!(difference["ci95Low"].as_f64() <= difference["mean"].as_f64());

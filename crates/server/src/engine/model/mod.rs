@@ -4,11 +4,13 @@
 
 pub mod client;
 pub mod prompts;
+pub mod reflect;
 
 use converra_api::conversations::{Message, Role, TokenUsage};
 
 pub use client::{ChatClient, ChatMessage, ChatRole, Completion, ModelConfig};
 
+use super::reflective::{ReflectionRequest, Reflector};
 use super::{
     AnalysisInput, ConversationAnalysis, Engine, EngineError, EngineFuture, SimulatedConversation,
     SimulationRequest, VariantProposal, VariantRequest,
@@ -117,9 +119,25 @@ impl ModelEngine {
     }
 }
 
+impl Reflector for ModelEngine {
+    fn reflect<'a>(&'a self, request: ReflectionRequest<'a>) -> EngineFuture<'a, VariantProposal> {
+        Box::pin(async move {
+            let messages = reflect::reflection_request(&request);
+            let completion = self.client.complete(&messages, true).await?;
+            let mut proposal = reflect::parse_reflection(&completion.content, request.prompt)?;
+            proposal.engine_tokens = completion.total_tokens();
+            Ok(proposal)
+        })
+    }
+}
+
 impl Engine for ModelEngine {
     fn name(&self) -> String {
         format!("model:{}", self.client.config().model)
+    }
+
+    fn reflector(&self) -> Option<&dyn Reflector> {
+        Some(self)
     }
 
     fn analyze<'a>(&'a self, input: AnalysisInput<'a>) -> EngineFuture<'a, ConversationAnalysis> {

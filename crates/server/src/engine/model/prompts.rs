@@ -535,7 +535,7 @@ fn json_object(reply: &str, what: &str) -> Result<Map<String, Value>, EngineErro
     }
 }
 
-fn json_value(reply: &str, what: &str) -> Result<Value, EngineError> {
+pub(super) fn json_value(reply: &str, what: &str) -> Result<Value, EngineError> {
     let text = strip_reasoning(reply);
     let text = text
         .strip_prefix("```json")
@@ -595,7 +595,7 @@ fn boolean(value: &Value) -> Option<bool> {
 }
 
 /// A non-empty trimmed string.
-fn text(object: &Map<String, Value>, key: &str) -> Option<String> {
+pub(super) fn text(object: &Map<String, Value>, key: &str) -> Option<String> {
     lookup(object, key)
         .and_then(Value::as_str)
         .map(str::trim)

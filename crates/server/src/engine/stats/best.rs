@@ -115,15 +115,31 @@ fn cholesky(matrix: &[Vec<f64>]) -> Vec<Vec<f64>> {
     factor
 }
 
-/// A χ² draw with `df` degrees of freedom: the sum of `df` squared normals up to 200, the
-/// Wilson–Hilferty cube above (relative error under 1e-3 there).
+/// A χ² draw with `df` degrees of freedom: twice a Gamma(df / 2) draw.
 fn chi_square(rng: &mut SeededRng, df: usize) -> f64 {
-    if df <= 200 {
-        return (0..df).map(|_| rng.normal().powi(2)).sum();
+    2.0 * gamma(rng, df as f64 / 2.0)
+}
+
+/// A Gamma(shape, 1) draw by Marsaglia and Tsang's method ("A simple method for generating
+/// gamma variables", 2000), with their boost for shapes below 1.
+fn gamma(rng: &mut SeededRng, shape: f64) -> f64 {
+    if shape < 1.0 {
+        let u = rng.next_f64().max(f64::MIN_POSITIVE);
+        return gamma(rng, shape + 1.0) * u.powf(1.0 / shape);
     }
-    let d = df as f64;
-    let spread = 2.0 / (9.0 * d);
-    (d * (1.0 - spread + rng.normal() * spread.sqrt()).powi(3)).max(f64::MIN_POSITIVE)
+    let d = shape - 1.0 / 3.0;
+    let c = 1.0 / (9.0 * d).sqrt();
+    loop {
+        let x = rng.normal();
+        let v = (1.0 + c * x).powi(3);
+        if v <= 0.0 {
+            continue;
+        }
+        let u = rng.next_f64().max(f64::MIN_POSITIVE);
+        if u.ln() < 0.5 * x * x + d - d * v + d * v.ln() {
+            return d * v;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -183,6 +199,24 @@ mod tests {
             .collect();
         let shares = probability_best(&rows, 3);
         assert_eq!(shares[1], 0.0, "{shares:?}");
+    }
+
+    #[test]
+    fn chi_square_draws_have_the_right_mean_and_variance() {
+        let mut rng = SeededRng::new(9);
+        for df in [1usize, 2, 7, 30] {
+            let draws: Vec<f64> = (0..40_000).map(|_| chi_square(&mut rng, df)).collect();
+            let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+            let variance =
+                draws.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (draws.len() - 1) as f64;
+            let d = df as f64;
+            // Mean df, variance 2·df; 40 000 draws put both within a few percent.
+            assert!((mean - d).abs() < 0.05 * d + 0.05, "df {df}: mean {mean}");
+            assert!(
+                (variance - 2.0 * d).abs() < 0.1 * 2.0 * d + 0.1,
+                "df {df}: variance {variance}"
+            );
+        }
     }
 
     #[test]
