@@ -219,6 +219,10 @@ test('the fleet compares every demo agent', async () => {
   await summary.waitFor();
   assert.match(await summary.innerText(), new RegExp(`Not fixed\\s+${impact.summary.notFixed}`));
   assert.equal(await page.locator('[data-testid=deployments-table] tbody tr').count(), impact.agents.length);
+  // Each change says which way failures moved, so a rise never reads as a small fix.
+  const changes = await page.locator('[data-testid=deployments-table] tbody tr td:nth-of-type(5)').allInnerTexts();
+  const expected = impact.agents.map((d) => (d.reductionPercent > 0 ? /^fell / : d.reductionPercent < 0 ? /^rose / : /^unchanged$/));
+  changes.forEach((text, i) => assert.match(text, expected[i]));
 
   await page.goto(`${server.origin}/fleet`);
   await page.getByText(`All ${agents.length} agents loaded.`).waitFor({ timeout: 30000 });

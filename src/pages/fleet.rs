@@ -619,6 +619,26 @@ fn verification_label(status: VerificationStatus) -> &'static str {
     }
 }
 
+/// How the failure rate moved, as a relative change with its direction in words, so that a
+/// rise never reads as a small fix.
+pub fn failure_change(reduction_percent: f64) -> String {
+    if reduction_percent > 0.0 {
+        format!("fell {}", percent_of_100(reduction_percent))
+    } else if reduction_percent < 0.0 {
+        format!("rose {}", percent_of_100(-reduction_percent))
+    } else {
+        "unchanged".to_owned()
+    }
+}
+
+fn p_value_label(p: f64) -> String {
+    if p < 0.001 {
+        "< 0.001".to_owned()
+    } else {
+        format!("{p:.3}")
+    }
+}
+
 /// The deployments' verdicts, counted and one by one.
 #[component]
 fn DeploymentsSection(impact: DeploymentsImpact) -> impl IntoView {
@@ -637,7 +657,8 @@ fn DeploymentsSection(impact: DeploymentsImpact) -> impl IntoView {
         (VerificationStatus::Confounded, summary.confounded),
     ];
     view! {
-        <p class="muted">{format!("{} changes applied. Verified: failures fell by more than half.", thousands(summary.total_deployments))}</p>
+        <p class="muted">{format!("{} changes applied.", thousands(summary.total_deployments))}</p>
+        <p class="muted deployment-rule">"Each change is compared with as many days before it, on the share of conversations whose task failed. With at least 30 conversations on each side, Fisher's exact test decides: verified when the change is significant at 5% and failures fell by more than half, regressed when they rose significantly, not fixed otherwise."</p>
         <dl class="stat-strip deployment-summary" data-testid="deployment-summary">
             {tiles.into_iter().map(|(status, count)| view! {
                 <div class=format!("verdict-{}", status.as_str())>
@@ -655,8 +676,9 @@ fn DeploymentsSection(impact: DeploymentsImpact) -> impl IntoView {
                         <th scope="col">"Deployed"</th>
                         <th scope="col">"Verdict"</th>
                         <th scope="col" class="num">"Failure rate before → after"</th>
-                        <th scope="col" class="num">"Reduction"</th>
-                        <th scope="col" class="num">"Conversations after"</th>
+                        <th scope="col" class="num">"Change in failures"</th>
+                        <th scope="col" class="num">"p (Fisher)"</th>
+                        <th scope="col" class="num">"Conversations before / after"</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -667,8 +689,9 @@ fn DeploymentsSection(impact: DeploymentsImpact) -> impl IntoView {
                             <td class="nowrap"><Timestamp value=d.deployed_at/></td>
                             <td><span class=format!("status-badge verdict-{}", d.verification_status.as_str())>{verification_label(d.verification_status)}</span></td>
                             <td class="num">{format!("{} → {}", percent(d.failure_rate_before), percent(d.failure_rate_after))}</td>
-                            <td class="num">{percent_of_100(d.reduction_percent)}</td>
-                            <td class="num">{thousands(d.post_fix_conversation_count)}</td>
+                            <td class="num">{failure_change(d.reduction_percent)}</td>
+                            <td class="num">{d.p_value.map_or_else(|| "—".to_owned(), p_value_label)}</td>
+                            <td class="num">{format!("{} / {}", thousands(d.pre_fix_conversation_count), thousands(d.post_fix_conversation_count))}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>

@@ -24,7 +24,8 @@ use converra_dashboard::pages::agent_insights::{
 use converra_dashboard::pages::benchmark_new::{form_field_of, split_list, BenchmarkForm};
 use converra_dashboard::pages::benchmarks::{bulk_outcome_text, BulkSelection};
 use converra_dashboard::pages::fleet::{
-    fleet_url_query, sort_fleet_rows, FleetFigures, FleetResult, FleetRow, FleetSort, FleetSortKey,
+    failure_change, fleet_url_query, sort_fleet_rows, FleetFigures, FleetResult, FleetRow,
+    FleetSort, FleetSortKey,
 };
 use converra_dashboard::pages::step_failures::{rank_steps, root_cause_bars};
 use converra_dashboard::query::parse_query;
@@ -498,4 +499,12 @@ fn an_agents_subpages_are_addressed_by_its_encoded_id() {
         "/agents/a%20b%2Fc/step-failures"
     );
     assert_eq!(AgentSubpage::StepFailures.title(), "Step failures");
+}
+
+#[wasm_bindgen_test]
+fn a_change_in_failures_says_its_direction_so_a_rise_never_reads_as_a_fix() {
+    assert_eq!(failure_change(75.0), "fell 75%");
+    // 49.5% → 49.6% is a 0.2% rise, not "0%".
+    assert_eq!(failure_change(-0.2), "rose 0.2%");
+    assert_eq!(failure_change(0.0), "unchanged");
 }
