@@ -35,12 +35,21 @@ pub async fn require_api_key(
     next: Next,
 ) -> Result<Response, ApiError> {
     let key = bearer_key(request.headers().get(AUTHORIZATION))?;
-    let account = match state.store.lookup_key(key).await? {
+    let account = match state.store.lookup_key(key, state.clock.now_ms()).await? {
         KeyLookup::Active(account) => account,
         KeyLookup::Revoked => {
             return Err(ApiError::new(
                 ErrorCode::Unauthorized,
                 "This API key has been revoked",
+            ))
+        }
+        KeyLookup::Expired(at) => {
+            return Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                format!(
+                    "This API key expired at {}; create a new one",
+                    crate::clock::rfc3339(at)
+                ),
             ))
         }
         KeyLookup::Unknown => {

@@ -78,6 +78,35 @@ async fn a_revoked_key_is_unauthorized() {
 }
 
 #[tokio::test]
+async fn a_key_past_its_expiry_is_unauthorized_and_says_when_it_expired() {
+    let server = TestServer::start().await;
+    let hour = 3_600_000;
+    let issued = server
+        .store
+        .issue_key_until(
+            "Initech",
+            PlanId::Free,
+            crate::common::START_MS,
+            Some(crate::common::START_MS + hour),
+        )
+        .await
+        .unwrap();
+    let (status, body) = server.get("/account", &issued.key).await;
+    assert_eq!(status, 200, "{body}");
+    server.clock.advance_ms(hour);
+    let (status, body) = server.get("/account", &issued.key).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "UNAUTHORIZED");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired at"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn keys_are_stored_only_as_a_hash() {
     let server = TestServer::start().await;
     let key = server.key("Hooli", PlanId::Free).await;
