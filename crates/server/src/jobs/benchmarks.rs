@@ -16,7 +16,7 @@ use converra_api::settings::LlmSettings;
 use converra_api::webhooks::BenchmarkCompleted;
 use tokio::task::JoinSet;
 
-use super::{spawn_worker, BackgroundTask};
+use super::{isolated, spawn_worker, BackgroundTask, Panicked};
 use crate::clock::rfc3339;
 use crate::engine::personas::{persona, scenarios};
 use crate::engine::rng::SeededRng;
@@ -66,7 +66,14 @@ pub async fn run_next_benchmark(state: AppState) -> anyhow::Result<bool> {
         return Ok(false);
     };
     let id = claimed.benchmark.id.clone();
-    match run(&state, &claimed).await {
+    let outcome = {
+        let (state, claimed) = (state.clone(), claimed.clone());
+        isolated(async move { run(&state, &claimed).await }).await
+    };
+    let outcome = outcome.unwrap_or_else(|Panicked(message)| {
+        Err(RunError::Internal(anyhow::anyhow!("panicked: {message}")))
+    });
+    match outcome {
         Ok(Some(results)) => record_completion(&state, &claimed, results).await?,
         Ok(None) => tracing::info!(benchmark = %id, "benchmark stopped: cancelled or deleted"),
         Err(RunError::Refused { code, message }) => {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use super::{spawn_worker, BackgroundTask};
+use super::{isolated, spawn_worker, BackgroundTask, Panicked};
 use crate::clock::rfc3339;
 use crate::engine::{AnalysisInput, ConversationAnalysis, Engine, EngineError};
 use crate::state::AppState;
@@ -45,17 +45,21 @@ pub async fn run_due_insights(state: AppState) -> anyhow::Result<bool> {
         let messages = job.messages.clone();
         let prompt = job.agent_prompt.clone();
         analyses.spawn(async move {
-            let outcome = engine
-                .analyze(AnalysisInput {
-                    messages: &messages,
-                    agent_prompt: Some(&prompt),
-                })
-                .await;
-            (index, engine.name(), outcome)
+            let name = engine.name();
+            // A panic reading one conversation fails that conversation, not the batch.
+            let outcome = isolated(async move {
+                engine
+                    .analyze(AnalysisInput {
+                        messages: &messages,
+                        agent_prompt: Some(&prompt),
+                    })
+                    .await
+            })
+            .await;
+            (index, name, outcome)
         });
     }
-    let mut outcomes: Vec<Option<(String, Result<ConversationAnalysis, EngineError>)>> =
-        vec![None; jobs.len()];
+    let mut outcomes: Vec<Option<(String, Analysed)>> = vec![None; jobs.len()];
     while let Some(joined) = analyses.join_next().await {
         let (index, engine, outcome) = joined?;
         outcomes[index] = Some((engine, outcome));
@@ -68,8 +72,19 @@ pub async fn run_due_insights(state: AppState) -> anyhow::Result<bool> {
             continue;
         };
         match outcome {
-            Ok(analysis) => record_ready(&mut tx, job, &engine, &analysis, now).await?,
-            Err(err) => {
+            Ok(Ok(analysis)) => record_ready(&mut tx, job, &engine, &analysis, now).await?,
+            Err(Panicked(message)) => {
+                tracing::error!(conversation = %job.conversation_id, panic = %message, "reading a conversation panicked");
+                record_insights_failure(
+                    &mut tx,
+                    job,
+                    "INTERNAL_ERROR",
+                    "An internal error stopped these insights; it has been logged",
+                    None,
+                )
+                .await?;
+            }
+            Ok(Err(err)) => {
                 let retry_at = err.is_transient().then(|| {
                     now + retry_delay_ms(state.config.insights_retry_base_ms, job.attempts)
                 });
@@ -84,6 +99,9 @@ pub async fn run_due_insights(state: AppState) -> anyhow::Result<bool> {
     state.wake_webhooks();
     Ok(true)
 }
+
+/// One conversation's reading: the engine's answer, or the panic that cut it short.
+type Analysed = Result<Result<ConversationAnalysis, EngineError>, Panicked>;
 
 async fn record_ready(
     conn: &mut sqlx::SqliteConnection,

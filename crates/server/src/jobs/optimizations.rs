@@ -15,7 +15,7 @@ use converra_api::optimizations::{
 };
 use converra_api::webhooks::{OptimizationFailed, OptimizationStarted, WebhookPayload};
 
-use super::{spawn_worker, BackgroundTask};
+use super::{isolated, spawn_worker, BackgroundTask, Panicked};
 use crate::clock::rfc3339;
 use crate::clock::DAY_MS;
 use crate::engine::optimizer::{
@@ -67,36 +67,36 @@ pub async fn run_next(state: AppState) -> anyhow::Result<bool> {
         started_event(&state, &run).await?;
     }
     let engine = state.engine_for(&run.account_id).await?;
-    match execute(&state, &run, engine.as_ref()).await {
-        Ok(()) => {}
-        Err(RunError::Engine(err)) => {
-            fail(
-                &state,
-                &run,
-                JobError {
-                    code: err.code().to_owned(),
-                    message: err.to_string(),
-                },
-            )
-            .await?
-        }
-        Err(RunError::Job(error)) => fail(&state, &run, error).await?,
-        Err(RunError::Other(err)) => {
+    let outcome = {
+        let (state, run) = (state.clone(), run.clone());
+        isolated(async move { execute(&state, &run, engine.as_ref()).await }).await
+    };
+    let error = match outcome {
+        Ok(Ok(())) => return Ok(true),
+        Ok(Err(RunError::Engine(err))) => JobError {
+            code: err.code().to_owned(),
+            message: err.to_string(),
+        },
+        Ok(Err(RunError::Job(error))) => error,
+        Ok(Err(RunError::Other(err))) => {
             // The run's error is shown to its caller: the cause goes to the log only.
             tracing::error!(optimization = %run.id, error = format!("{err:#}"), "optimization could not run");
-            fail(
-                &state,
-                &run,
-                JobError {
-                    code: "INTERNAL_ERROR".to_owned(),
-                    message: "An internal error stopped this optimization; it has been logged"
-                        .to_owned(),
-                },
-            )
-            .await?
+            internal_error()
         }
-    }
+        Err(Panicked(message)) => {
+            tracing::error!(optimization = %run.id, panic = %message, "optimization panicked");
+            internal_error()
+        }
+    };
+    fail(&state, &run, error).await?;
     Ok(true)
+}
+
+fn internal_error() -> JobError {
+    JobError {
+        code: "INTERNAL_ERROR".to_owned(),
+        message: "An internal error stopped this optimization; it has been logged".to_owned(),
+    }
 }
 
 enum RunError {
