@@ -18,6 +18,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Rate-limit windows and requests counted but not yet written to `usage_daily`.
     pub limiter: Arc<crate::limits::rate::RateLimiter>,
+    /// Failed authentications per client address.
+    pub bad_keys: Arc<crate::limits::bad_keys::BadKeyGuard>,
     /// Wakes the webhook worker after a commit that queued deliveries.
     pub webhook_wakeup: Arc<tokio::sync::Notify>,
     /// Wakes the insights, optimization and benchmark workers after a commit that queued work.
@@ -56,6 +58,7 @@ impl AppState {
             clock,
             config: Arc::new(config),
             limiter: Arc::new(crate::limits::rate::RateLimiter::new()),
+            bad_keys: Arc::default(),
             webhook_wakeup: Arc::new(tokio::sync::Notify::new()),
             jobs_wakeup: Arc::new(tokio::sync::Notify::new()),
             engines: Arc::new(EngineRegistry::new(

@@ -14,6 +14,7 @@ use crate::state::AppState;
 use crate::store::accounts::AccountRecord;
 use crate::store::{usage, webhooks};
 
+pub mod bad_keys;
 pub mod rate;
 
 /// The layer behind auth: admits the caller's request against its plan's requests per

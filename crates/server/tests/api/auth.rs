@@ -159,3 +159,29 @@ async fn cors_preflight_allows_any_origin() {
     assert!(response.status().is_success());
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
 }
+
+#[tokio::test]
+async fn an_address_that_keeps_sending_bad_keys_is_slowed_but_good_keys_still_work() {
+    use converra_server::limits::bad_keys::BAD_KEYS_PER_MINUTE;
+    let server = TestServer::start().await;
+    let good = server.key("Initech", PlanId::Free).await;
+    for _ in 0..BAD_KEYS_PER_MINUTE {
+        let (status, body) = server.get("/account", "ck_live_not_a_key").await;
+        assert_eq!(status, 401, "{body}");
+    }
+    let response = server
+        .request(Method::GET, "/account", Some("ck_live_not_a_key"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "RATE_LIMITED", "{body}");
+    let (status, body) = server.get("/account", &good).await;
+    assert_eq!(status, 200, "{body}");
+    // The next minute, a bad key is a plain 401 again.
+    server.clock.advance_ms(60_000);
+    let (status, _) = server.get("/account", "ck_live_not_a_key").await;
+    assert_eq!(status, 401);
+}
