@@ -223,3 +223,48 @@ pub async fn serve(
     state.store.close().await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::routing::get;
+    use std::time::Duration;
+    use tower::ServiceExt as _;
+
+    fn app(limit: Duration) -> Router {
+        Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(3_600)).await;
+                    "late"
+                }),
+            )
+            .route("/quick", get(|| async { "on time" }))
+            .layer(axum::middleware::from_fn_with_state(
+                limit,
+                abandon_slow_request,
+            ))
+    }
+
+    async fn call(path: &str) -> axum::response::Response {
+        app(Duration::from_millis(50))
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_request_past_its_deadline_is_abandoned_with_503_and_retry_after() {
+        let response = call("/slow").await;
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["retry-after"], "5");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "REQUEST_TIMEOUT", "{body}");
+        assert_eq!(call("/quick").await.status(), 200);
+    }
+}
