@@ -13,6 +13,7 @@ use converra_api::webhooks::{OptimizationFailed, OptimizationStarted, WebhookPay
 use super::{spawn_worker, BackgroundTask};
 use crate::clock::rfc3339;
 use crate::clock::DAY_MS;
+use crate::engine::logged_tools::LoggedTool;
 use crate::engine::optimizer::{evaluate, ScoredSimulation};
 use crate::engine::personas::{persona, scenarios, Persona, Scenario};
 use crate::engine::records::InsightRow;
@@ -327,10 +328,14 @@ async fn execute(
         return Ok(());
     }
     let max_turns = run.wire.simulation.max_turns;
+    let tools = state
+        .store
+        .logged_tools(&run.account_id, &run.wire.agent_id)
+        .await?;
     for chunk in todo.chunks(PARALLEL_SIMULATIONS.max(1)) {
         let mut batch = Vec::with_capacity(chunk.len());
         let mut tokens: u64 = 0;
-        let results = simulate_chunk(engine, chunk, max_turns, run.seed).await;
+        let results = simulate_chunk(engine, chunk, max_turns, &tools, run.seed).await;
         for result in results {
             let (simulation, engine_tokens) = result?;
             tokens = tokens.saturating_add(engine_tokens);
@@ -384,6 +389,7 @@ async fn simulate_chunk(
     engine: &dyn Engine,
     chunk: &[(&VariantRecord, &Cell)],
     max_turns: u32,
+    tools: &[LoggedTool],
     seed: u64,
 ) -> Vec<Result<(NewSimulation, u64), EngineError>> {
     // Polled together on this task (the engine is borrowed, so not spawned): a model
@@ -399,6 +405,7 @@ async fn simulate_chunk(
                     persona: cell.persona,
                     scenario: cell.scenario,
                     max_turns,
+                    tools,
                     seed: cell_seed,
                 })
                 .await?;

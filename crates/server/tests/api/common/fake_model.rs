@@ -81,9 +81,16 @@ impl RecordedRequest {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Whether the request asked for a JSON object (`response_format: json_object`).
+    /// Whether the request asked for a structured reply (`response_format` `json_object`
+    /// or `json_schema`).
     pub fn json_mode(&self) -> bool {
-        self.body["response_format"]["type"] == "json_object"
+        let kind = &self.body["response_format"]["type"];
+        kind == "json_object" || kind == "json_schema"
+    }
+
+    /// The name of the JSON schema sent, if one was.
+    pub fn schema_name(&self) -> Option<&str> {
+        self.body["response_format"]["json_schema"]["name"].as_str()
     }
 
     pub fn messages(&self) -> Vec<(String, String)> {
