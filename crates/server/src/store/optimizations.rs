@@ -85,6 +85,8 @@ pub struct NewSimulation {
     pub task_completed: bool,
     pub tokens: u64,
     pub latency_ms: f64,
+    /// Part of validation mode's retest of a winner, not of the test itself.
+    pub retest: bool,
 }
 
 /// A stored simulated conversation with its transcript.
@@ -512,8 +514,8 @@ impl Store {
         for s in simulations {
             sqlx::query(
                 "INSERT INTO simulations (id, optimization_id, variant_id, cell, persona_id, scenario_id, messages, scores, \
-                 overall_score, task_completed, tokens, latency_ms, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (variant_id, cell) DO NOTHING",
+                 overall_score, task_completed, tokens, latency_ms, created_at, retest) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (variant_id, cell) DO NOTHING",
             )
             .bind(new_id("sim"))
             .bind(optimization_id)
@@ -528,6 +530,7 @@ impl Store {
             .bind(i64::try_from(s.tokens).unwrap_or(i64::MAX))
             .bind(s.latency_ms)
             .bind(now_ms)
+            .bind(s.retest)
             .execute(&mut *tx)
             .await?;
         }
@@ -535,16 +538,19 @@ impl Store {
         Ok(())
     }
 
-    /// Every stored simulation of a run, scored, grouped by variant row id, in cell order.
+    /// The stored simulations of a run's test (`retest` false) or of its winner's retest,
+    /// scored, by variant row id, in cell order.
     pub async fn scored_simulations(
         &self,
         optimization_id: &str,
+        retest: bool,
     ) -> anyhow::Result<Vec<(String, ScoredSimulation)>> {
         let rows = sqlx::query(
             "SELECT id, variant_id, cell, persona_id, scenario_id, scores, overall_score, task_completed, tokens, latency_ms \
-             FROM simulations WHERE optimization_id = $1 ORDER BY variant_id, cell",
+             FROM simulations WHERE optimization_id = $1 AND retest = $2 ORDER BY variant_id, cell",
         )
         .bind(optimization_id)
+        .bind(retest)
         .fetch_all(self.pool())
         .await?;
         rows.iter()

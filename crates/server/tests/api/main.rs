@@ -10,6 +10,7 @@ mod dashboard;
 mod demo;
 mod insights;
 mod limits;
+mod model_calls;
 mod model_engine;
 mod optimizations;
 mod process;

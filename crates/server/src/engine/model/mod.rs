@@ -3,6 +3,7 @@
 //! prompts and plays both sides of simulated conversations.
 
 pub mod client;
+pub mod judge;
 pub mod prompts;
 pub mod reflect;
 
@@ -18,8 +19,8 @@ use super::logged_tools::{LoggedTool, ToolOutcome};
 use super::reflective::{ReflectionRequest, Reflector};
 use super::rng::{fnv1a, SeededRng};
 use super::{
-    AnalysisInput, ConversationAnalysis, Engine, EngineError, EngineFuture, SimulatedConversation,
-    SimulationRequest, VariantProposal, VariantRequest,
+    AnalysisInput, ConversationAnalysis, Engine, EngineError, EngineFuture, JudgeRequest,
+    SimulatedConversation, SimulationRequest, VariantProposal, VariantRequest, Verdict,
 };
 
 /// Tool rounds the simulated agent may take within one turn before it must answer in text.
@@ -98,6 +99,34 @@ impl ModelEngine {
         analysis.steps = super::reading::steps::diagnose_steps(input.messages);
         analysis.engine_tokens = completion.total_tokens();
         Ok(analysis)
+    }
+
+    /// One call for the whole request: the judge reads the transcripts side by side, in an
+    /// order drawn from the seed, and never a prompt or an arm's name.
+    async fn judge_blind(&self, request: JudgeRequest<'_>) -> Result<Vec<Verdict>, EngineError> {
+        if request.transcripts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let order = judge::reading_order(request.transcripts.len(), request.seed);
+        let messages = judge::judge_request(request.transcripts, &order);
+        let schema = judge::judge_schema();
+        let options = CallOptions {
+            json: Some(&schema),
+            model: self.judge_model(),
+            ..CallOptions::new(request.seed)
+        };
+        let completion = self.client.complete(&messages, &options).await?;
+        let mut verdicts = judge::parse_verdicts(&completion.content, &order)?;
+        // One call judged them all: share its tokens so that their sum is what was spent.
+        let total = completion.total_tokens();
+        let parts = verdicts.len() as u64;
+        for verdict in &mut verdicts {
+            verdict.engine_tokens = total / parts;
+        }
+        if let Some(first) = verdicts.first_mut() {
+            first.engine_tokens += total % parts;
+        }
+        Ok(verdicts)
     }
 
     async fn propose(
@@ -263,6 +292,10 @@ impl Engine for ModelEngine {
 
     fn analyze<'a>(&'a self, input: AnalysisInput<'a>) -> EngineFuture<'a, ConversationAnalysis> {
         Box::pin(self.analyze_conversation(input))
+    }
+
+    fn judge<'a>(&'a self, request: JudgeRequest<'a>) -> EngineFuture<'a, Vec<Verdict>> {
+        Box::pin(self.judge_blind(request))
     }
 
     fn propose_variants<'a>(

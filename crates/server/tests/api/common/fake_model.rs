@@ -116,6 +116,14 @@ impl RecordedRequest {
             .unwrap_or_default()
     }
 
+    /// How many conversations a blind judge call shows.
+    pub fn conversations_judged(&self) -> usize {
+        let text = self.last_message();
+        (1..)
+            .take_while(|n| text.contains(&format!("Conversation {n} (")))
+            .count()
+    }
+
     /// The last message's text.
     pub fn last_message(&self) -> String {
         self.messages()
@@ -129,6 +137,10 @@ impl RecordedRequest {
         let system = self.system();
         if self.json_mode() && self.last_message().contains("Variants wanted:") {
             CallKind::Variants
+        } else if self.json_mode() && system.contains("\"verdicts\"") {
+            CallKind::Verdicts
+        } else if self.json_mode() && system.contains("reflecting on where they failed") {
+            CallKind::Reflection
         } else if self.json_mode() {
             CallKind::Judge
         } else if system.contains("[DONE]") {
@@ -139,10 +151,15 @@ impl RecordedRequest {
     }
 }
 
-/// The four kinds of call the model engine makes.
+/// The kinds of call the model engine makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallKind {
+    /// `analyze`: one conversation read in full.
     Judge,
+    /// `judge`: the blind verdicts on a cell's transcripts.
+    Verdicts,
+    /// The reflective optimizer's mutation.
+    Reflection,
     Variants,
     Agent,
     SimulatedUser,
@@ -241,6 +258,13 @@ impl FakeModel {
     pub fn behave_well(&self) {
         self.respond_with(|request| match request.kind() {
             CallKind::Judge => FakeModel::json_chat_reply(FakeModel::analysis_json(85.0)),
+            CallKind::Verdicts => FakeModel::json_chat_reply(FakeModel::verdicts_json(
+                &vec![85.0; request.conversations_judged()],
+            )),
+            CallKind::Reflection => FakeModel::json_chat_reply(json!({
+                "prompt": "You are a helpful support agent. Ask for the order number before acting.",
+                "changeSummary": "Asks for the order number first."
+            })),
             CallKind::Variants => {
                 let wanted = request
                     .last_message()
@@ -294,6 +318,27 @@ impl FakeModel {
         FakeReply::raw(200, body.to_string())
     }
 
+    /// A 200 chat completion in which the model calls `name` with `arguments` (JSON text)
+    /// and writes nothing.
+    pub fn raw_tool_call(name: &str, arguments: &str) -> FakeReply {
+        let body = json!({
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "model": FAKE_MODEL_NAME,
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": null, "tool_calls": [{
+                    "id": "call_fake_1",
+                    "type": "function",
+                    "function": {"name": name, "arguments": arguments}
+                }]},
+                "finish_reason": "tool_calls"
+            }],
+            "usage": {"prompt_tokens": FAKE_PROMPT_TOKENS, "completion_tokens": FAKE_COMPLETION_TOKENS}
+        });
+        FakeReply::raw(200, body.to_string())
+    }
+
     /// A 200 chat completion whose message is `content` serialised: a JSON-mode answer.
     pub fn json_chat_reply(content: Value) -> FakeReply {
         Self::chat_reply(&content.to_string())
@@ -330,6 +375,29 @@ impl FakeModel {
             "taskCompleted": true,
             "businessImpact": "A resolved request keeps the customer."
         })
+    }
+
+    /// A well-formed blind-judge answer: conversation `k + 1` scored `scores[k]` on every
+    /// metric, completed when at least 50, with one reason when below 70.
+    pub fn verdicts_json(scores: &[f64]) -> Value {
+        let verdicts: Vec<Value> = scores
+            .iter()
+            .enumerate()
+            .map(|(k, score)| {
+                let metrics: serde_json::Map<String, Value> = Metric::ALL
+                    .iter()
+                    .map(|m| (m.as_str().to_owned(), json!(score)))
+                    .collect();
+                let reasons: Vec<&str> = if *score < 70.0 {
+                    vec!["The assistant did not resolve the request."]
+                } else {
+                    Vec::new()
+                };
+                json!({"conversation": k + 1, "metrics": metrics,
+                       "taskCompleted": *score >= 50.0, "reasons": reasons})
+            })
+            .collect();
+        json!({ "verdicts": verdicts })
     }
 
     /// A well-formed rewriter answer with `count` distinct variants.
