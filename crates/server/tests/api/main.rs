@@ -12,6 +12,8 @@ mod insights;
 mod limits;
 mod model_calls;
 mod model_engine;
+mod model_world;
+mod optimization_world;
 mod optimizations;
 mod process;
 mod settings;

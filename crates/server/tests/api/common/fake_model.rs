@@ -178,6 +178,8 @@ type Responder = Arc<dyn Fn(&RecordedRequest) -> FakeReply + Send + Sync>;
 
 #[derive(Default)]
 struct FakeState {
+    /// Whether requests are kept for [`FakeModel::requests`] (not for long runs).
+    unrecorded: bool,
     script: Mutex<VecDeque<FakeReply>>,
     responder: Mutex<Option<Responder>>,
     requests: Mutex<Vec<RecordedRequest>>,
@@ -204,7 +206,20 @@ pub struct FakeModel {
 
 impl FakeModel {
     pub async fn start() -> FakeModel {
-        let state = Arc::new(FakeState::default());
+        Self::start_with(FakeState::default()).await
+    }
+
+    /// A fake that keeps no requests: for runs of thousands of calls.
+    pub async fn start_unrecorded() -> FakeModel {
+        Self::start_with(FakeState {
+            unrecorded: true,
+            ..FakeState::default()
+        })
+        .await
+    }
+
+    async fn start_with(state: FakeState) -> FakeModel {
+        let state = Arc::new(state);
         let app = Router::new()
             .route("/v1/chat/completions", post(answer))
             .with_state(state.clone());
@@ -441,7 +456,9 @@ async fn answer(State(state): State<Arc<FakeState>>, headers: HeaderMap, body: B
             .collect(),
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
     };
-    state.requests.lock().expect("lock").push(request.clone());
+    if !state.unrecorded {
+        state.requests.lock().expect("lock").push(request.clone());
+    }
 
     let scripted = state.script.lock().expect("lock").pop_front();
     let reply = match scripted {
