@@ -128,7 +128,7 @@ pub fn collect<'a>(
         })
         .collect();
     // Stable: equally called tools stay in name order.
-    out.sort_by(|a, b| b.calls.cmp(&a.calls));
+    out.sort_by_key(|tool| std::cmp::Reverse(tool.calls));
     out.truncate(MAX_TOOLS);
     out
 }
@@ -242,7 +242,7 @@ mod tests {
 
     #[test]
     fn tools_come_with_their_logged_outcomes_failures_included() {
-        let first = vec![
+        let first = [
             Message::new(Role::User, "Where is order 12?"),
             assistant(vec![call(
                 "lookup_order",

@@ -318,3 +318,66 @@ async fn the_simulated_agent_calls_the_logged_tools_and_gets_logged_outcomes() {
         .iter()
         .all(|(_, text)| !text.contains("lookup_order")));
 }
+
+#[tokio::test]
+async fn the_agents_logged_tools_are_read_with_their_outcomes() {
+    use crate::common::TestServer;
+    use converra_api::PlanId;
+
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    let (status, body) = server
+        .post(
+            "/agents",
+            &key,
+            json!({"name": "Support", "content": "You help with orders."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let agent_id = body["data"]["id"].as_str().expect("an id").to_owned();
+    for messages in [
+        json!([
+            {"role": "user", "content": "Where is A1?"},
+            {"role": "assistant", "content": "Checking.",
+             "toolCalls": [{"name": "lookup_order", "arguments": {"orderId": "A1"}, "error": "timeout"}]},
+        ]),
+        json!([
+            {"role": "user", "content": "Where is A2?"},
+            {"role": "assistant", "content": "Checking.",
+             "toolCalls": [{"name": "lookup_order", "arguments": {"orderId": "A2"}}]},
+            {"role": "tool", "content": "{\"status\": \"shipped\"}"},
+        ]),
+        json!([{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hi!"}]),
+    ] {
+        let (status, body) = server
+            .post(
+                "/conversations",
+                &key,
+                json!({"agentId": agent_id, "messages": messages}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, account) = server.get("/account", &key).await;
+    let account_id = account["data"]["id"].as_str().expect("an id");
+    let tools = server
+        .store
+        .logged_tools(account_id, &agent_id)
+        .await
+        .expect("read");
+    assert_eq!(tools.len(), 1, "{tools:?}");
+    assert_eq!(tools[0].name, "lookup_order");
+    assert_eq!(tools[0].calls, 2);
+    // Both conversations were logged at the same instant: their order is not fixed.
+    assert_eq!(tools[0].samples.len(), 2);
+    for outcome in [
+        ToolOutcome::Error("timeout".to_owned()),
+        ToolOutcome::Result(json!({"status": "shipped"})),
+    ] {
+        assert!(tools[0].samples.contains(&outcome), "{outcome:?}");
+    }
+    assert_eq!(
+        tools[0].parameters,
+        json!({"type": "object", "properties": {"orderId": {"type": "string"}}})
+    );
+}

@@ -103,7 +103,11 @@ fn null_reply(request: &RecordedRequest, seeds: Seeds) -> FakeReply {
                 hash >> 8,
                 &["Okay, and then?", "That does not help.", "Thanks."],
             );
-            let done = if hash % 3 == 0 { " [DONE]" } else { "" };
+            let done = if hash.is_multiple_of(3) {
+                " [DONE]"
+            } else {
+                ""
+            };
             // As unique as the request: users in different cells do not say the same thing
             // word for word, and a judge hashing transcripts must not see them collide.
             FakeModel::chat_reply(&format!("{line} (ref {:04x}){done}", hash % 0x10000))
