@@ -53,6 +53,10 @@ pub fn router(state: AppState) -> Router {
             state.config.body_limit,
             refuse_oversized_body,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.request_timeout,
+            abandon_slow_request,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(
             state.config.body_limit,
         ))
@@ -79,6 +83,32 @@ pub fn router(state: AppState) -> Router {
             .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
     )
     .with_state(state)
+}
+
+/// Seconds a client is asked to wait before retrying a request that timed out.
+const RETRY_AFTER_TIMEOUT_SECS: u64 = 5;
+
+/// Answers 503 `REQUEST_TIMEOUT` when a request runs past `limit`, so that a stuck request
+/// holds neither the client nor a connection for ever. Writes are transactions, so an
+/// abandoned one commits whole or not at all.
+async fn abandon_slow_request(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            ErrorCode::RequestTimeout,
+            format!(
+                "The request did not finish within {} s and was abandoned; try again",
+                limit.as_secs()
+            ),
+        )
+        .retry_after(RETRY_AFTER_TIMEOUT_SECS)
+        .into_response(),
+    }
 }
 
 fn cors() -> CorsLayer {

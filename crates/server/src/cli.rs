@@ -74,6 +74,10 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CONVERRA_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
+    /// Seconds an API request may take before it is abandoned with 503 REQUEST_TIMEOUT.
+    #[arg(long, env = "CONVERRA_REQUEST_TIMEOUT", default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout: u64,
     /// Let webhooks and accounts' model endpoints reach private, loopback and link-local
     /// addresses, and webhooks use plain http (development only). `--allow-private-webhooks`
     /// and `CONVERRA_ALLOW_PRIVATE_WEBHOOKS` are its older names.
@@ -176,6 +180,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServerConfig {
         dist: args.dist,
         body_limit: args.body_limit,
+        request_timeout: std::time::Duration::from_secs(args.request_timeout),
         allow_private_network: args.allow_private_network || legacy_allow_private_network(),
         dashboard_connect_src: args.dashboard_connect_src,
         model_defaults: ModelDefaults {

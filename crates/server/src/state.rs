@@ -74,6 +74,8 @@ pub struct ServerConfig {
     pub dist: Option<PathBuf>,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// How long an API request may take before it is abandoned with 503 `REQUEST_TIMEOUT`.
+    pub request_timeout: std::time::Duration,
     /// Lets webhooks and accounts' model endpoints (`llm.baseUrl`) reach private, loopback
     /// or link-local addresses, and webhooks use plain http: for local development and
     /// tests only, since it lets callers reach the server's network.
@@ -96,6 +98,7 @@ impl Default for ServerConfig {
         ServerConfig {
             dist: None,
             body_limit: 1024 * 1024,
+            request_timeout: std::time::Duration::from_secs(30),
             allow_private_network: false,
             webhook_retry_base_ms: 10_000,
             insights_retry_base_ms: 30_000,

@@ -222,19 +222,13 @@ async fn execute(
     }
     let arms: Vec<&VariantRecord> = variants.iter().collect();
     let total = u32::try_from(cells.len() * arms.len()).unwrap_or(u32::MAX);
-    if !play_round(
-        state,
-        run,
-        engine,
-        &arms,
-        &cells,
-        &tools,
-        Round::Test,
-        0,
+    let test = RoundPlan {
+        arms: &arms,
+        round: Round::Test,
+        completed_before: 0,
         total,
-    )
-    .await?
-    {
+    };
+    if !play_round(state, run, engine, &cells, &tools, test).await? {
         // Stopped: what was played is kept and evaluated, so the stop has results.
         store_stopped(state, run, &variants).await?;
         return Ok(());
@@ -247,21 +241,13 @@ async fn execute(
     if let (OptimizationMode::Validation, Some(winner)) = (run.wire.mode, winner) {
         let retest_arms = [arms[0], arms[winner]];
         let offset = u32::try_from(cells.len()).unwrap_or(u32::MAX);
-        let retest_total = total.saturating_add(offset.saturating_mul(2));
-        let round = Round::Retest { offset };
-        if !play_round(
-            state,
-            run,
-            engine,
-            &retest_arms,
-            &cells,
-            &tools,
-            round,
-            total,
-            retest_total,
-        )
-        .await?
-        {
+        let retest = RoundPlan {
+            arms: &retest_arms,
+            round: Round::Retest { offset },
+            completed_before: total,
+            total: total.saturating_add(offset.saturating_mul(2)),
+        };
+        if !play_round(state, run, engine, &cells, &tools, retest).await? {
             withdraw_winner(&mut reports, &mut results, stopped_reason());
             store_results(state, run, &variants, reports, &results).await?;
             return Ok(());
@@ -417,20 +403,30 @@ fn variant_rows(
     Ok(rows)
 }
 
-/// Plays `arms` on every cell of `round` not yet played, whole cells at a time, recording
-/// progress from `completed_before` towards `total`. False when the run was stopped.
-#[allow(clippy::too_many_arguments)]
+/// One round of simulations: which arms, and where its progress counts from and to.
+struct RoundPlan<'a> {
+    arms: &'a [&'a VariantRecord],
+    round: Round,
+    completed_before: u32,
+    total: u32,
+}
+
+/// Plays the round's arms on every cell not yet played, whole cells at a time, recording
+/// progress. False when the run was stopped.
 async fn play_round(
     state: &AppState,
     run: &OptimizationRecord,
     engine: &dyn Engine,
-    arms: &[&VariantRecord],
     cells: &[Cell],
     tools: &[LoggedTool],
-    round: Round,
-    completed_before: u32,
-    total: u32,
+    plan: RoundPlan<'_>,
 ) -> Result<bool, RunError> {
+    let RoundPlan {
+        arms,
+        round,
+        completed_before,
+        total,
+    } = plan;
     let retest = matches!(round, Round::Retest { .. });
     let offset = match round {
         Round::Test => 0,

@@ -335,3 +335,27 @@ async fn optimizations_past_the_monthly_limit_are_refused() {
         .unwrap()
         .starts_with("The Pro plan allows 50 optimizations a month"));
 }
+
+#[tokio::test]
+async fn a_request_past_the_server_deadline_is_abandoned_with_503_and_retry_after() {
+    // A zero deadline: any request that waits on the database at all runs past it.
+    let server = TestServer::start_with(converra_server::state::ServerConfig {
+        request_timeout: std::time::Duration::ZERO,
+        ..Default::default()
+    })
+    .await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    let response = server
+        .request(Method::GET, "/agents", Some(&key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "5");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "REQUEST_TIMEOUT", "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("did not finish"));
+}

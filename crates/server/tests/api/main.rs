@@ -18,4 +18,5 @@ mod optimizations;
 mod process;
 mod settings;
 mod usage;
+mod validation_retest;
 mod webhooks;

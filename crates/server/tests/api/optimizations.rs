@@ -227,7 +227,8 @@ async fn completing_a_run_queues_optimization_completed_in_the_same_write() {
     let created = start(
         &server,
         &key,
-        json!({"agentId": agent_id, "variantCount": 1, "seed": 3}),
+        // Rewrite: the reflective strategy (the default with a model) cannot go on offline.
+        json!({"agentId": agent_id, "variantCount": 1, "seed": 3, "optimizationStrategy": "rewrite"}),
     )
     .await;
     let id = created["id"].as_str().unwrap().to_owned();
@@ -561,7 +562,8 @@ async fn a_restart_resumes_an_interrupted_optimization() {
     let created = start(
         &server,
         &key,
-        json!({"agentId": agent_id, "variantCount": 1, "seed": 3}),
+        // Rewrite: the reflective strategy (the default with a model) cannot go on offline.
+        json!({"agentId": agent_id, "variantCount": 1, "seed": 3, "optimizationStrategy": "rewrite"}),
     )
     .await;
     let id = created["id"].as_str().unwrap().to_owned();
