@@ -40,17 +40,6 @@ pub enum ToolOutcome {
     Error(String),
 }
 
-impl ToolOutcome {
-    /// The text the model reads as the tool's answer.
-    pub fn as_text(&self) -> String {
-        match self {
-            ToolOutcome::Result(Value::String(text)) => text.clone(),
-            ToolOutcome::Result(value) => value.to_string(),
-            ToolOutcome::Error(error) => json!({ "error": error }).to_string(),
-        }
-    }
-}
-
 impl LoggedTool {
     /// One logged outcome, drawn with `rng`.
     pub fn sample(&self, rng: &mut SeededRng) -> &ToolOutcome {
@@ -288,8 +277,8 @@ mod tests {
         assert_eq!(refund.description.as_deref(), Some("Refunds an order."));
         assert_eq!(refund.parameters["properties"]["order"]["type"], "string");
         assert_eq!(
-            refund.samples[0].as_text(),
-            json!({"error": "not allowed"}).to_string()
+            refund.samples,
+            vec![ToolOutcome::Error("not allowed".to_owned())]
         );
         assert_eq!(refund.function()["function"]["name"], "refund");
     }

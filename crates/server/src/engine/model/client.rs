@@ -229,7 +229,7 @@ impl CallOptions<'_> {
 
 /// The `seed` sent: 31 bits of the derived seed, since servers read it into types as small
 /// as llama.cpp's `uint32` and as signed as vLLM's `int64`.
-pub fn wire_seed(seed: u64) -> u32 {
+fn wire_seed(seed: u64) -> u32 {
     (seed >> 33) as u32
 }
 

@@ -71,10 +71,6 @@ impl ModelEngine {
         &self.client
     }
 
-    pub fn options(&self) -> &ModelOptions {
-        &self.options
-    }
-
     /// The model that reads and scores transcripts.
     fn judge_model(&self) -> Option<&str> {
         self.options.judge_model.as_deref()
