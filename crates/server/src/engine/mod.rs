@@ -12,6 +12,7 @@
 //! hand it messages and prompts and store what it returns.
 
 pub mod aggregate;
+pub mod logged_tools;
 pub mod model;
 pub mod offline;
 pub mod optimizer;
@@ -370,6 +371,9 @@ pub struct SimulationRequest<'a> {
     pub scenario: &'a Scenario,
     /// Upper bound on user+assistant turns.
     pub max_turns: u32,
+    /// The tools the agent called in its logged conversations: the simulated agent may call
+    /// them and is answered with logged outcomes. Engines that do not play tools ignore it.
+    pub tools: &'a [logged_tools::LoggedTool],
     /// The same seed for every arm of one (persona, scenario, replicate) cell, so that the
     /// arms meet the same user: the pairing the statistics rely on.
     pub seed: u64,

@@ -1,15 +1,17 @@
 //! Which engine serves an account: the model named by its settings (`llm.baseUrl`,
 //! `llm.model`, `llm.apiKey`), else the one named by the server's flags, else the offline
-//! engine. Model clients are kept per connection so that their concurrency limit holds
-//! across all the jobs that use them.
+//! engine. Model clients are kept per connection so that their concurrency limit, and what
+//! they learnt about the endpoint, hold across all the jobs that use them; each engine
+//! wraps one with the account's other options (judge model, the simulated user's
+//! temperature).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use converra_api::settings::LlmSettings;
+use converra_api::settings::{Settings, StructuredOutputs};
 
 use super::model::client::EndpointOwner;
-use super::model::{ModelConfig, ModelEngine};
+use super::model::{ChatClient, ModelConfig, ModelEngine, ModelOptions};
 use super::offline::OfflineEngine;
 use super::Engine;
 
@@ -36,9 +38,16 @@ impl std::fmt::Debug for ModelDefaults {
 /// The model every engine call uses when none is named.
 pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
 
-/// Base URL, model, key and whose endpoint it is: one model client each, so an account
-/// naming the operator's URL still gets a guarded client.
-type ModelConnection = (String, String, Option<String>, EndpointOwner);
+/// Base URL, model, key, whose endpoint it is and how structured replies are asked for:
+/// one model client each, so an account naming the operator's URL still gets a guarded
+/// client.
+type ModelConnection = (
+    String,
+    String,
+    Option<String>,
+    EndpointOwner,
+    StructuredOutputs,
+);
 
 pub struct EngineRegistry {
     offline: Arc<OfflineEngine>,
@@ -47,7 +56,7 @@ pub struct EngineRegistry {
     allow_private_network: bool,
     /// Tests shorten the model client's timeout and backoff through this.
     tune: fn(&mut ModelConfig),
-    models: Mutex<HashMap<ModelConnection, Arc<ModelEngine>>>,
+    clients: Mutex<HashMap<ModelConnection, ChatClient>>,
 }
 
 impl EngineRegistry {
@@ -61,12 +70,17 @@ impl EngineRegistry {
             defaults,
             allow_private_network,
             tune,
-            models: Mutex::new(HashMap::new()),
+            clients: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The engine for an account's LLM settings and saved key.
-    pub fn for_settings(&self, llm: &LlmSettings, account_key: Option<String>) -> Arc<dyn Engine> {
+    /// The engine for an account's settings and saved model key.
+    pub fn for_settings(
+        &self,
+        settings: &Settings,
+        account_key: Option<String>,
+    ) -> Arc<dyn Engine> {
+        let llm = &settings.llm;
         let (base_url, api_key, owner) = match llm.base_url.as_deref().filter(|u| !u.is_empty()) {
             Some(url) => (
                 url.to_owned(),
@@ -89,17 +103,29 @@ impl EngineRegistry {
             .clone()
             .or(self.defaults.model.clone())
             .unwrap_or_else(|| DEFAULT_MODEL.to_owned());
-        let key = (base_url, model, api_key, owner);
-        // A poisoned lock only means another thread panicked while inserting; the map
-        // itself is still a valid cache.
-        let mut models = self.models.lock().unwrap_or_else(|p| p.into_inner());
-        let engine = models.entry(key.clone()).or_insert_with(|| {
-            let mut config = ModelConfig::new(key.0.clone(), key.1.clone());
-            config.api_key = key.2.clone();
-            config.owner = key.3;
-            (self.tune)(&mut config);
-            Arc::new(ModelEngine::new(config))
-        });
-        engine.clone()
+        let key = (base_url, model, api_key, owner, llm.structured_outputs);
+        let client = {
+            // A poisoned lock only means another thread panicked while inserting; the map
+            // itself is still a valid cache.
+            let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+            clients
+                .entry(key.clone())
+                .or_insert_with(|| {
+                    let mut config = ModelConfig::new(key.0.clone(), key.1.clone());
+                    config.api_key = key.2.clone();
+                    config.owner = key.3;
+                    config.structured_outputs = key.4;
+                    (self.tune)(&mut config);
+                    ChatClient::new(config)
+                })
+                .clone()
+        };
+        Arc::new(ModelEngine::with_options(
+            client,
+            ModelOptions {
+                user_temperature: settings.optimization.simulation.user_temperature,
+                judge_model: llm.judge_model.clone(),
+            },
+        ))
     }
 }

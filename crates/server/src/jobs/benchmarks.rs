@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use converra_api::benchmarks::BenchmarkResult;
 use converra_api::insights::Metric;
-use converra_api::settings::LlmSettings;
 use converra_api::webhooks::BenchmarkCompleted;
 use tokio::task::JoinSet;
 
@@ -260,6 +259,7 @@ async fn play(
             persona: &cell.persona,
             scenario: &cell.scenario,
             max_turns,
+            tools: &[],
             seed: cell.seed,
         })
         .await?;
@@ -334,16 +334,14 @@ async fn arms(
     Ok(models
         .iter()
         .map(|model| {
-            let llm = LlmSettings {
-                model: Some(model.clone()),
-                ..settings.llm.clone()
-            };
+            let mut settings = settings.clone();
+            settings.llm.model = Some(model.clone());
             Arm {
                 agent_id: agent.id.clone(),
                 agent_name: agent.name.clone(),
                 prompt: prompt.clone(),
                 model: Some(model.clone()),
-                player: state.engines.for_settings(&llm, key.clone()),
+                player: state.engines.for_settings(&settings, key.clone()),
             }
         })
         .collect())

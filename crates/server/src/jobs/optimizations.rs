@@ -18,6 +18,7 @@ use converra_api::webhooks::{OptimizationFailed, OptimizationStarted, WebhookPay
 use super::{isolated, spawn_worker, BackgroundTask, Panicked};
 use crate::clock::rfc3339;
 use crate::clock::DAY_MS;
+use crate::engine::logged_tools::LoggedTool;
 use crate::engine::optimizer::{
     confirm_winner, evaluate, withdraw_winner, ScoredSimulation, VariantReport,
 };
@@ -203,6 +204,10 @@ async fn execute(
     engine: &dyn Engine,
 ) -> Result<(), RunError> {
     let cells = cells(run);
+    let tools = state
+        .store
+        .logged_tools(&run.account_id, &run.wire.agent_id)
+        .await?;
     let planned_arms = run.wire.variant_count + 1;
     let planned = u32::try_from(cells.len()).unwrap_or(u32::MAX) * planned_arms;
     if !progress(state, run, OptimizationPhase::Analyzing, 0, planned).await? {
@@ -210,7 +215,7 @@ async fn execute(
     }
     let mut variants = state.store.variants(&run.id).await?;
     if variants.is_empty() {
-        if !generate_variants(state, run, engine, &cells).await? {
+        if !generate_variants(state, run, engine, &cells, &tools).await? {
             return Ok(());
         }
         variants = state.store.variants(&run.id).await?;
@@ -223,7 +228,7 @@ async fn execute(
         completed_before: 0,
         total,
     };
-    if !play_round(state, run, engine, &cells, test).await? {
+    if !play_round(state, run, engine, &cells, &tools, test).await? {
         // Stopped: what was played is kept and evaluated, so the stop has results.
         store_stopped(state, run, &variants).await?;
         return Ok(());
@@ -242,7 +247,7 @@ async fn execute(
             completed_before: total,
             total: total.saturating_add(offset.saturating_mul(2)),
         };
-        if !play_round(state, run, engine, &cells, retest).await? {
+        if !play_round(state, run, engine, &cells, &tools, retest).await? {
             withdraw_winner(&mut reports, &mut results, stopped_reason());
             store_results(state, run, &variants, reports, &results).await?;
             return Ok(());
@@ -293,6 +298,7 @@ async fn generate_variants(
     run: &OptimizationRecord,
     engine: &dyn Engine,
     cells: &[Cell],
+    tools: &[LoggedTool],
 ) -> Result<bool, RunError> {
     let planned = run.wire.progress.simulations_total;
     let issues = agent_issue_frequencies(state, run).await?;
@@ -336,9 +342,10 @@ async fn generate_variants(
             let settings = state.store.settings(&run.account_id).await?;
             let plan = evolution::plan(run, agent.constraints.as_deref(), &settings);
             let feedback = evolution::feedback_cells(cells, run.seed);
-            let Some(evolved) =
-                evolution::evolve(state, run, engine, reflector, &control, &feedback, &plan)
-                    .await?
+            let Some(evolved) = evolution::evolve(
+                state, run, engine, reflector, tools, &control, &feedback, &plan,
+            )
+            .await?
             else {
                 return Ok(false);
             };
@@ -411,6 +418,7 @@ async fn play_round(
     run: &OptimizationRecord,
     engine: &dyn Engine,
     cells: &[Cell],
+    tools: &[LoggedTool],
     plan: RoundPlan<'_>,
 ) -> Result<bool, RunError> {
     let RoundPlan {
@@ -451,6 +459,7 @@ async fn play_round(
             engine,
             arms,
             chunk,
+            tools,
             round,
             run.wire.simulation.max_turns,
             run.seed,

@@ -597,6 +597,9 @@ fn behave_slowly(fake: &FakeModel, delay: Duration) {
             CallKind::Variants => FakeModel::json_chat_reply(FakeModel::variants_json(1)),
             CallKind::Agent => FakeModel::chat_reply("Sure. What is your order number?"),
             CallKind::SimulatedUser => FakeModel::chat_reply("It is 1234, thanks! [DONE]"),
+            CallKind::Verdicts | CallKind::Reflection => {
+                FakeModel::error_reply(500, "a benchmark makes no such call")
+            }
         };
         reply.with_delay(delay)
     });

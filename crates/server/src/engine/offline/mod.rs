@@ -52,6 +52,8 @@ impl Engine for OfflineEngine {
         &'a self,
         input: SimulationRequest<'a>,
     ) -> EngineFuture<'a, SimulatedConversation> {
+        // `input.tools` is left unplayed: the scripted conversations call the scenario's
+        // tool by name and decide its outcome from the persona, not from the logs.
         Box::pin(async move { Ok(simulation::simulate(&input)) })
     }
 }
@@ -78,6 +80,7 @@ mod tests {
             persona: p,
             scenario: s,
             max_turns: 8,
+            tools: &[],
             seed: 11,
         };
         let played = engine.simulate(request).await.expect("offline never fails");

@@ -5,6 +5,7 @@
 use converra_api::settings::Settings;
 
 use super::play::Cell;
+use crate::engine::logged_tools::LoggedTool;
 use crate::engine::reflective::{
     constraint_lines, Evolution, EvolutionPlan, Evolver, FeedbackCell, Reflector, ScoreWeights,
     Trial, TrialRunner,
@@ -22,6 +23,7 @@ const FAILURES_SHOWN: usize = 3;
 /// Plays and judges a candidate exactly as the test will, one cell at a time.
 struct JudgedTrials<'a> {
     engine: &'a dyn Engine,
+    tools: &'a [LoggedTool],
     max_turns: u32,
 }
 
@@ -35,6 +37,7 @@ impl TrialRunner for JudgedTrials<'_> {
                     persona: cell.persona,
                     scenario: cell.scenario,
                     max_turns: self.max_turns,
+                    tools: self.tools,
                     seed: cell.seed,
                 })
                 .await?;
@@ -110,17 +113,20 @@ pub fn plan(
 }
 
 /// Evolves `control`; `None` when the run was stopped between generations.
+#[allow(clippy::too_many_arguments)]
 pub async fn evolve(
     state: &AppState,
     run: &OptimizationRecord,
     engine: &dyn Engine,
     reflector: &dyn Reflector,
+    tools: &[LoggedTool],
     control: &str,
     cells: &[FeedbackCell],
     plan: &EvolutionPlan,
 ) -> Result<Option<Evolution>, super::RunError> {
     let runner = JudgedTrials {
         engine,
+        tools,
         max_turns: run.wire.simulation.max_turns,
     };
     let mut evolver = Evolver::start(control, cells, plan, &runner).await?;

@@ -3,6 +3,7 @@
 //! that cell together. A cell is played for all arms at once, so a run that stops part way
 //! still compares every arm on the same cells.
 
+use crate::engine::logged_tools::LoggedTool;
 use crate::engine::personas::{persona, scenarios, Persona, Scenario};
 use crate::engine::rng::SeededRng;
 use crate::engine::{join_all, Engine, EngineError, JudgeRequest, SimulationRequest};
@@ -89,6 +90,7 @@ pub async fn play_cells(
     engine: &dyn Engine,
     arms: &[&VariantRecord],
     cells: &[&Cell],
+    tools: &[LoggedTool],
     round: Round,
     max_turns: u32,
     run_seed: u64,
@@ -96,7 +98,7 @@ pub async fn play_cells(
     let played = join_all(
         cells
             .iter()
-            .map(|cell| play_cell(engine, arms, cell, round, max_turns, run_seed))
+            .map(|cell| play_cell(engine, arms, cell, tools, round, max_turns, run_seed))
             .collect(),
     )
     .await;
@@ -116,6 +118,7 @@ async fn play_cell(
     engine: &dyn Engine,
     arms: &[&VariantRecord],
     cell: &Cell,
+    tools: &[LoggedTool],
     round: Round,
     max_turns: u32,
     run_seed: u64,
@@ -129,6 +132,7 @@ async fn play_cell(
                     persona: cell.persona,
                     scenario: cell.scenario,
                     max_turns,
+                    tools,
                     seed,
                 })
             })
