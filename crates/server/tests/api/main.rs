@@ -16,6 +16,7 @@ mod model_world;
 mod optimization_world;
 mod optimizations;
 mod process;
+mod reflective_world;
 mod settings;
 mod usage;
 mod validation_retest;
