@@ -152,7 +152,7 @@ impl RecordedRequest {
 }
 
 /// The kinds of call the model engine makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum CallKind {
     /// `analyze`: one conversation read in full.
     Judge,
@@ -185,6 +185,8 @@ struct FakeState {
     requests: Mutex<Vec<RecordedRequest>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    /// Requests served, by kind, recorded or not.
+    calls: Mutex<std::collections::BTreeMap<CallKind, usize>>,
 }
 
 /// Lowers the in-flight count however the request ends (also when the client gives up
@@ -299,6 +301,11 @@ impl FakeModel {
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.requests.lock().expect("lock").clone()
+    }
+
+    /// How many requests of each kind the fake has served (also when unrecorded).
+    pub fn calls(&self) -> std::collections::BTreeMap<CallKind, usize> {
+        self.state.calls.lock().expect("lock").clone()
     }
 
     /// The most requests the fake was serving at the same moment.
@@ -456,6 +463,12 @@ async fn answer(State(state): State<Arc<FakeState>>, headers: HeaderMap, body: B
             .collect(),
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
     };
+    *state
+        .calls
+        .lock()
+        .expect("lock")
+        .entry(request.kind())
+        .or_default() += 1;
     if !state.unrecorded {
         state.requests.lock().expect("lock").push(request.clone());
     }
