@@ -5,6 +5,7 @@
 
 use serde_json::{json, Value};
 
+use crate::common::fake_model::CallKind;
 use crate::common::TestServer;
 use crate::model_world::{
     account_in_world, known_fix_world, server_config, states_the_fact, PROMPT_WITHOUT_FACT,
@@ -85,6 +86,17 @@ async fn the_reflective_optimizer_finds_the_known_fix_and_names_it_the_winner() 
             found += 1;
         }
     }
+    // The fix came from reflection on judged failures, not from a one-shot rewrite.
+    let calls = world.calls();
+    assert!(
+        calls.get(&CallKind::Reflection).copied().unwrap_or(0) > 0,
+        "{calls:?}"
+    );
+    assert!(
+        calls.get(&CallKind::Verdicts).copied().unwrap_or(0) > 0,
+        "{calls:?}"
+    );
+    assert_eq!(calls.get(&CallKind::Variants), None, "{calls:?}");
     println!("known-fix world: the fix found and named the winner in {found} of {SEEDS} seeds");
     assert!(found >= MIN_FOUND, "found in {found} of {SEEDS} seeds");
 }
