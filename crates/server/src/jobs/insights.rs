@@ -110,7 +110,10 @@ async fn record_ready(
     analysis: &ConversationAnalysis,
     now: i64,
 ) -> anyhow::Result<()> {
-    let id = save_insights(conn, job, engine, analysis, now).await?;
+    let Some(id) = save_insights(conn, job, engine, analysis, now).await? else {
+        tracing::debug!(conversation = %job.conversation_id, "insights of an older transcript dropped; the newer ones are queued");
+        return Ok(());
+    };
     add_usage(
         conn,
         &job.account_id,
