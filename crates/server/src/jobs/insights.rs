@@ -59,16 +59,28 @@ pub async fn run_due_insights(state: AppState) -> anyhow::Result<bool> {
             (index, name, outcome)
         });
     }
-    let mut outcomes: Vec<Option<(String, Analysed)>> = vec![None; jobs.len()];
-    while let Some(joined) = analyses.join_next().await {
-        let (index, engine, outcome) = joined?;
-        outcomes[index] = Some((engine, outcome));
+    // Recorded as they finish, so one slow reading holds back no other: whatever finished
+    // while the last write ran goes in the next one.
+    while let Some(first) = analyses.join_next().await {
+        let mut finished = vec![first?];
+        while let Some(more) = analyses.try_join_next() {
+            finished.push(more?);
+        }
+        record(&state, &jobs, finished).await?;
     }
+    Ok(true)
+}
 
+/// Writes finished readings (index into `jobs`, engine name, outcome) in one transaction.
+async fn record(
+    state: &AppState,
+    jobs: &[InsightsJob],
+    finished: Vec<(usize, String, Analysed)>,
+) -> anyhow::Result<()> {
     let now = state.clock.now_ms();
     let mut tx = state.store.begin_write().await?;
-    for (job, outcome) in jobs.iter().zip(outcomes) {
-        let Some((engine, outcome)) = outcome else {
+    for (index, engine, outcome) in finished {
+        let Some(job) = jobs.get(index) else {
             continue;
         };
         match outcome {
@@ -97,7 +109,7 @@ pub async fn run_due_insights(state: AppState) -> anyhow::Result<bool> {
     }
     tx.commit().await?;
     state.wake_webhooks();
-    Ok(true)
+    Ok(())
 }
 
 /// One conversation's reading: the engine's answer, or the panic that cut it short.

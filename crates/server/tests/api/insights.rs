@@ -466,3 +466,67 @@ async fn a_reading_of_an_older_transcript_never_overwrites_the_newer_queueing() 
     assert!(saved.is_some());
     assert!(server.store.due_insights(due, 10).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn each_conversations_insights_are_recorded_as_they_finish() {
+    use crate::common::fake_model::FakeModel;
+    use std::time::Duration;
+
+    let model = FakeModel::start_unrecorded().await;
+    model.respond_with(|request| {
+        let reply = FakeModel::json_chat_reply(FakeModel::analysis_json(80.0));
+        if request.last_message().contains("SLOW") {
+            reply.with_delay(Duration::from_secs(4))
+        } else {
+            reply
+        }
+    });
+    let server = TestServer::start_with(crate::model_world::server_config()).await;
+    let key = crate::model_world::account_in_world(&server, "Acme", &model.base_url).await;
+    let (status, _) = server
+        .patch(
+            "/settings",
+            &key,
+            json!({"insights": {"autoGenerate": false}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mut ids = Vec::new();
+    for text in ["SLOW question about my order", "A quick question"] {
+        let (status, body) = server
+            .post(
+                "/conversations",
+                &key,
+                json!({"agentName": "Support", "messages": [
+                    {"role": "user", "content": text},
+                    {"role": "assistant", "content": "Happy to help."}
+                ]}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        ids.push(body["data"]["id"].as_str().unwrap().to_owned());
+    }
+    // Both queued in one write, due a minute on: the worker reads them in one batch.
+    let (_, account) = server.get("/account", &key).await;
+    let account = account["data"]["id"].as_str().unwrap().to_owned();
+    let due = crate::common::START_MS + 60_000;
+    let mut tx = server.store.begin_write().await.unwrap();
+    for id in &ids {
+        converra_server::store::insights::queue_insights(&mut tx, &account, id, due)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    server.clock.advance_ms(60_000);
+    let quick = server
+        .wait_for(&format!("/conversations/{}", ids[1]), &key, |b| {
+            b["data"]["insightsStatus"] == "ready"
+        })
+        .await;
+    assert_eq!(quick["data"]["insightsStatus"], "ready");
+    // Written while the slow reading of the same batch is still under way.
+    let (_, slow) = server
+        .get(&format!("/conversations/{}", ids[0]), &key)
+        .await;
+    assert_eq!(slow["data"]["insightsStatus"], "pending", "{slow}");
+}
