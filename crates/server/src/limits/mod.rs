@@ -172,6 +172,37 @@ pub async fn ensure_optimization_concurrency(
     ))
 }
 
+/// 403 `LIMIT_EXCEEDED` once this month's benchmarks reach the plan's optimizations per
+/// month (a benchmark costs what an optimization does), and 429 `CONCURRENCY_LIMIT` while 3
+/// are queued or running. Call it in the write transaction that inserts the benchmark, and
+/// count it there with `add_usage`.
+pub async fn ensure_benchmark_allowed(
+    conn: &mut SqliteConnection,
+    account: &AccountRecord,
+    now_ms: i64,
+) -> ApiResult<()> {
+    let running = usage::count_running_benchmarks(conn, &account.id).await?;
+    let limit = converra_api::PlanLimits::CONCURRENT_BENCHMARKS;
+    if running >= i64::from(limit) {
+        return Err(ApiError::new(
+            ErrorCode::ConcurrencyLimit,
+            format!(
+                "{running} benchmarks are already queued or running, the most an account may run at once ({limit}); wait for one to finish or cancel one"
+            ),
+        ));
+    }
+    let used = usage::period_totals(conn, &account.id, now_ms)
+        .await?
+        .benchmarks;
+    ensure_monthly(
+        account,
+        "benchmarks",
+        used,
+        account.limits.optimizations_per_month,
+        now_ms,
+    )
+}
+
 fn ensure_monthly(
     account: &AccountRecord,
     what: &str,
