@@ -126,11 +126,9 @@ pub struct Workers(Vec<BackgroundTask>);
 impl Workers {
     /// Starts every job worker. Runs interrupted by the previous stop are resumed first.
     pub async fn start(state: &AppState) -> anyhow::Result<Workers> {
-        Ok(Workers(vec![
-            insights::start(state),
-            optimizations::start(state).await?,
-            benchmarks::start(state).await?,
-        ]))
+        let mut workers = vec![insights::start(state), benchmarks::start(state).await?];
+        workers.extend(optimizations::start(state).await?);
+        Ok(Workers(workers))
     }
 
     pub async fn stop(self) {

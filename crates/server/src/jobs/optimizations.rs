@@ -27,7 +27,9 @@ use crate::engine::{
     Engine, EngineError, IssueFrequency, OptimizationIntent, VariantProposal, VariantRequest,
 };
 use crate::state::AppState;
-use crate::store::optimizations::{finish_optimization, Finish, OptimizationRecord, VariantRecord};
+use crate::store::optimizations::{
+    finish_optimization, Finish, OptimizationRecord, VariantRecord, RUNNERS,
+};
 use crate::store::usage::{add_usage, UsageDelta};
 use crate::store::webhooks::queue_event;
 use play::{cells, play_cells, Cell, Round};
@@ -43,7 +45,8 @@ const VARIANT_NAMES: [&str; 5] = [
     "Variant E",
 ];
 
-pub async fn start(state: &AppState) -> anyhow::Result<BackgroundTask> {
+/// Starts the runners, after queueing again whatever the previous process left running.
+pub async fn start(state: &AppState) -> anyhow::Result<Vec<BackgroundTask>> {
     let resumed = state
         .store
         .requeue_interrupted_optimizations(state.clock.now_ms())
@@ -51,10 +54,13 @@ pub async fn start(state: &AppState) -> anyhow::Result<BackgroundTask> {
     for id in &resumed {
         tracing::info!(optimization = %id, "resuming an optimization the previous process left running");
     }
-    Ok(spawn_worker("optimizations", state.clone(), run_next))
+    Ok((0..RUNNERS)
+        .map(|_| spawn_worker("optimizations", state.clone(), run_next))
+        .collect())
 }
 
-/// Runs the oldest queued optimization to its end. Returns whether one was queued.
+/// Runs the next queued optimization (see `claim_queued_optimization`: fair across
+/// accounts) to its end. Returns whether one was queued.
 pub async fn run_next(state: AppState) -> anyhow::Result<bool> {
     let Some(run) = state
         .store

@@ -41,6 +41,12 @@ pub struct NewOptimization {
 }
 
 /// A run as the runner reads it.
+/// Optimizations of one account running at once; the rest of its runs wait, queued, so
+/// that the other accounts always find a runner (there are [`RUNNERS`]).
+pub const RUNNING_PER_ACCOUNT: u32 = 2;
+/// Optimizations running at once in the whole process.
+pub const RUNNERS: u32 = 4;
+
 #[derive(Debug, Clone)]
 pub struct OptimizationRecord {
     pub id: String,
@@ -410,9 +416,15 @@ impl Store {
         now_ms: i64,
     ) -> anyhow::Result<Option<OptimizationRecord>> {
         let mut tx = self.begin_write().await?;
+        // Fair across accounts: the account running the fewest goes first, and none holds
+        // more than its share of the runners, so one account's stuck runs stall no other.
         let id: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM optimizations WHERE status = 'queued' ORDER BY created_at, id LIMIT 1",
+            "SELECT id FROM (SELECT o.id, o.created_at, \
+               (SELECT COUNT(*) FROM optimizations r WHERE r.account_id = o.account_id AND r.status = 'running') AS running \
+               FROM optimizations o WHERE o.status = 'queued') \
+             WHERE running < $1 ORDER BY running, created_at, id LIMIT 1",
         )
+        .bind(i64::from(RUNNING_PER_ACCOUNT))
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else {

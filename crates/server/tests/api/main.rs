@@ -8,6 +8,7 @@ mod benchmarks;
 mod conversations;
 mod dashboard;
 mod demo;
+mod fairness;
 mod insights;
 mod limits;
 mod model_calls;
