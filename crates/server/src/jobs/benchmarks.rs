@@ -23,7 +23,7 @@ use crate::engine::{
     AnalysisInput, Engine, EngineError, MetricScores, Persona, Scenario, SimulationRequest,
 };
 use crate::state::AppState;
-use crate::store::benchmarks::{complete_benchmark, ClaimedBenchmark};
+use crate::store::benchmarks::{complete_benchmark, ClaimedBenchmark, BENCHMARK_RUNNERS};
 use crate::store::webhooks::queue_event;
 use crate::store::StoreError;
 
@@ -36,7 +36,7 @@ pub const SUITE_SEED: u64 = 0x5EED_BE7C_0000_0001;
 const CONCURRENCY: usize = 4;
 
 /// Puts benchmarks interrupted by the last stop back in the queue, then starts the worker.
-pub async fn start(state: &AppState) -> anyhow::Result<BackgroundTask> {
+pub async fn start(state: &AppState) -> anyhow::Result<Vec<BackgroundTask>> {
     let requeued = state
         .store
         .requeue_running_benchmarks(state.clock.now_ms())
@@ -47,11 +47,9 @@ pub async fn start(state: &AppState) -> anyhow::Result<BackgroundTask> {
             "benchmarks interrupted by the last stop are queued again"
         );
     }
-    Ok(spawn_worker(
-        "benchmarks",
-        state.clone(),
-        run_next_benchmark,
-    ))
+    Ok((0..BENCHMARK_RUNNERS)
+        .map(|_| spawn_worker("benchmarks", state.clone(), run_next_benchmark))
+        .collect())
 }
 
 /// Runs the oldest queued benchmark to its end (completed, failed, or stopped because it

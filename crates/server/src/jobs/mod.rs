@@ -126,7 +126,8 @@ pub struct Workers(Vec<BackgroundTask>);
 impl Workers {
     /// Starts every job worker. Runs interrupted by the previous stop are resumed first.
     pub async fn start(state: &AppState) -> anyhow::Result<Workers> {
-        let mut workers = vec![insights::start(state), benchmarks::start(state).await?];
+        let mut workers = vec![insights::start(state)];
+        workers.extend(benchmarks::start(state).await?);
         workers.extend(optimizations::start(state).await?);
         Ok(Workers(workers))
     }

@@ -83,3 +83,53 @@ async fn a_stuck_account_holds_only_its_own_runners() {
         "runs of the stuck account running"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_benchmark_stuck_on_its_model_leaves_other_accounts_a_runner() {
+    let server = TestServer::start_with(converra_server::state::ServerConfig {
+        allow_private_network: true,
+        ..Default::default()
+    })
+    .await;
+    let stuck = server.key("Stuck", PlanId::Pro).await;
+    let base = endpoint_that_never_answers().await;
+    let (status, body) = server
+        .patch(
+            "/settings",
+            &stuck,
+            json!({"llm": {"baseUrl": base, "model": "m"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let stuck_agent = agent(&server, &stuck).await;
+    let mut stuck_ids = Vec::new();
+    for _ in 0..2 {
+        let (status, body) = server
+            .post("/benchmarks", &stuck, json!({"agentId": stuck_agent}))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        stuck_ids.push(body["data"]["id"].as_str().unwrap().to_owned());
+    }
+    let other = server.key("Other", PlanId::Pro).await;
+    let other_agent = agent(&server, &other).await;
+    let (status, body) = server
+        .post("/benchmarks", &other, json!({"agentId": other_agent}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["data"]["id"].as_str().unwrap();
+    let done = server
+        .wait_for(&format!("/benchmarks/{id}"), &other, |b| {
+            b["data"]["status"] == "completed"
+        })
+        .await;
+    assert_eq!(done["data"]["status"], "completed");
+    // The stuck account runs one benchmark; its second waits its turn.
+    let (_, first) = server
+        .get(&format!("/benchmarks/{}", stuck_ids[0]), &stuck)
+        .await;
+    let (_, second) = server
+        .get(&format!("/benchmarks/{}", stuck_ids[1]), &stuck)
+        .await;
+    assert_eq!(first["data"]["status"], "running", "{first}");
+    assert_eq!(second["data"]["status"], "queued", "{second}");
+}
