@@ -44,7 +44,7 @@ impl AppState {
     pub async fn engine_for(&self, account_id: &str) -> anyhow::Result<Arc<dyn Engine>> {
         let settings = self.store.settings(account_id).await?;
         let key = self.store.llm_api_key(account_id).await?;
-        Ok(self.engines.for_settings(&settings, key))
+        Ok(self.engines.for_settings(account_id, &settings, key))
     }
 
     /// The state of a server over `store`; in-memory parts (rate-limit windows, wake-ups of

@@ -339,7 +339,9 @@ async fn arms(
                 agent_name: agent.name.clone(),
                 prompt: prompt.clone(),
                 model: Some(model.clone()),
-                player: state.engines.for_settings(&settings, key.clone()),
+                player: state
+                    .engines
+                    .for_settings(&claimed.account_id, &settings, key.clone()),
             }
         })
         .collect())

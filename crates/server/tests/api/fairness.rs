@@ -133,3 +133,75 @@ async fn a_benchmark_stuck_on_its_model_leaves_other_accounts_a_runner() {
     assert_eq!(first["data"]["status"], "running", "{first}");
     assert_eq!(second["data"]["status"], "queued", "{second}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_sharing_the_operators_endpoint_each_hold_only_their_share_of_its_slots() {
+    use crate::common::fake_model::{CallKind, FakeModel, FAKE_MODEL_NAME};
+    use converra_server::engine::model::client::ModelConfig;
+    use converra_server::engine::registry::ModelDefaults;
+    use std::time::Duration;
+
+    // The stalling account's own prompt never gets an answer; everything else is prompt.
+    let model = FakeModel::start_unrecorded().await;
+    let well = |request: &crate::common::fake_model::RecordedRequest| match request.kind() {
+        CallKind::Verdicts => FakeModel::json_chat_reply(FakeModel::verdicts_json(&vec![
+            80.0;
+            request
+                .conversations_judged(
+                )
+        ])),
+        CallKind::Variants => FakeModel::json_chat_reply(FakeModel::variants_json(1)),
+        CallKind::SimulatedUser => FakeModel::chat_reply("Thanks, that is all. [DONE]"),
+        _ => FakeModel::chat_reply("Happy to help with your order."),
+    };
+    model.respond_with(move |request| {
+        let reply = well(request);
+        if request.kind() == CallKind::Agent && request.system().contains("STALL") {
+            reply.with_delay(Duration::from_secs(3_600))
+        } else {
+            reply
+        }
+    });
+    let server = TestServer::start_with(converra_server::state::ServerConfig {
+        model_defaults: ModelDefaults {
+            base_url: Some(model.base_url.clone()),
+            model: Some(FAKE_MODEL_NAME.to_owned()),
+            api_key: None,
+        },
+        tune_model: |config: &mut ModelConfig| config.retry_base = Duration::from_millis(5),
+        ..Default::default()
+    })
+    .await;
+    let small = json!({"personaCount": 2, "scenariosPerSimulation": 2, "maxTurns": 2});
+    let stalling = server.key("Stalling", PlanId::Pro).await;
+    let (status, body) = server
+        .post(
+            "/agents",
+            &stalling,
+            json!({"name": "Support", "content": "STALL: you help customers."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let stalling_agent = body["data"]["id"].as_str().unwrap().to_owned();
+    for seed in 0..2 {
+        start(
+            &server,
+            &stalling,
+            json!({"agentId": stalling_agent, "seed": seed, "variantCount": 1,
+                   "optimizationStrategy": "rewrite", "simulation": small}),
+        )
+        .await;
+    }
+    let other = server.key("Other", PlanId::Pro).await;
+    let other_agent = agent(&server, &other).await;
+    let run = start(
+        &server,
+        &other,
+        json!({"agentId": other_agent, "seed": 1, "variantCount": 1,
+               "optimizationStrategy": "rewrite", "simulation": small}),
+    )
+    .await;
+    // Without shares the stalled calls would hold all four slots of the shared client.
+    let done = finished(&server, &other, run["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "completed", "{done}");
+}

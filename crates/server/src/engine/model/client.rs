@@ -260,6 +260,9 @@ pub struct ChatClient {
     /// Why no client could be built, when none could: every call then fails with it.
     http: Result<reqwest::Client, String>,
     permits: Arc<Semaphore>,
+    /// The calling account's share of `permits`, when several accounts share this client
+    /// (see [`ChatClient::for_account`]).
+    account_permits: Option<Arc<Semaphore>>,
     config: Arc<ModelConfig>,
     /// Set once the endpoint refused a JSON schema under `auto`: later calls ask for a JSON
     /// object straight away.
@@ -309,19 +312,22 @@ enum Format {
     Object,
 }
 
+/// How long connecting to an endpoint may take: an endpoint that does not accept
+/// connections fails fast instead of holding a permit for the whole call's timeout.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl ChatClient {
     pub fn new(config: ModelConfig) -> Self {
+        let builder = reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT);
         let http = match config.owner {
-            // `Client::new` only panics when no TLS backend can start; rustls is compiled in.
-            EndpointOwner::Operator => Ok(reqwest::Client::new()),
-            EndpointOwner::Account { allow_private } => {
-                guarded_client(reqwest::Client::builder(), allow_private)
-                    .map_err(|error| describe_error(&error))
-            }
-        };
+            EndpointOwner::Operator => builder.build(),
+            EndpointOwner::Account { allow_private } => guarded_client(builder, allow_private),
+        }
+        .map_err(|error| describe_error(&error));
         ChatClient {
             http,
             permits: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
+            account_permits: None,
             config: Arc::new(config),
             schemas_refused: Arc::new(AtomicBool::new(false)),
         }
@@ -329,6 +335,16 @@ impl ChatClient {
 
     pub fn config(&self) -> &ModelConfig {
         &self.config
+    }
+
+    /// This client for one account, which may hold at most `permits` of its calls in flight
+    /// at once: accounts sharing an endpoint (the operator's) share its slots, and one whose
+    /// calls hang cannot take them all.
+    pub fn for_account(&self, permits: Arc<Semaphore>) -> ChatClient {
+        ChatClient {
+            account_permits: Some(permits),
+            ..self.clone()
+        }
     }
 
     /// Sends `messages` and returns the first choice's text (and tool calls). A structured
@@ -441,6 +457,18 @@ impl ChatClient {
 
     /// One request, holding a concurrency permit for its duration only (not during backoff).
     async fn attempt(&self, body: &Value, prompt_chars: usize, attempt: u32) -> Attempt {
+        // The account's share first, so an account at its share waits without a slot.
+        let _account_permit = match &self.account_permits {
+            Some(permits) => match permits.acquire().await {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    return Attempt::Fail(EngineError::Unreachable(
+                        "the model client was shut down".to_owned(),
+                    ))
+                }
+            },
+            None => None,
+        };
         let _permit = match self.permits.acquire().await {
             Ok(permit) => permit,
             Err(_) => {
