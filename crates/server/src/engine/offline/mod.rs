@@ -9,6 +9,7 @@
 //! [`simulation::simulate`]) are public so that benchmarks can call them directly.
 
 pub mod analysis;
+mod negation;
 pub mod simulation;
 pub mod variants;
 
