@@ -3,12 +3,15 @@
 //! targeted edits tied to detected issues ([`variants`]) and plays scripted personas against
 //! a prompt whose behaviour it reads with keyword rules ([`simulation`]). It does not
 //! understand language: a prompt that asks for a behaviour in words its rules do not know
-//! gets no credit for it.
+//! gets no credit for it, and negation is read only as far as the rules of `negation` go. Its
+//! optimizations are a scripted demonstration of the workflow, not evidence about an agent:
+//! its personas reward the very instructions its variants add.
 //!
 //! The sync functions ([`analysis::analyze`], [`variants::propose_variants`],
 //! [`simulation::simulate`]) are public so that benchmarks can call them directly.
 
 pub mod analysis;
+mod negation;
 pub mod simulation;
 pub mod variants;
 
