@@ -19,12 +19,7 @@ pub fn OptimizationProgressBar(optimization: Optimization) -> impl IntoView {
     } else {
         0.0
     };
-    let text = format!(
-        "{}, {} of {} simulations",
-        phase_label(progress.phase),
-        progress.simulations_completed,
-        progress.simulations_total
-    );
+    let text = progress_text(&optimization);
     let label = format!(
         "Progress of the optimization of {}",
         optimization.agent_name
@@ -39,6 +34,23 @@ pub fn OptimizationProgressBar(optimization: Optimization) -> impl IntoView {
             <span class="opt-progress-text">{format!("{percent:.0}% · {text}")}</span>
         </div>
     }
+}
+
+/// The run's progress in words: the phase, the reflective strategy's generation while it
+/// evolves, and the simulations played of those planned.
+pub fn progress_text(optimization: &Optimization) -> String {
+    let progress = &optimization.progress;
+    let phase = match (progress.phase, progress.generation) {
+        (OptimizationPhase::Generating, Some(generation)) => format!(
+            "Evolving variants, generation {generation} of {}",
+            optimization.max_iterations.max(generation)
+        ),
+        (phase, _) => phase_label(phase).to_owned(),
+    };
+    format!(
+        "{phase}, {} of {} simulations",
+        progress.simulations_completed, progress.simulations_total
+    )
 }
 
 /// A phase as people read it.

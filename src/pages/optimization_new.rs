@@ -4,7 +4,8 @@
 
 use converra_api::agents::AgentFilter;
 use converra_api::optimizations::{
-    CreateOptimization, OptimizationIntent, OptimizationMode, SimulationOverrides,
+    CreateOptimization, OptimizationIntent, OptimizationMode, OptimizationStrategy,
+    SimulationOverrides,
 };
 use converra_api::settings::{OptimizationSettings, Settings, SimulationSettings};
 use converra_api::{ErrorCode, FieldError};
@@ -61,6 +62,10 @@ pub enum PersonaChoice {
 pub struct OptimizationForm {
     pub agent_id: String,
     pub mode: OptimizationMode,
+    /// `None`: the account's default (reflective with a model, rewrite without).
+    pub strategy: Option<OptimizationStrategy>,
+    /// The reflective strategy's generations; empty: the default (3).
+    pub max_iterations: String,
     /// Empty: the account's default.
     pub variant_count: String,
     pub persona_choice: PersonaChoice,
@@ -167,6 +172,11 @@ impl OptimizationForm {
         if let Err(m) = number_in(&self.max_turns, SimulationSettings::MAX_TURNS) {
             fail("simulation.maxTurns", m);
         }
+        if self.strategy == Some(OptimizationStrategy::Reflective) {
+            if let Err(m) = number_in(&self.max_iterations, OptimizationSettings::MAX_ITERATIONS) {
+                fail("maxIterations", m);
+            }
+        }
         let targets = self.targets();
         if targets.len() > MAX_TARGET_IMPROVEMENTS {
             fail(
@@ -253,9 +263,11 @@ impl OptimizationForm {
             agent_id: self.agent_id.trim().to_owned(),
             mode: Some(self.mode),
             variant_count: number(&self.variant_count),
-            // The account's settings choose, by whether a model is configured.
-            optimization_strategy: None,
-            max_iterations: None,
+            optimization_strategy: self.strategy,
+            max_iterations: match self.strategy {
+                Some(OptimizationStrategy::Reflective) => number(&self.max_iterations),
+                _ => None,
+            },
             intent,
             persona_ids,
             simulation: any_override.then_some(simulation),
@@ -265,8 +277,10 @@ impl OptimizationForm {
 }
 
 /// The fields the form knows, so a server `VALIDATION_ERROR` about one lands under it.
-const FORM_FIELDS: [&str; 9] = [
+const FORM_FIELDS: [&str; 11] = [
     "agentId",
+    "optimizationStrategy",
+    "maxIterations",
     "variantCount",
     "simulation.personaCount",
     "simulation.scenariosPerSimulation",
@@ -478,8 +492,37 @@ pub fn OptimizationNewPage() -> impl IntoView {
                         <input type="radio" name="opt-mode" value="validation"
                             prop:checked=move || form.with(|f| f.mode == OptimizationMode::Validation)
                             on:change=move |_| edit(&|f| f.mode = OptimizationMode::Validation)/>
-                        <span><strong>"Validation"</strong>" — three times the simulations and at least 95% confidence."</span>
+                        <span><strong>"Validation"</strong>" — three times the simulations, at least 95% confidence, and the winner retested on fresh seeds."</span>
                     </label>
+                </fieldset>
+
+                <fieldset class="field opt-strategy">
+                    <legend>"How variants are written"</legend>
+                    <label class="choice">
+                        <input type="radio" name="opt-strategy" value=""
+                            prop:checked=move || form.with(|f| f.strategy.is_none())
+                            on:change=move |_| edit(&|f| f.strategy = None)/>
+                        <span><strong>"The account's default"</strong>" — reflective with a model, rewrite without."</span>
+                    </label>
+                    <label class="choice">
+                        <input type="radio" name="opt-strategy" value="rewrite"
+                            prop:checked=move || form.with(|f| f.strategy == Some(OptimizationStrategy::Rewrite))
+                            on:change=move |_| edit(&|f| f.strategy = Some(OptimizationStrategy::Rewrite))/>
+                        <span><strong>"Rewrite"</strong>" — one edit per variant, each answering an issue found in the agent's conversations."</span>
+                    </label>
+                    <label class="choice">
+                        <input type="radio" name="opt-strategy" value="reflective"
+                            prop:checked=move || form.with(|f| f.strategy == Some(OptimizationStrategy::Reflective))
+                            on:change=move |_| edit(&|f| f.strategy = Some(OptimizationStrategy::Reflective))/>
+                        <span><strong>"Reflective"</strong>" — needs a model: candidates evolve over generations from the judge's reasons on failed simulations; the survivors are then tested on fresh cells."</span>
+                    </label>
+                    <FieldErrorLine errors field="optimizationStrategy" id="opt-optimizationStrategy"/>
+                    <Show when=move || form.with(|f| f.strategy == Some(OptimizationStrategy::Reflective))>
+                        <TextField form errors field="maxIterations" id="opt-maxIterations" label="Generations"
+                            input_type="number" range=OptimizationSettings::MAX_ITERATIONS on_edit
+                            hint="How many generations of mutations. Empty: 3, within the account's maximum."
+                            get=|f| f.max_iterations.clone() set=|f, v| f.max_iterations = v/>
+                    </Show>
                 </fieldset>
 
                 <div class="opt-numbers">

@@ -401,6 +401,25 @@ fn the_form_checks_the_servers_limits_and_sends_only_what_is_set() {
         vec!["Escalate when asked"]
     );
     assert_eq!(request.seed, None);
+    // The account's default strategy unless one is chosen; generations only for reflective.
+    assert_eq!(request.optimization_strategy, None);
+    form.max_iterations = "0".to_owned();
+    assert!(
+        form.validate().is_empty(),
+        "generations are ignored by rewrite"
+    );
+    form.strategy = Some(converra_api::optimizations::OptimizationStrategy::Reflective);
+    assert_eq!(form.validate()[0].field, "maxIterations");
+    form.max_iterations = "4".to_owned();
+    assert!(form.validate().is_empty());
+    let request = form.to_request();
+    assert_eq!(
+        request.optimization_strategy,
+        Some(converra_api::optimizations::OptimizationStrategy::Reflective)
+    );
+    assert_eq!(request.max_iterations, Some(4));
+    form.strategy = Some(converra_api::optimizations::OptimizationStrategy::Rewrite);
+    assert_eq!(form.to_request().max_iterations, None);
     form.mode = OptimizationMode::Validation;
     assert_eq!(form.conversations_per_variant(), Some(18));
     form.persona_ids = vec!["persona_nobody".to_owned()];

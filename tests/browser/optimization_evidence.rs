@@ -328,3 +328,23 @@ async fn a_stopped_run_names_no_winner_anywhere() {
         .is_none());
     host.remove();
 }
+
+#[wasm_bindgen_test]
+fn a_reflective_run_shows_its_generation_while_it_evolves() {
+    use converra_api::optimizations::{OptimizationPhase, OptimizationStrategy};
+    use converra_dashboard::components::optimization_progress::progress_text;
+    let mut run = optimization(OptimizationStatus::Running);
+    run.optimization_strategy = OptimizationStrategy::Reflective;
+    run.max_iterations = 3;
+    run.progress.phase = OptimizationPhase::Generating;
+    run.progress.simulations_completed = 0;
+    run.progress.generation = Some(2);
+    assert_eq!(
+        progress_text(&run),
+        "Evolving variants, generation 2 of 3, 0 of 18 simulations"
+    );
+    run.progress.phase = OptimizationPhase::Simulating;
+    run.progress.generation = None;
+    run.progress.simulations_completed = 4;
+    assert_eq!(progress_text(&run), "Simulating, 4 of 18 simulations");
+}
