@@ -55,19 +55,30 @@ pub fn render_transcript(messages: &[Message]) -> String {
         .join("\n")
 }
 
-/// The text the full-text index holds for a conversation.
+/// The text the full-text index holds for a conversation: its title and what the user, the
+/// assistant and the tools said. Never the system prompt: the agent's instructions are in
+/// every conversation, so a word of them would match them all.
 pub fn searchable_text(title: Option<&str>, messages: &[Message]) -> String {
     let mut text = String::new();
+    let mut line = |part: &str| {
+        text.push_str(part);
+        text.push('\n');
+    };
     if let Some(title) = title {
-        text.push_str(title);
-        text.push('\n');
+        line(title);
     }
-    for m in messages {
-        text.push_str(&m.content);
-        text.push('\n');
+    for m in messages.iter().filter(|m| m.role != Role::System) {
+        line(&m.content);
         for call in m.tool_calls.iter().flatten() {
-            text.push_str(&call.name);
-            text.push('\n');
+            line(&call.name);
+            match &call.result {
+                Some(serde_json::Value::String(result)) => line(result),
+                Some(result) => line(&result.to_string()),
+                None => {}
+            }
+            if let Some(error) = &call.error {
+                line(error);
+            }
         }
     }
     text
@@ -128,6 +139,37 @@ mod tests {
             Message::new(Role::Assistant, "hello"),
         ];
         assert_eq!(render_transcript(&messages), "User: hi\nAssistant: hello");
+    }
+
+    #[test]
+    fn the_index_holds_what_was_said_and_never_the_instructions() {
+        let mut reply = Message::new(Role::Assistant, "Let me check.");
+        reply.tool_calls = Some(vec![converra_api::conversations::ToolCall {
+            id: None,
+            name: "lookup_order".into(),
+            arguments: serde_json::json!({"orderId": 7}),
+            result: Some(serde_json::json!({"status": "shipped"})),
+            error: Some("slow upstream".into()),
+            nested_trace: None,
+        }]);
+        let text = searchable_text(
+            Some("Late order"),
+            &[
+                Message::new(Role::System, "Offer refunds generously."),
+                Message::new(Role::User, "Is the backpack waterproof?"),
+                reply,
+            ],
+        );
+        assert!(!text.contains("refunds"), "{text}");
+        for said in [
+            "Late order",
+            "waterproof",
+            "lookup_order",
+            "shipped",
+            "slow upstream",
+        ] {
+            assert!(text.contains(said), "{said} missing from {text}");
+        }
     }
 
     #[test]
