@@ -10,6 +10,7 @@ pub mod benchmarks;
 pub mod conversations;
 pub mod insights;
 pub mod optimizations;
+pub mod otel;
 pub mod paging;
 pub mod settings;
 pub mod usage;
