@@ -12,7 +12,7 @@ ALTER TABLE conversations ADD COLUMN otel_key TEXT;
 CREATE UNIQUE INDEX conversations_otel_key ON conversations (account_id, otel_key)
     WHERE otel_key IS NOT NULL;
 
--- `span:<span id>` for a span, `log:<digest>` for a log record.
+-- `span:<trace id>/<span id>` for a span, `log:<digest>` for a log record.
 CREATE TABLE otel_items (
     account_id      TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     item_key        TEXT NOT NULL,

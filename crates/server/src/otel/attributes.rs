@@ -128,10 +128,14 @@ pub fn fields_object(fields: &[(&str, &AnyValue)]) -> Map<String, Value> {
 
 /// The text of a flattened item's field.
 pub fn field_text(fields: &[(&str, &AnyValue)], key: &str) -> Option<String> {
-    fields.iter().rev().find(|(k, _)| *k == key).and_then(|(_, v)| match &v.value {
-        Some(Any::StringValue(s)) => Some(s.clone()),
-        _ => None,
-    })
+    fields
+        .iter()
+        .rev()
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, v)| match &v.value {
+            Some(Any::StringValue(s)) => Some(s.clone()),
+            _ => None,
+        })
 }
 
 #[cfg(test)]
@@ -151,13 +155,19 @@ mod tests {
         let attrs = vec![
             kv("gen_ai.prompt.1.role", Any::StringValue("user".into())),
             kv("gen_ai.prompt.0.role", Any::StringValue("system".into())),
-            kv("gen_ai.prompt.0.content", Any::StringValue("Be brief.".into())),
+            kv(
+                "gen_ai.prompt.0.content",
+                Any::StringValue("Be brief.".into()),
+            ),
             kv("gen_ai.prompt.x.role", Any::StringValue("ignored".into())),
             kv("gen_ai.prompts", Any::StringValue("ignored".into())),
         ];
         let items = Attributes(&attrs).indexed("gen_ai.prompt");
         assert_eq!(items.len(), 2);
-        assert_eq!(field_text(&items[&0], "content").as_deref(), Some("Be brief."));
+        assert_eq!(
+            field_text(&items[&0], "content").as_deref(),
+            Some("Be brief.")
+        );
         assert_eq!(field_text(&items[&1], "role").as_deref(), Some("user"));
     }
 

@@ -112,8 +112,15 @@ where
 {
     match encoding {
         Encoding::Protobuf => message.encode_to_vec(),
-        // Serializing generated message types to a Vec cannot fail: no map has non-string keys.
-        Encoding::Json => serde_json::to_vec(message).unwrap_or_default(),
+        Encoding::Json => {
+            // Serializing the generated types cannot fail: no map has non-string keys.
+            let mut value = serde_json::to_value(message).unwrap_or_default();
+            // OTLP JSON leaves unset fields out rather than writing them as null.
+            if let serde_json::Value::Object(fields) = &mut value {
+                fields.retain(|_, v| !v.is_null());
+            }
+            value.to_string().into_bytes()
+        }
     }
 }
 

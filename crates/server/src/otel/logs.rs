@@ -61,7 +61,9 @@ fn record_key(record: &LogRecord, name: &str) -> String {
 }
 
 /// Every record of the export with the key it is remembered by.
-fn records(request: &ExportLogsServiceRequest) -> impl Iterator<Item = (Attributes<'_>, &LogRecord)> {
+fn records(
+    request: &ExportLogsServiceRequest,
+) -> impl Iterator<Item = (Attributes<'_>, &LogRecord)> {
     request.resource_logs.iter().flat_map(|resource_logs| {
         let resource = resource_logs
             .resource
@@ -90,65 +92,65 @@ pub fn read_logs(request: &ExportLogsServiceRequest, seen: &HashSet<String>) -> 
     // Keyed by trace and span so a span's records stay together, in the order sent.
     let mut turns: BTreeMap<(String, String), Turn> = BTreeMap::new();
     for (resource, record) in records(request) {
-            let Some(name) = event_name(record) else {
-                rejected.push("a log record has no event name".to_owned());
-                continue;
-            };
-            let key = record_key(record, &name);
-            if seen.contains(&key) {
-                continue;
-            }
-            let Some((role, is_answer)) = event_role(&name) else {
-                rejected.push(format!("log event '{name}' carries no message"));
-                continue;
-            };
-            if record.trace_id.is_empty() {
-                rejected.push(format!("log event '{name}' has no trace id"));
-                continue;
-            }
-            let Some(message) = message_from_json(&fields(record), Some(role)) else {
-                rejected.push(format!("log event '{name}' has no content"));
-                continue;
-            };
-            let attrs = Attributes(&record.attributes);
-            let trace_id = hex_id(&record.trace_id);
-            let span_id = hex_id(&record.span_id);
-            let time = if record.time_unix_nano > 0 {
-                record.time_unix_nano
-            } else {
-                record.observed_time_unix_nano
-            };
-            let turn = turns
-                .entry((trace_id.clone(), span_id.clone()))
-                .or_insert_with(|| Turn {
-                    trace_id,
-                    span_id,
-                    service_name: resource.text("service.name"),
-                    start_ns: time,
-                    end_ns: time,
-                    ..Turn::default()
-                });
-            turn.item_keys.push(key);
-            turn.conversation_id = turn.conversation_id.take().or_else(|| {
-                attrs
-                    .first_text(&CONVERSATION_KEYS)
-                    .or_else(|| resource.first_text(&CONVERSATION_KEYS))
-            });
-            turn.agent_name = turn.agent_name.take().or_else(|| {
-                attrs
-                    .first_text(&AGENT_KEYS)
-                    .or_else(|| resource.first_text(&AGENT_KEYS))
-            });
-            turn.start_ns = turn.start_ns.min(time);
-            turn.end_ns = turn.end_ns.max(time);
-            if message.role == Role::System {
-                turn.system_prompt.get_or_insert(message.content);
-            } else if is_answer {
-                turn.output.push(message);
-            } else {
-                turn.input.push(message);
-            }
+        let Some(name) = event_name(record) else {
+            rejected.push("a log record has no event name".to_owned());
+            continue;
+        };
+        let key = record_key(record, &name);
+        if seen.contains(&key) {
+            continue;
         }
+        let Some((role, is_answer)) = event_role(&name) else {
+            rejected.push(format!("log event '{name}' carries no message"));
+            continue;
+        };
+        if record.trace_id.is_empty() {
+            rejected.push(format!("log event '{name}' has no trace id"));
+            continue;
+        }
+        let Some(message) = message_from_json(&fields(record), Some(role)) else {
+            rejected.push(format!("log event '{name}' has no content"));
+            continue;
+        };
+        let attrs = Attributes(&record.attributes);
+        let trace_id = hex_id(&record.trace_id);
+        let span_id = hex_id(&record.span_id);
+        let time = if record.time_unix_nano > 0 {
+            record.time_unix_nano
+        } else {
+            record.observed_time_unix_nano
+        };
+        let turn = turns
+            .entry((trace_id.clone(), span_id.clone()))
+            .or_insert_with(|| Turn {
+                trace_id,
+                span_id,
+                service_name: resource.text("service.name"),
+                start_ns: time,
+                end_ns: time,
+                ..Turn::default()
+            });
+        turn.item_keys.push(key);
+        turn.conversation_id = turn.conversation_id.take().or_else(|| {
+            attrs
+                .first_text(&CONVERSATION_KEYS)
+                .or_else(|| resource.first_text(&CONVERSATION_KEYS))
+        });
+        turn.agent_name = turn.agent_name.take().or_else(|| {
+            attrs
+                .first_text(&AGENT_KEYS)
+                .or_else(|| resource.first_text(&AGENT_KEYS))
+        });
+        turn.start_ns = turn.start_ns.min(time);
+        turn.end_ns = turn.end_ns.max(time);
+        if message.role == Role::System {
+            turn.system_prompt.get_or_insert(message.content);
+        } else if is_answer {
+            turn.output.push(message);
+        } else {
+            turn.input.push(message);
+        }
+    }
     LogReading {
         turns: turns.into_values().collect(),
         rejected,

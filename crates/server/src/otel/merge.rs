@@ -284,10 +284,7 @@ mod tests {
         let mut alone = Vec::new();
         let turn = Turn {
             span_id: "t2".into(),
-            tool: Some(ToolCall {
-                id: None,
-                ..failed
-            }),
+            tool: Some(ToolCall { id: None, ..failed }),
             ..Turn::default()
         };
         merge_turn(&mut alone, &turn);
@@ -315,10 +312,7 @@ mod tests {
         };
         assert!(merge_turn(&mut messages, &answer));
         assert!(apply_figures(&mut messages, "s9", &figures_only.figures));
-        assert_eq!(
-            messages[0].usage.map(|u| u.completion_tokens),
-            Some(4)
-        );
+        assert_eq!(messages[0].usage.map(|u| u.completion_tokens), Some(4));
     }
 
     #[test]

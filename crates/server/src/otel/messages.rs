@@ -101,7 +101,10 @@ fn parts_text(parts: &[Value]) -> String {
 pub fn message_from_json(value: &Value, default_role: Option<Role>) -> Option<Message> {
     let value = parsed(value);
     // `gen_ai.choice` bodies wrap the message.
-    if let Some(inner) = value.get("message").filter(|m| m.is_object() || m.is_string()) {
+    if let Some(inner) = value
+        .get("message")
+        .filter(|m| m.is_object() || m.is_string())
+    {
         return message_from_json(inner, default_role);
     }
     let object = value.as_object()?;
@@ -264,13 +267,19 @@ mod tests {
         let choice = json!({"index": 0, "finish_reason": "stop",
             "message": {"role": "assistant", "content": "It shipped."}});
         let message = message_from_json(&choice, Some(Role::Assistant)).expect("a message");
-        assert_eq!((message.role, message.content.as_str()), (Role::Assistant, "It shipped."));
+        assert_eq!(
+            (message.role, message.content.as_str()),
+            (Role::Assistant, "It shipped.")
+        );
 
         let asked = json!({"tool_calls": [{"id": "c2", "type": "function",
             "function": {"name": "refund", "arguments": "{\"amount\": 5}"}}]});
         let message = message_from_json(&asked, Some(Role::Assistant)).expect("a message");
         let call = &message.tool_calls.expect("a call")[0];
-        assert_eq!((call.name.as_str(), &call.arguments), ("refund", &json!({"amount": 5})));
+        assert_eq!(
+            (call.name.as_str(), &call.arguments),
+            ("refund", &json!({"amount": 5}))
+        );
 
         let answer = json!({"content": "done", "id": "c2"});
         let message = message_from_json(&answer, Some(Role::Tool)).expect("a message");

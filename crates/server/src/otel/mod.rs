@@ -49,7 +49,7 @@ impl Figures {
 /// What one span, or one span's log records, add to a conversation.
 #[derive(Debug, Clone, Default)]
 pub struct Turn {
-    /// `span:<id>` for a span, `log:<digest>` per log record: what a retried export repeats.
+    /// `span:<trace>/<span>` for a span, `log:<digest>` per log record: what a retried export repeats.
     pub item_keys: Vec<String>,
     pub trace_id: String,
     pub span_id: String,
@@ -84,6 +84,11 @@ impl Turn {
     pub fn own_group(&self) -> Option<GroupKey> {
         self.conversation_id.clone().map(GroupKey::Conversation)
     }
+}
+
+/// The key a span is remembered by: span ids are only unique within their trace.
+pub fn span_key(trace_id: &str, span_id: &str) -> String {
+    format!("span:{trace_id}/{span_id}")
 }
 
 /// Hex of an OTLP id; empty for an empty id.

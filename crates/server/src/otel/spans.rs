@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::attributes::{fields_object, Attributes};
 use super::messages::{instructions_text, message_from_json, messages_from_json, nest};
-use super::{hex_id, Figures, Turn};
+use super::{hex_id, span_key, Figures, Turn};
 
 /// The keys a conversation or session id is read from, in order.
 pub const CONVERSATION_KEYS: [&str; 2] = ["gen_ai.conversation.id", "session.id"];
@@ -25,12 +25,13 @@ pub fn read_span(resource: Attributes<'_>, span: &Span) -> Result<Turn, String> 
     }
     let attrs = Attributes(&span.attributes);
     let span_id = hex_id(&span.span_id);
+    let trace_id = hex_id(&span.trace_id);
     let latency_ms = (span.end_time_unix_nano >= span.start_time_unix_nano
         && span.start_time_unix_nano > 0)
         .then(|| (span.end_time_unix_nano - span.start_time_unix_nano) as f64 / 1e6);
     let mut turn = Turn {
-        item_keys: vec![format!("span:{span_id}")],
-        trace_id: hex_id(&span.trace_id),
+        item_keys: vec![span_key(&trace_id, &span_id)],
+        trace_id,
         span_id,
         conversation_id: attrs
             .first_text(&CONVERSATION_KEYS)
@@ -91,7 +92,10 @@ fn read_messages(attrs: Attributes<'_>, events: &[Event]) -> (Vec<Message>, Vec<
                     .map(|v| messages_from_json(&v, None))
                     .unwrap_or_default()
             };
-            (read("gen_ai.input.messages"), read("gen_ai.output.messages"))
+            (
+                read("gen_ai.input.messages"),
+                read("gen_ai.output.messages"),
+            )
         },
         &|| {
             (
@@ -196,10 +200,14 @@ fn read_tool(attrs: Attributes<'_>, span: &Span) -> Option<ToolCall> {
     Some(ToolCall {
         id: attrs.first_text(&["gen_ai.tool.call.id", "tool_call.id"]),
         name,
-        arguments: ["gen_ai.tool.call.arguments", "tool.parameters", "input.value"]
-            .iter()
-            .find_map(|key| attrs.structured(key))
-            .unwrap_or(Value::Null),
+        arguments: [
+            "gen_ai.tool.call.arguments",
+            "tool.parameters",
+            "input.value",
+        ]
+        .iter()
+        .find_map(|key| attrs.structured(key))
+        .unwrap_or(Value::Null),
         result,
         error,
         nested_trace: None,
@@ -231,7 +239,7 @@ fn all_spans(request: &ExportTraceServiceRequest) -> impl Iterator<Item = (Attri
 /// The keys of the export's spans, to ask the store which it has seen.
 pub fn span_keys(request: &ExportTraceServiceRequest) -> Vec<String> {
     all_spans(request)
-        .map(|(_, span)| format!("span:{}", hex_id(&span.span_id)))
+        .map(|(_, span)| span_key(&hex_id(&span.trace_id), &hex_id(&span.span_id)))
         .collect()
 }
 
@@ -242,7 +250,7 @@ pub fn read_traces(request: &ExportTraceServiceRequest, seen: &HashSet<String>) 
     let mut rejected = Vec::new();
     let mut taken: HashSet<String> = HashSet::new();
     for (resource, span) in all_spans(request) {
-        let key = format!("span:{}", hex_id(&span.span_id));
+        let key = span_key(&hex_id(&span.trace_id), &hex_id(&span.span_id));
         if !span.span_id.is_empty() && (seen.contains(&key) || !taken.insert(key)) {
             continue;
         }

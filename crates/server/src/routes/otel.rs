@@ -91,7 +91,10 @@ where
     T: prost::Message + serde::Serialize,
 {
     (
-        [(CONTENT_TYPE, HeaderValue::from_static(encoding.content_type()))],
+        [(
+            CONTENT_TYPE,
+            HeaderValue::from_static(encoding.content_type()),
+        )],
         encode(message, encoding),
     )
         .into_response()
@@ -257,7 +260,8 @@ async fn ingest(
             let placed = merge_turn(&mut messages, turn);
             if !turn.output.is_empty() && turn.figures.is_empty() {
                 if let Some(figures) =
-                    otel_store::take_pending_figures(tx, &account.id, &turn.span_id).await?
+                    otel_store::take_pending_figures(tx, &account.id, &turn.trace_id, &turn.span_id)
+                        .await?
                 {
                     apply_figures(&mut messages, &turn.span_id, &figures);
                 }
@@ -345,7 +349,8 @@ async fn ingest(
                     now,
                 )
                 .await?;
-                let conversation = conversation_store::conversation_in(tx, &account.id, &id).await?;
+                let conversation =
+                    conversation_store::conversation_in(tx, &account.id, &id).await?;
                 if auto_insights {
                     queue_insights(tx, &account.id, &id, now).await?;
                     woken.jobs = true;
@@ -437,7 +442,14 @@ async fn follow_prompt(
         content: Some(prompt.to_owned()),
         ..AgentChange::default()
     };
-    agent_store::update_agent(tx, &account.id, agent_id, &change, &VersionOrigin::otel(), now)
-        .await?;
+    agent_store::update_agent(
+        tx,
+        &account.id,
+        agent_id,
+        &change,
+        &VersionOrigin::otel(),
+        now,
+    )
+    .await?;
     Ok(())
 }

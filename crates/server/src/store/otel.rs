@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::StoreResult;
-use crate::otel::Figures;
+use crate::otel::{span_key, Figures};
 
 /// SQLite binds at most 32,766 values; keys are looked up in slices well under it.
 const KEYS_PER_QUERY: usize = 500;
@@ -20,10 +20,11 @@ pub async fn seen_items(
 ) -> StoreResult<HashSet<String>> {
     let mut seen = HashSet::new();
     for slice in keys.chunks(KEYS_PER_QUERY) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT item_key FROM otel_items WHERE account_id = ",
-        );
-        query.push_bind(account_id.to_owned()).push(" AND item_key IN (");
+        let mut query =
+            QueryBuilder::<Sqlite>::new("SELECT item_key FROM otel_items WHERE account_id = ");
+        query
+            .push_bind(account_id.to_owned())
+            .push(" AND item_key IN (");
         let mut list = query.separated(", ");
         for key in slice {
             list.push_bind(key.clone());
@@ -58,22 +59,23 @@ pub async fn conversation_by_key(
     account_id: &str,
     otel_key: &str,
 ) -> StoreResult<Option<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT id FROM conversations WHERE account_id = $1 AND otel_key = $2",
+    Ok(
+        sqlx::query_scalar("SELECT id FROM conversations WHERE account_id = $1 AND otel_key = $2")
+            .bind(account_id)
+            .bind(otel_key)
+            .fetch_optional(&mut *conn)
+            .await?,
     )
-    .bind(account_id)
-    .bind(otel_key)
-    .fetch_optional(&mut *conn)
-    .await?)
 }
 
 /// A span's numbers kept because its messages had not arrived, taken so they are applied once.
 pub async fn take_pending_figures(
     conn: &mut SqliteConnection,
     account_id: &str,
+    trace_id: &str,
     span_id: &str,
 ) -> StoreResult<Option<Figures>> {
-    let key = format!("span:{span_id}");
+    let key = span_key(trace_id, span_id);
     let figures: Option<Option<String>> = sqlx::query_scalar(
         "SELECT figures FROM otel_items WHERE account_id = $1 AND item_key = $2",
     )

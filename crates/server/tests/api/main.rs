@@ -12,6 +12,7 @@ mod insights;
 mod limits;
 mod model_engine;
 mod optimizations;
+mod otel;
 mod process;
 mod settings;
 mod usage;
