@@ -1,6 +1,6 @@
 //! Log records that carry message content as events (`gen_ai.user.message`,
-//! `gen_ai.choice`, …, as opentelemetry-instrumentation-openai-v2 sends them), read into one
-//! [`Turn`] per span.
+//! `gen_ai.choice`, …, and the latest conventions' `gen_ai.client.inference.operation.details`,
+//! as opentelemetry-instrumentation-openai-v2 sends them), read into one [`Turn`] per span.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -12,8 +12,25 @@ use sha2::{Digest, Sha256};
 
 use super::attributes::{object, to_json, Attributes};
 use super::messages::message_from_json;
-use super::spans::{event_role, AGENT_KEYS, CONVERSATION_KEYS};
+use super::spans::{content_of, event_role, figures_of, AGENT_KEYS, CONVERSATION_KEYS};
 use super::{hex_id, Turn};
+
+/// The latest conventions' event: one per model call, holding the whole call's attributes.
+const OPERATION_DETAILS: &str = "gen_ai.client.inference.operation.details";
+
+/// What one record adds: a message (earlier events) or a whole call (operation details).
+enum EventContent {
+    Message {
+        message: converra_api::conversations::Message,
+        is_answer: bool,
+    },
+    Operation {
+        system_prompt: Option<String>,
+        input: Vec<converra_api::conversations::Message>,
+        output: Vec<converra_api::conversations::Message>,
+        figures: super::Figures,
+    },
+}
 
 /// The turns of an export, one per span, and why each unusable record was refused.
 pub struct LogReading {
@@ -100,19 +117,37 @@ pub fn read_logs(request: &ExportLogsServiceRequest, seen: &HashSet<String>) -> 
         if seen.contains(&key) {
             continue;
         }
-        let Some((role, is_answer)) = event_role(&name) else {
-            rejected.push(format!("log event '{name}' carries no message"));
-            continue;
-        };
         if record.trace_id.is_empty() {
             rejected.push(format!("log event '{name}' has no trace id"));
             continue;
         }
-        let Some(message) = message_from_json(&fields(record), Some(role)) else {
-            rejected.push(format!("log event '{name}' has no content"));
-            continue;
-        };
         let attrs = Attributes(&record.attributes);
+        let content = match event_role(&name) {
+            Some((role, is_answer)) => match message_from_json(&fields(record), Some(role)) {
+                Some(message) => EventContent::Message { message, is_answer },
+                None => {
+                    rejected.push(format!("log event '{name}' has no content"));
+                    continue;
+                }
+            },
+            None if name == OPERATION_DETAILS => {
+                let (system_prompt, input, output) = content_of(attrs, &[]);
+                if system_prompt.is_none() && input.is_empty() && output.is_empty() {
+                    rejected.push(format!("log event '{name}' has no messages"));
+                    continue;
+                }
+                EventContent::Operation {
+                    system_prompt,
+                    input,
+                    output,
+                    figures: figures_of(attrs, None),
+                }
+            }
+            None => {
+                rejected.push(format!("log event '{name}' carries no message"));
+                continue;
+            }
+        };
         let trace_id = hex_id(&record.trace_id);
         let span_id = hex_id(&record.span_id);
         let time = if record.time_unix_nano > 0 {
@@ -143,12 +178,28 @@ pub fn read_logs(request: &ExportLogsServiceRequest, seen: &HashSet<String>) -> 
         });
         turn.start_ns = turn.start_ns.min(time);
         turn.end_ns = turn.end_ns.max(time);
-        if message.role == Role::System {
-            turn.system_prompt.get_or_insert(message.content);
-        } else if is_answer {
-            turn.output.push(message);
-        } else {
-            turn.input.push(message);
+        match content {
+            EventContent::Message { message, .. } if message.role == Role::System => {
+                turn.system_prompt.get_or_insert(message.content);
+            }
+            EventContent::Message {
+                message,
+                is_answer: true,
+            } => turn.output.push(message),
+            EventContent::Message { message, .. } => turn.input.push(message),
+            EventContent::Operation {
+                system_prompt,
+                input,
+                output,
+                figures,
+            } => {
+                if let Some(prompt) = system_prompt {
+                    turn.system_prompt.get_or_insert(prompt);
+                }
+                turn.input.extend(input);
+                turn.output.extend(output);
+                turn.figures = figures;
+            }
         }
     }
     LogReading {

@@ -40,38 +40,12 @@ pub fn read_span(resource: Attributes<'_>, span: &Span) -> Result<Turn, String> 
             .first_text(&AGENT_KEYS)
             .or_else(|| resource.first_text(&AGENT_KEYS)),
         service_name: resource.text("service.name"),
-        figures: Figures {
-            input_tokens: attrs.first_count(&[
-                "gen_ai.usage.input_tokens",
-                "gen_ai.usage.prompt_tokens",
-                "llm.token_count.prompt",
-            ]),
-            output_tokens: attrs.first_count(&[
-                "gen_ai.usage.output_tokens",
-                "gen_ai.usage.completion_tokens",
-                "llm.token_count.completion",
-            ]),
-            latency_ms,
-            model: attrs.first_text(&[
-                "gen_ai.response.model",
-                "gen_ai.request.model",
-                "llm.model_name",
-            ]),
-        },
+        figures: figures_of(attrs, latency_ms),
         start_ns: span.start_time_unix_nano,
         end_ns: span.end_time_unix_nano,
         ..Turn::default()
     };
-    let (input, output) = read_messages(attrs, &span.events);
-    let (system, input): (Vec<Message>, Vec<Message>) =
-        input.into_iter().partition(|m| m.role == Role::System);
-    turn.system_prompt = attrs
-        .structured("gen_ai.system_instructions")
-        .as_ref()
-        .and_then(instructions_text)
-        .or_else(|| system.into_iter().next().map(|m| m.content));
-    turn.input = input;
-    turn.output = output;
+    (turn.system_prompt, turn.input, turn.output) = content_of(attrs, &span.events);
     turn.tool = read_tool(attrs, span);
     if turn.has_no_content() && turn.figures.is_empty() {
         return Err(format!(
@@ -80,6 +54,45 @@ pub fn read_span(resource: Attributes<'_>, span: &Span) -> Result<Turn, String> 
         ));
     }
     Ok(turn)
+}
+
+/// Tokens and model from any convention's attributes.
+pub fn figures_of(attrs: Attributes<'_>, latency_ms: Option<f64>) -> Figures {
+    Figures {
+        input_tokens: attrs.first_count(&[
+            "gen_ai.usage.input_tokens",
+            "gen_ai.usage.prompt_tokens",
+            "llm.token_count.prompt",
+        ]),
+        output_tokens: attrs.first_count(&[
+            "gen_ai.usage.output_tokens",
+            "gen_ai.usage.completion_tokens",
+            "llm.token_count.completion",
+        ]),
+        latency_ms,
+        model: attrs.first_text(&[
+            "gen_ai.response.model",
+            "gen_ai.request.model",
+            "llm.model_name",
+        ]),
+    }
+}
+
+/// The system prompt, the prompt's other messages and the answer, from span attributes and
+/// events, or from the attributes of a `gen_ai.client.inference.operation.details` event.
+pub fn content_of(
+    attrs: Attributes<'_>,
+    events: &[Event],
+) -> (Option<String>, Vec<Message>, Vec<Message>) {
+    let (input, output) = read_messages(attrs, events);
+    let (system, input): (Vec<Message>, Vec<Message>) =
+        input.into_iter().partition(|m| m.role == Role::System);
+    let system_prompt = attrs
+        .structured("gen_ai.system_instructions")
+        .as_ref()
+        .and_then(instructions_text)
+        .or_else(|| system.into_iter().next().map(|m| m.content));
+    (system_prompt, input, output)
 }
 
 /// The prompt's and the answer's messages, from the first convention that has any.
