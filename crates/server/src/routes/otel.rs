@@ -244,7 +244,12 @@ async fn ingest(
                 GroupKey::Trace(trace) => {
                     otel_store::trace_conversation(tx, &account.id, trace).await?
                 }
-                GroupKey::Conversation(_) => None,
+                // Log events that came before any span naming the conversation started one
+                // under their trace: that one takes the conversation's key.
+                GroupKey::Conversation(id) => {
+                    let trace = turns.first().map(|t| t.trace_id.as_str()).unwrap_or("");
+                    otel_store::adopt_trace_conversation(tx, &account.id, trace, id).await?
+                }
             },
         };
         let current = match &existing {

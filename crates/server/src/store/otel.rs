@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::StoreResult;
-use crate::otel::{span_key, Figures};
+use crate::otel::{span_key, Figures, GroupKey};
 
 /// SQLite binds at most 32,766 values; keys are looked up in slices well under it.
 const KEYS_PER_QUERY: usize = 500;
@@ -66,6 +66,26 @@ pub async fn conversation_by_key(
             .fetch_optional(&mut *conn)
             .await?,
     )
+}
+
+/// The conversation started under the trace, now keyed by `conversation_id` (its session
+/// id too, unless it has one), if there is one.
+pub async fn adopt_trace_conversation(
+    conn: &mut SqliteConnection,
+    account_id: &str,
+    trace_id: &str,
+    conversation_id: &str,
+) -> StoreResult<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE conversations SET otel_key = $1, session_id = COALESCE(session_id, $2) \
+         WHERE account_id = $3 AND otel_key = $4 RETURNING id",
+    )
+    .bind(GroupKey::Conversation(conversation_id.to_owned()).stored())
+    .bind(conversation_id)
+    .bind(account_id)
+    .bind(GroupKey::Trace(trace_id.to_owned()).stored())
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 /// A span's numbers kept because its messages had not arrived, taken so they are applied once.

@@ -798,3 +798,52 @@ async fn conversations_list_by_source() {
         .await;
     assert_eq!(status, 400, "{body}");
 }
+
+#[tokio::test]
+async fn log_events_before_the_span_that_names_the_conversation_end_up_in_it() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    let logs = ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs {
+                log_records: vec![LogRecord {
+                    time_unix_nano: at(5),
+                    event_name: "gen_ai.user.message".to_owned(),
+                    trace_id: vec![9; 16],
+                    span_id: vec![1; 8],
+                    body: Some(json_any(&json!({"content": "First question"}))),
+                    ..LogRecord::default()
+                }],
+                ..ScopeLogs::default()
+            }],
+            ..ResourceLogs::default()
+        }],
+    };
+    let (status, _) = post_protobuf(&server, LOGS, &key, logs.encode_to_vec()).await;
+    assert_eq!(status, 200);
+    let early = only_conversation(&server, &key).await;
+    assert_eq!(early["sessionId"], Value::Null);
+
+    let answer = span(
+        9,
+        2,
+        "chat",
+        10,
+        20,
+        vec![
+            text("gen_ai.conversation.id", "conv-late"),
+            text(
+                "gen_ai.output.messages",
+                r#"[{"role":"assistant","parts":[{"type":"text","content":"First answer"}]}]"#,
+            ),
+        ],
+    );
+    post_traces(&server, &key, &export("svc", vec![answer])).await;
+    let conversation = only_conversation(&server, &key).await;
+    assert_eq!(conversation["id"], early["id"]);
+    assert_eq!(conversation["sessionId"], "conv-late");
+    assert_eq!(
+        transcript(&conversation),
+        pairs(&[("user", "First question"), ("assistant", "First answer")])
+    );
+}
