@@ -77,7 +77,7 @@ fn record_key(record: &LogRecord, name: &str) -> String {
     format!("log:{}", hex::encode(digest.finalize()))
 }
 
-/// Every record of the export with the key it is remembered by.
+/// Every record of the export with its resource's attributes.
 fn records(
     request: &ExportLogsServiceRequest,
 ) -> impl Iterator<Item = (Attributes<'_>, &LogRecord)> {

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// The conversation a turn belongs to: the one its conversation or session id names, else
 /// its trace's.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum GroupKey {
     Conversation(String),
     Trace(String),

@@ -13,7 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use converra_api::agents::normalize_prompt;
-use converra_api::conversations::{ConversationSource, ConversationStatus, InsightsStatus};
+use converra_api::conversations::{
+    Conversation, ConversationSource, ConversationStatus, InsightsStatus, Message,
+};
 use converra_api::webhooks::ConversationCreated;
 use converra_api::ErrorCode;
 use opentelemetry_proto::tonic::collector::logs::v1::{
@@ -222,6 +224,15 @@ fn group_turns(mut turns: Vec<Turn>) -> Vec<(GroupKey, Vec<Turn>)> {
     groups
 }
 
+/// What every conversation of one export is written with.
+struct Export<'a> {
+    account: &'a AccountRecord,
+    auto_insights: bool,
+    preferred_llm: String,
+    now: i64,
+    woken: Woken,
+}
+
 /// Merges the export's turns into conversations inside the caller's transaction.
 async fn ingest(
     state: &AppState,
@@ -229,40 +240,30 @@ async fn ingest(
     account: &AccountRecord,
     turns: Vec<Turn>,
 ) -> ApiResult<Woken> {
-    let mut woken = Woken::default();
     if turns.is_empty() {
-        return Ok(woken);
+        return Ok(Woken::default());
     }
-    let now = state.clock.now_ms();
     let settings = state.store.settings(&account.id).await?;
-    let auto_insights = settings.insights.auto_generate;
+    let mut export = Export {
+        account,
+        auto_insights: settings.insights.auto_generate,
+        preferred_llm: settings.general.preferred_llm,
+        now: state.clock.now_ms(),
+        woken: Woken::default(),
+    };
     for (key, turns) in group_turns(turns) {
-        let stored_key = key.stored();
-        let existing = match otel_store::conversation_by_key(tx, &account.id, &stored_key).await? {
-            Some(id) => Some(id),
-            None => match &key {
-                GroupKey::Trace(trace) => {
-                    otel_store::trace_conversation(tx, &account.id, trace).await?
-                }
-                // Log events that came before any span naming the conversation started one
-                // under their trace: that one takes the conversation's key.
-                GroupKey::Conversation(id) => {
-                    let trace = turns.first().map(|t| t.trace_id.as_str()).unwrap_or("");
-                    otel_store::adopt_trace_conversation(tx, &account.id, trace, id).await?
-                }
-            },
-        };
-        let current = match &existing {
-            Some(id) => Some(conversation_store::conversation_in(tx, &account.id, id).await?),
+        let current = match existing_conversation(tx, account, &key, &turns).await? {
+            Some(id) => Some(conversation_store::conversation_in(tx, &account.id, &id).await?),
             None => None,
         };
         let mut messages = current
             .as_ref()
             .and_then(|c| c.messages.clone())
             .unwrap_or_default();
-        let mut pending = Vec::with_capacity(turns.len());
+        let mut waiting = Vec::with_capacity(turns.len());
         for turn in &turns {
             let placed = merge_turn(&mut messages, turn);
+            // Log events bring a span's content; its numbers may have come first.
             if !turn.output.is_empty() && turn.figures.is_empty() {
                 if let Some(figures) =
                     otel_store::take_pending_figures(tx, &account.id, &turn.trace_id, &turn.span_id)
@@ -271,125 +272,18 @@ async fn ingest(
                     apply_figures(&mut messages, &turn.span_id, &figures);
                 }
             }
-            pending.push(!placed);
+            waiting.push(!placed);
         }
-        let model = turns.iter().rev().find_map(|t| t.figures.model.clone());
-        let system_prompt = turns.iter().find_map(|t| t.system_prompt.clone());
-
         let conversation_id = match current {
             Some(current) => {
-                let tokens = conversation_store::rewrite_transcript(
-                    tx,
-                    &account.id,
-                    &current.id,
-                    &messages,
-                    model.as_deref(),
-                    now,
-                )
-                .await?;
-                if let Some(prompt) = &system_prompt {
-                    follow_prompt(tx, account, &current.agent_id, prompt, now).await?;
-                }
-                add_usage(
-                    tx,
-                    &account.id,
-                    now,
-                    UsageDelta {
-                        tokens,
-                        ..UsageDelta::default()
-                    },
-                )
-                .await?;
-                if auto_insights {
-                    queue_insights(tx, &account.id, &current.id, now).await?;
-                    woken.jobs = true;
-                }
+                extend_conversation(tx, &mut export, &current, &messages, &turns).await?;
                 Some(current.id)
             }
+            // Only numbers so far: nothing to show until their messages come.
             None if messages.is_empty() => None,
-            None => {
-                let agent_name = turns
-                    .iter()
-                    .find_map(|t| t.agent_name.clone())
-                    .or_else(|| turns.iter().find_map(|t| t.service_name.clone()))
-                    .unwrap_or_else(|| UNNAMED_AGENT.to_owned());
-                let agent_id = resolve_agent(
-                    tx,
-                    account,
-                    agent_name,
-                    system_prompt.as_deref(),
-                    model
-                        .clone()
-                        .unwrap_or_else(|| settings.general.preferred_llm.clone()),
-                    now,
-                )
-                .await?;
-                ensure_conversation_quota(tx, account, now).await?;
-                let new = NewConversation {
-                    agent_id,
-                    messages,
-                    status: ConversationStatus::Active,
-                    source: ConversationSource::Otel,
-                    llm_model: model,
-                    company_name: None,
-                    title: None,
-                    session_id: turns.iter().find_map(|t| t.conversation_id.clone()),
-                    user_id: None,
-                    trace_id: turns.first().map(|t| t.trace_id.clone()),
-                    parent_trace_id: None,
-                    metadata: serde_json::Map::new(),
-                    tool_definitions: None,
-                    idempotency_key: None,
-                    insights_status: if auto_insights {
-                        InsightsStatus::Pending
-                    } else {
-                        InsightsStatus::Skipped
-                    },
-                };
-                let id = conversation_store::insert_conversation_row(
-                    tx,
-                    &account.id,
-                    &new,
-                    Some(&stored_key),
-                    now,
-                )
-                .await?;
-                let conversation =
-                    conversation_store::conversation_in(tx, &account.id, &id).await?;
-                if auto_insights {
-                    queue_insights(tx, &account.id, &id, now).await?;
-                    woken.jobs = true;
-                }
-                add_usage(
-                    tx,
-                    &account.id,
-                    now,
-                    UsageDelta {
-                        conversations: 1,
-                        tokens: i64::try_from(conversation.total_tokens).unwrap_or(i64::MAX),
-                        ..UsageDelta::default()
-                    },
-                )
-                .await?;
-                crate::store::webhooks::queue_event(
-                    tx,
-                    &account.id,
-                    &ConversationCreated {
-                        conversation_id: conversation.id.clone(),
-                        agent_id: conversation.agent_id.clone(),
-                        agent_name: conversation.agent_name.clone(),
-                        status: conversation.status,
-                        message_count: conversation.message_count,
-                        created_at: conversation.created_at.clone(),
-                    },
-                    now,
-                )
-                .await?;
-                woken.webhooks = true;
-                Some(id)
-            }
+            None => Some(start_conversation(tx, &mut export, &key, messages, &turns).await?),
         };
-        for (turn, waiting) in turns.iter().zip(pending) {
+        for (turn, waiting) in turns.iter().zip(waiting) {
             otel_store::record_items(
                 tx,
                 &account.id,
@@ -397,12 +291,162 @@ async fn ingest(
                 &turn.trace_id,
                 conversation_id.as_deref(),
                 waiting.then_some(&turn.figures),
-                now,
+                export.now,
             )
             .await?;
         }
     }
-    Ok(woken)
+    Ok(export.woken)
+}
+
+/// The conversation a group's turns continue: the one under its key, else the one its trace
+/// already went to.
+async fn existing_conversation(
+    tx: &mut sqlx::SqliteConnection,
+    account: &AccountRecord,
+    key: &GroupKey,
+    turns: &[Turn],
+) -> ApiResult<Option<String>> {
+    if let Some(id) = otel_store::conversation_by_key(tx, &account.id, &key.stored()).await? {
+        return Ok(Some(id));
+    }
+    Ok(match key {
+        GroupKey::Trace(trace) => otel_store::trace_conversation(tx, &account.id, trace).await?,
+        // Log events that came before any span naming the conversation started one under
+        // their trace: that one takes the conversation's key.
+        GroupKey::Conversation(id) => {
+            let trace = turns.first().map(|t| t.trace_id.as_str()).unwrap_or("");
+            otel_store::adopt_trace_conversation(tx, &account.id, trace, id).await?
+        }
+    })
+}
+
+fn latest_model(turns: &[Turn]) -> Option<String> {
+    turns.iter().rev().find_map(|t| t.figures.model.clone())
+}
+
+fn system_prompt(turns: &[Turn]) -> Option<String> {
+    turns.iter().find_map(|t| t.system_prompt.clone())
+}
+
+/// Writes the grown transcript of a conversation already started.
+async fn extend_conversation(
+    tx: &mut sqlx::SqliteConnection,
+    export: &mut Export<'_>,
+    current: &Conversation,
+    messages: &[Message],
+    turns: &[Turn],
+) -> ApiResult<()> {
+    let account = export.account;
+    let tokens = conversation_store::rewrite_transcript(
+        tx,
+        &account.id,
+        &current.id,
+        messages,
+        latest_model(turns).as_deref(),
+        export.now,
+    )
+    .await?;
+    if let Some(prompt) = system_prompt(turns) {
+        follow_prompt(tx, account, &current.agent_id, &prompt, export.now).await?;
+    }
+    let delta = UsageDelta {
+        tokens,
+        ..UsageDelta::default()
+    };
+    add_usage(tx, &account.id, export.now, delta).await?;
+    if export.auto_insights {
+        queue_insights(tx, &account.id, &current.id, export.now).await?;
+        export.woken.jobs = true;
+    }
+    Ok(())
+}
+
+/// Starts a conversation from a group's first turns, registering its agent when new; counts
+/// it, queues its insights and its `conversation.created` event. Returns its id.
+async fn start_conversation(
+    tx: &mut sqlx::SqliteConnection,
+    export: &mut Export<'_>,
+    key: &GroupKey,
+    messages: Vec<Message>,
+    turns: &[Turn],
+) -> ApiResult<String> {
+    let account = export.account;
+    let now = export.now;
+    let agent_name = turns
+        .iter()
+        .find_map(|t| t.agent_name.clone())
+        .or_else(|| turns.iter().find_map(|t| t.service_name.clone()))
+        .unwrap_or_else(|| UNNAMED_AGENT.to_owned());
+    let model = latest_model(turns);
+    let agent_id = resolve_agent(
+        tx,
+        account,
+        agent_name,
+        system_prompt(turns).as_deref(),
+        model
+            .clone()
+            .unwrap_or_else(|| export.preferred_llm.clone()),
+        now,
+    )
+    .await?;
+    ensure_conversation_quota(tx, account, now).await?;
+    let new = NewConversation {
+        agent_id,
+        messages,
+        status: ConversationStatus::Active,
+        source: ConversationSource::Otel,
+        llm_model: model,
+        company_name: None,
+        title: None,
+        session_id: turns.iter().find_map(|t| t.conversation_id.clone()),
+        user_id: None,
+        trace_id: turns.first().map(|t| t.trace_id.clone()),
+        parent_trace_id: None,
+        metadata: serde_json::Map::new(),
+        tool_definitions: None,
+        idempotency_key: None,
+        insights_status: if export.auto_insights {
+            InsightsStatus::Pending
+        } else {
+            InsightsStatus::Skipped
+        },
+    };
+    let id = conversation_store::insert_conversation_row(
+        tx,
+        &account.id,
+        &new,
+        Some(&key.stored()),
+        now,
+    )
+    .await?;
+    let conversation = conversation_store::conversation_in(tx, &account.id, &id).await?;
+    if export.auto_insights {
+        queue_insights(tx, &account.id, &id, now).await?;
+        export.woken.jobs = true;
+    }
+    let delta = UsageDelta {
+        conversations: 1,
+        tokens: i64::try_from(conversation.total_tokens).unwrap_or(i64::MAX),
+        ..UsageDelta::default()
+    };
+    add_usage(tx, &account.id, now, delta).await?;
+    crate::store::webhooks::queue_event(
+        tx,
+        &account.id,
+        &ConversationCreated {
+            conversation_id: conversation.id.clone(),
+            agent_id: conversation.agent_id.clone(),
+            agent_name: conversation.agent_name.clone(),
+            status: conversation.status,
+            message_count: conversation.message_count,
+            created_at: conversation.created_at.clone(),
+        },
+        now,
+    )
+    .await?;
+    export.woken.webhooks = true;
+    Ok(id)
 }
 
 /// The agent called `name`; an unknown name registers it (its content the system prompt
