@@ -127,13 +127,25 @@ fn exports() -> Vec<Vec<u8>> {
         .collect()
 }
 
-async fn start_server() -> anyhow::Result<(String, String, tempfile::TempDir)> {
+/// Accounts the requests rotate over: one client alone outruns the Enterprise plan's 3,000
+/// requests a minute with `POST /conversations`, and a refused request measures nothing.
+const ACCOUNTS: usize = 8;
+
+/// A server over a fresh database, and a key for each of its accounts.
+async fn start_server() -> anyhow::Result<(String, Vec<String>, tempfile::TempDir)> {
     let dir = tempfile::tempdir()?;
     let store = Store::open(&dir.path().join("bench.db"), Durability::Normal).await?;
-    let key = store
-        .issue_key("Bench", PlanId::Enterprise, SystemClock.now_ms())
-        .await?
-        .key;
+    let mut keys = Vec::with_capacity(ACCOUNTS);
+    for account in 0..ACCOUNTS {
+        let issued = store
+            .issue_key(
+                &format!("Bench {account}"),
+                PlanId::Enterprise,
+                SystemClock.now_ms(),
+            )
+            .await?;
+        keys.push(issued.key);
+    }
     let state = AppState::new(store, Arc::new(SystemClock), ServerConfig::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}/api/v1", listener.local_addr()?);
@@ -142,7 +154,7 @@ async fn start_server() -> anyhow::Result<(String, String, tempfile::TempDir)> {
         state,
         std::future::pending(),
     ));
-    Ok((base, key, dir))
+    Ok((base, keys, dir))
 }
 
 /// Sends every request with `clients` concurrent clients; returns the wall time and each
@@ -187,12 +199,12 @@ where
 async fn bench(clients: usize, bodies: &Arc<Vec<Vec<u8>>>) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
 
-    let (base, key, _dir) = start_server().await?;
+    let (base, keys, _dir) = start_server().await?;
     let (wall, samples) = {
-        let (http, base, key, bodies) = (http.clone(), base.clone(), key.clone(), bodies.clone());
+        let (http, base, keys, bodies) = (http.clone(), base.clone(), keys.clone(), bodies.clone());
         run(clients, bodies.len(), move |i| {
             http.post(format!("{base}/otel/v1/traces"))
-                .bearer_auth(&key)
+                .bearer_auth(&keys[i % ACCOUNTS])
                 .header("content-type", "application/x-protobuf")
                 .body(bodies[i].clone())
         })
@@ -208,19 +220,23 @@ async fn bench(clients: usize, bodies: &Arc<Vec<Vec<u8>>>) -> anyhow::Result<()>
         percentile(&samples, 0.50),
         percentile(&samples, 0.99),
     );
-    let listed: serde_json::Value = http
-        .get(format!("{base}/conversations?source=otel&limit=1"))
-        .bearer_auth(&key)
-        .send()
-        .await?
-        .json()
-        .await?;
-    println!("  stored: {} conversations", listed["pagination"]["total"]);
+    let mut stored = 0;
+    for key in &keys {
+        let listed: serde_json::Value = http
+            .get(format!("{base}/conversations?source=otel&limit=1"))
+            .bearer_auth(key)
+            .send()
+            .await?
+            .json()
+            .await?;
+        stored += listed["pagination"]["total"].as_u64().unwrap_or(0);
+    }
+    println!("  stored: {stored} conversations");
 
-    let (base, key, _dir) = start_server().await?;
+    let (base, keys, _dir) = start_server().await?;
     let (wall, samples) = run(clients, CONVERSATIONS, move |i| {
         http.post(format!("{base}/conversations"))
-            .bearer_auth(&key)
+            .bearer_auth(&keys[i % ACCOUNTS])
             .json(&json!({"agentName": "Bench", "messages": transcript(i), "sessionId": format!("s{i}")}))
     })
     .await?;
