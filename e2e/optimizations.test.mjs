@@ -1,8 +1,9 @@
 // The optimization pages against the demo account (Pro plan): the list shows the demo's two
 // completed optimizations; an offline optimization started from the form runs to completed
-// on its page, draws its charts with tables of the same numbers, and its best variant is
-// applied through the confirm dialog, which makes a new version on the agent's page; the
-// concurrency limit is explained plainly. axe (serious, critical) passes on every page and
+// on its page, says it is a scripted simulation and hides its probabilities, draws its
+// charts with tables of the same numbers, and its best variant is applied through the
+// confirm dialog, which makes a new version on the agent's page; a model run's payload shows
+// its interval, cells and retest; the concurrency limit is explained plainly. axe (serious, critical) passes on every page and
 // nothing logs a console error.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -141,6 +142,16 @@ test('list the demo optimizations, start one, watch it complete, read its charts
   if (run.results.reason) {
     assert.equal(await page.getByTestId('no-winner-reason').innerText(), run.results.reason);
   }
+  // An offline run is scripted: the page says so and shows no confidence.
+  assert.equal(run.evidence, 'scripted');
+  const evidence = page.getByTestId('evidence-notice');
+  assert.equal(await evidence.getAttribute('data-evidence'), 'scripted');
+  assert.match(await evidence.innerText(), /scripted simulation/);
+  assert.match(await evidence.innerText(), /not evidence about how this agent would do/);
+  assert.equal(await page.getByTestId('results-confidence').count(), 0);
+  assert.equal(await page.getByTestId('retest').count(), 0);
+  assert.doesNotMatch(await page.getByTestId('results').innerText(), /confidence|significant/i);
+  assert.match(await page.getByTestId('run-counts').innerText(), /^18 of 18 simulations · \d/);
 
   // Four charts, drawn, each with a table of the same numbers.
   await page.waitForFunction(() => document.querySelectorAll('.optimization-charts figure.chart canvas').length === 4);
@@ -175,6 +186,7 @@ test('list the demo optimizations, start one, watch it complete, read its charts
   const stats = page.getByTestId('variant-stats');
   assert.equal(await stats.locator('tbody tr').count(), 3);
   assert.match(await stats.locator('tbody tr').first().innerText(), /Baseline/);
+  assert.doesNotMatch(await stats.innerText(), /P\(best\)|P\(beats control\)|Adjusted p/);
 
   // Diffs against the control, with the differences-only view in the URL.
   const challenger = variants.filter((v) => !v.isControl)
@@ -205,6 +217,12 @@ test('list the demo optimizations, start one, watch it complete, read its charts
   await page.waitForTimeout(300);
   await waitForCharts(page);
   await screenshot(page, 'optimization-375');
+  for (const width of [1366, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.waitForTimeout(300);
+    await waitForCharts(page);
+    await screenshot(page, `optimization-scripted-${width}`);
+  }
   await page.setViewportSize({ width: 1280, height: 800 });
 
   // Apply the winner (or the best) through the confirm dialog: a new version of the agent.
@@ -227,6 +245,71 @@ test('list the demo optimizations, start one, watch it complete, read its charts
   const after = (await api('GET', `/agents/${agent.id}`)).body.data;
   assert.equal(after.content, challenger.content);
 
+  assert.deepEqual(browser.errors, []);
+});
+
+test('a model run shows its interval at the run\'s level, its cells and the validation retest', async () => {
+  const { page } = browser;
+  // No model runs here, so a finished offline run's own payloads are served as a model
+  // run's would be: evidence `model`, a named winner at 95% and a confirmed retest.
+  const completed = (await api('GET', '/optimizations?status=completed&limit=100')).body.data;
+  const base = completed.sort((a, b) => b.results.cells - a.results.cells)[0];
+  const variants = (await api('GET', `/optimizations/${base.id}/variants`)).body.data;
+  const best = variants.filter((v) => !v.isControl && v.difference)
+    .sort((a, b) => b.difference.mean - a.difference.mean)[0];
+  const d = best.difference;
+  const modelVariants = variants.map((v) => ({ ...v, isWinner: v.id === best.id }));
+  const modelRun = {
+    ...base,
+    engine: 'model:fixture-7b',
+    evidence: 'model',
+    results: {
+      ...base.results,
+      winnerSelected: true,
+      winningVariantId: best.id,
+      outcome: 'variant_won',
+      confidence: 0.95,
+      improvementPoints: d.mean,
+      reason: undefined,
+      retest: {
+        variantId: best.id, cells: d.cells, pValue: 0.004, confirmed: true,
+        difference: { ...d, mean: d.mean - 0.5, low: d.low - 0.5, high: d.high - 0.5 },
+      },
+    },
+  };
+  await page.route(`**/api/v1/optimizations/${base.id}`, (route) =>
+    route.fulfill({ json: { data: modelRun } }));
+  await page.route(`**/api/v1/optimizations/${base.id}/variants`, (route) =>
+    route.fulfill({ json: { data: modelVariants } }));
+  try {
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await page.goto(`${server.origin}/optimizations/${base.id}`);
+    await page.getByTestId('results').waitFor();
+    const evidence = page.getByTestId('evidence-notice');
+    assert.equal(await evidence.getAttribute('data-evidence'), 'model');
+    assert.match(await evidence.innerText(), /fixture-7b/);
+    const level = `${Math.round(d.level * 100)}%`;
+    assert.match(await page.getByTestId('results-difference').innerText(),
+      new RegExp(` at ${level}\\), ${d.cells} cells$`));
+    assert.equal(await page.getByTestId('results-confidence').innerText(), 'Significant at 95%');
+    const retest = await page.getByTestId('retest').innerText();
+    assert.match(retest, new RegExp(`${d.cells} cells`));
+    assert.match(retest, /p = 0\.004; confirmed\.$/);
+    const stats = page.getByTestId('variant-stats');
+    assert.match(await stats.innerText(), /P\(best\)/);
+    assert.match(await stats.innerText(), /Adjusted p/);
+    await page.locator(`[data-testid="variant-card"][data-variant="${best.id}"] .badge-winner`).waitFor();
+    await axe(page, 'optimization (model)');
+    for (const width of [1366, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.waitForTimeout(300);
+      await waitForCharts(page);
+      await screenshot(page, `optimization-model-${width}`);
+    }
+  } finally {
+    await page.unrouteAll();
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
   assert.deepEqual(browser.errors, []);
 });
 

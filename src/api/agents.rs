@@ -1,7 +1,7 @@
 //! Agents: `GET`/`POST /agents`, `GET`/`PATCH /agents/:id`, `GET /agents/:id/versions`.
 
 use converra_api::agents::{Agent, AgentFilter, AgentVersion, CreateAgent, UpdateAgent};
-use converra_api::{Data, List};
+use converra_api::{Data, List, Paging};
 
 use super::{ApiClient, ClientError};
 use crate::query::{build_query, encode_component};
@@ -89,13 +89,16 @@ pub async fn update_agent(
         .map(|d| d.data)
 }
 
-/// Every version of the agent's prompt, newest first.
+/// The newest 100 versions of the agent's prompt, newest first, and how many there are.
 pub async fn list_agent_versions(
     client: &ApiClient,
     id: &str,
-) -> Result<Vec<AgentVersion>, ClientError> {
+) -> Result<List<AgentVersion>, ClientError> {
     client
-        .get::<Data<Vec<AgentVersion>>>(&format!("/agents/{}/versions", encode_component(id)))
+        .get::<List<AgentVersion>>(&format!(
+            "/agents/{}/versions?limit={}",
+            encode_component(id),
+            Paging::MAX_LIMIT
+        ))
         .await
-        .map(|d| d.data)
 }

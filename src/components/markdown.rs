@@ -81,15 +81,25 @@ enum Frame {
     CodeBlock { language: Option<String> },
 }
 
-/// Parses Markdown (CommonMark with tables, strikethrough and task lists) into a tree.
+/// Elements nested deeper than this are flattened into their ancestor at this depth: their
+/// text stays, their markup goes. Rendering and `plain_text` recurse over the tree, so a
+/// reply of a thousand nested quotes must not make a thousand-deep tree.
+pub const MAX_NESTING: usize = 32;
+
+/// Parses Markdown (CommonMark with tables, strikethrough and task lists) into a tree at most
+/// [`MAX_NESTING`] elements deep.
 pub fn parse_markdown(text: &str) -> Vec<MdNode> {
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     // The root is a group; each open element carries the children gathered so far.
     let mut stack: Vec<(Frame, Vec<MdNode>)> = vec![(Frame::Element(MdElement::Group), Vec::new())];
+    // Elements opened past the depth limit: their events are skipped, their contents kept.
+    let mut flattened = 0usize;
     for event in Parser::new_ext(text, options) {
         match event {
+            Event::Start(_) if stack.len() > MAX_NESTING => flattened += 1,
             Event::Start(tag) => stack.push((frame_for(tag), Vec::new())),
+            Event::End(_) if flattened > 0 => flattened -= 1,
             Event::End(_) => {
                 // Start and end events are balanced; the root is never popped.
                 if stack.len() > 1 {

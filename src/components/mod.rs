@@ -20,6 +20,7 @@ pub mod keyboard;
 pub mod loading;
 pub mod markdown;
 pub mod optimization_charts;
+pub mod optimization_evidence;
 pub mod optimization_progress;
 pub mod optimization_stats;
 pub mod poll;

@@ -1,10 +1,13 @@
 //! The numbers of an optimization's variants as people read them: the interval maths the
 //! charts need (a spread estimated from a confidence interval), the formatting of lifts,
 //! differences, probabilities and p-values, and the per-variant statistics table, which
-//! says "Not enough data yet" where the engine does.
+//! says "Not enough data yet" where the engine does and shows only what the run's evidence
+//! allows ([`Disclosure`]).
 
-use converra_api::optimizations::Variant;
+use converra_api::optimizations::{Difference, Variant};
 use leptos::prelude::*;
+
+use crate::components::optimization_evidence::{format_level, Disclosure};
 
 /// The key of the objective (overall score) in a variant's `stats`.
 pub const OVERALL: &str = "overallScore";
@@ -96,7 +99,7 @@ pub struct VariantStatsRow {
     /// The mean overall score and its 95% interval.
     pub score: String,
     pub lift: String,
-    /// The paired difference to the control and its 95% interval.
+    /// The paired difference to the control, its interval at the run's level and its cells.
     pub difference: String,
     pub probability_better: String,
     pub probability_best: String,
@@ -107,10 +110,30 @@ pub struct VariantStatsRow {
     pub verdict: String,
 }
 
+/// A paired difference with its interval at the run's level: `"+6.0 (+3.5 to +8.5 at 90%,
+/// 12 cells)"`; at 95% when the engine gave no level.
+pub fn format_difference(d: &Difference) -> String {
+    if d.level > 0.0 {
+        format!(
+            "{} ({} at {}, {} cells)",
+            signed(d.mean, 1),
+            format_interval(d.low, d.high),
+            format_level(d.level),
+            d.cells
+        )
+    } else {
+        format!(
+            "{} ({})",
+            signed(d.mean, 1),
+            format_interval(d.ci95_low, d.ci95_high)
+        )
+    }
+}
+
 /// The statistics row of `variant`: the control's comparison cells read "—" (it is the
 /// baseline); a variant's missing estimates, and the verdict of one the engine lacks data
-/// for, read [`NOT_ENOUGH_DATA`].
-pub fn stats_row(variant: &Variant) -> VariantStatsRow {
+/// for, read [`NOT_ENOUGH_DATA`]. A stopped run's table calls no arm the winner.
+pub fn stats_row(variant: &Variant, disclosure: Disclosure) -> VariantStatsRow {
     let overall = variant.stats.get(OVERALL).copied();
     let score = match overall {
         Some(s) if s.n > 0 => format!(
@@ -131,13 +154,8 @@ pub fn stats_row(variant: &Variant) -> VariantStatsRow {
     };
     let difference = variant
         .difference
-        .map(|d| {
-            format!(
-                "{} ({})",
-                signed(d.mean, 1),
-                format_interval(d.ci95_low, d.ci95_high)
-            )
-        })
+        .as_ref()
+        .map(format_difference)
         .unwrap_or_else(missing);
     let p_adjusted = variant
         .p_value_adjusted
@@ -148,14 +166,21 @@ pub fn stats_row(variant: &Variant) -> VariantStatsRow {
         .unwrap_or_else(missing);
     let verdict = if variant.is_control {
         "Baseline".to_owned()
-    } else if variant.is_winner {
+    } else if disclosure.shows_winner(variant) {
         "Winner".to_owned()
     } else if !variant.enough_data {
         NOT_ENOUGH_DATA.to_owned()
     } else {
+        let (low, high) = variant.difference.map_or((0.0, 0.0), |d| {
+            if d.level > 0.0 {
+                (d.low, d.high)
+            } else {
+                (d.ci95_low, d.ci95_high)
+            }
+        });
         match variant.difference {
-            Some(d) if d.ci95_low > 0.0 => "Better than the control".to_owned(),
-            Some(d) if d.ci95_high < 0.0 => "Worse than the control".to_owned(),
+            Some(_) if low > 0.0 => "Better than the control".to_owned(),
+            Some(_) if high < 0.0 => "Worse than the control".to_owned(),
             Some(_) => "No clear difference".to_owned(),
             None => NOT_ENOUGH_DATA.to_owned(),
         }
@@ -190,31 +215,42 @@ pub fn stats_row(variant: &Variant) -> VariantStatsRow {
     }
 }
 
-/// Every variant's statistics against the control, one row each, the control first.
+/// Every variant's statistics against the control, one row each, the control first. On a
+/// scripted run the probabilities and p-values are left out.
 #[component]
-pub fn VariantStatsTable(#[prop(into)] variants: Signal<Vec<Variant>>) -> impl IntoView {
+pub fn VariantStatsTable(
+    #[prop(into)] variants: Signal<Vec<Variant>>,
+    #[prop(into)] disclosure: Signal<Disclosure>,
+) -> impl IntoView {
+    let probabilities = move || disclosure.get().shows_probabilities();
     let rows = move || {
+        let disclosure = disclosure.get();
         variants.with(|vs| {
             vs.iter()
                 .map(|v| {
-                    let row = stats_row(v);
+                    let row = stats_row(v, disclosure);
                     let short = row.verdict == NOT_ENOUGH_DATA;
-                    let class = if v.is_winner {
+                    let class = if disclosure.shows_winner(v) {
                         "winner-row"
                     } else if v.is_control {
                         "control-row"
                     } else {
                         ""
                     };
+                    let probability_cells = disclosure.shows_probabilities().then(|| {
+                        view! {
+                            <td class="num">{row.probability_better}</td>
+                            <td class="num">{row.probability_best}</td>
+                            <td class="num">{row.p_adjusted}</td>
+                        }
+                    });
                     view! {
                         <tr class=class data-variant=row.variant_id.clone()>
                             <th scope="row">{row.name}</th>
                             <td class="num">{row.score}</td>
                             <td class="num">{row.lift}</td>
                             <td class="num">{row.difference}</td>
-                            <td class="num">{row.probability_better}</td>
-                            <td class="num">{row.probability_best}</td>
-                            <td class="num">{row.p_adjusted}</td>
+                            {probability_cells}
                             <td class="num">{row.minimum_detectable_effect}</td>
                             <td class:not-enough-data=short>{row.verdict}</td>
                         </tr>
@@ -226,16 +262,18 @@ pub fn VariantStatsTable(#[prop(into)] variants: Signal<Vec<Variant>>) -> impl I
     view! {
         <div class="table-scroll">
             <table class="data-table stats-table" data-testid="variant-stats">
-                <caption>"Each variant against the control, paired on the same personas and scenarios (scores 0–100, intervals 95%)"</caption>
+                <caption>"Each variant against the control, paired on the same personas and scenarios (scores 0–100; a score's interval is 95%, a difference's is at the run's level)"</caption>
                 <thead>
                     <tr>
                         <th scope="col">"Variant"</th>
                         <th scope="col">"Mean score (95% CI)"</th>
                         <th scope="col">"Lift"</th>
-                        <th scope="col">"Paired difference (95% CI)"</th>
-                        <th scope="col">"P(beats control)"</th>
-                        <th scope="col">"P(best)"</th>
-                        <th scope="col">"Adjusted p"</th>
+                        <th scope="col">"Paired difference (interval, cells)"</th>
+                        {move || probabilities().then(|| view! {
+                            <th scope="col">"P(beats control)"</th>
+                            <th scope="col">"P(best)"</th>
+                            <th scope="col">"Adjusted p"</th>
+                        })}
                         <th scope="col">"Smallest detectable difference"</th>
                         <th scope="col">"Verdict"</th>
                     </tr>

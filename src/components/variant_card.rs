@@ -6,14 +6,18 @@ use leptos::prelude::*;
 
 use crate::components::diff::WordDiff;
 use crate::components::optimization_charts::overall_mean;
+use crate::components::optimization_evidence::Disclosure;
 use crate::components::optimization_stats::{format_lift, format_score};
 
-/// Whether a variant can be applied now: the run completed (or stopped with results) and it
-/// is not the control.
+/// The status of an arm a stopped run never simulated.
+pub const NOT_RUN: &str = "not_run";
+
+/// Whether a variant can be applied now: the run completed (or stopped with results), it
+/// is not the control, and it was simulated (an arm that never ran has nothing behind it).
 pub fn can_apply(optimization: &Optimization, variant: &Variant) -> bool {
     let finished_with_results = optimization.status == OptimizationStatus::Completed
         || (optimization.status == OptimizationStatus::Stopped && optimization.results.is_some());
-    finished_with_results && !variant.is_control
+    finished_with_results && !variant.is_control && variant.status != NOT_RUN
 }
 
 /// One variant: its change summary, its numbers, its prompt against the control's, Apply,
@@ -57,6 +61,9 @@ pub fn VariantCard(
             })
         }
     });
+    let disclosure = Memo::new(move |_| {
+        optimization.with(|o| o.as_ref().map(Disclosure::of).unwrap_or_default())
+    });
     let title_id = format!(
         "variant-{}",
         variant_id.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
@@ -67,6 +74,7 @@ pub fn VariantCard(
             return ().into_any();
         };
         let name = v.name.clone();
+        let winner = disclosure.get().shows_winner(&v);
         let new_content = v.content.clone();
         let tested = v.metrics.simulation_count > 0;
         let numbers = tested.then(|| {
@@ -131,14 +139,14 @@ pub fn VariantCard(
             }
         });
         view! {
-            <article class="card variant-card" class:winner=v.is_winner class:control=v.is_control
+            <article class="card variant-card" class:winner=winner class:control=v.is_control
                 aria-labelledby=title_id.clone() data-testid="variant-card" data-variant=v.id.clone()>
                 <header class="variant-head">
                     <h3 id=title_id.clone()>{name}</h3>
                     {v.is_control.then(|| view! { <span class="status-badge">"Control"</span> })}
-                    {v.is_winner.then(|| view! { <span class="status-badge badge-winner">"Winner"</span> })}
+                    {winner.then(|| view! { <span class="status-badge badge-winner">"Winner"</span> })}
                     {move || applied.get().then(|| view! { <span class="status-badge badge-applied">"Applied"</span> })}
-                    <span class="muted variant-status">{v.status.clone()}</span>
+                    <span class="muted variant-status">{v.status.replace('_', " ")}</span>
                     <span class="variant-actions">{apply_button}</span>
                 </header>
                 {(!v.change_summary.is_empty()).then(|| view! { <p class="change-summary">{v.change_summary.clone()}</p> })}

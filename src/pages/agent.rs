@@ -148,9 +148,17 @@ pub fn AgentPage() -> impl IntoView {
     };
     let history = move || {
         Suspend::new(async move {
-            versions
-                .await
-                .map(|versions| view! { <VersionHistory agent_id=id.get_untracked() versions/> })
+            versions.await.map(|page| {
+                let shown = page.data.len();
+                let total = page.pagination.total;
+                let versions = page.data;
+                view! {
+                    <VersionHistory agent_id=id.get_untracked() versions/>
+                    {(total > shown as u64).then(|| view! {
+                        <p class="muted">{format!("Showing the newest {shown} of {total} versions.")}</p>
+                    })}
+                }
+            })
         })
     };
 

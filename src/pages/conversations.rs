@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use converra_api::agents::Agent;
 use converra_api::conversations::{
-    Conversation, ConversationSort, ConversationSource, ConversationStatus, InsightsStatus,
+    Conversation, ConversationFilter, ConversationSort, ConversationSource, ConversationStatus,
+    InsightsStatus,
 };
 use converra_api::List;
 use leptos::prelude::*;
@@ -288,7 +289,9 @@ fn ConversationFilters(
         }
         let handle = set_timeout_with_handle(
             move || {
-                let q = (!typed.trim().is_empty()).then(|| typed.clone());
+                // Too short to search by (the server would refuse it): list unfiltered until
+                // a third letter comes.
+                let q = ConversationFilter::is_searchable(&typed).then(|| typed.clone());
                 update(&|next| next.q = q.clone());
             },
             SEARCH_DEBOUNCE,
@@ -347,7 +350,15 @@ fn ConversationFilters(
             <div class="field field-wide">
                 <label for="f-q">"Search"</label>
                 <input id="f-q" type="search" placeholder="Words in the messages"
+                    aria-describedby="f-q-hint"
                     prop:value=move || search_text.get() on:input=on_search/>
+                <p id="f-q-hint" class="hint">
+                    {move || {
+                        let typed = search_text.get();
+                        (!typed.trim().is_empty() && !ConversationFilter::is_searchable(&typed))
+                            .then_some("Type at least 3 letters to search.")
+                    }}
+                </p>
             </div>
             <div class="field">
                 <label for="f-agent">"Agent"</label>

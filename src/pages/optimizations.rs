@@ -5,7 +5,7 @@
 
 use converra_api::agents::{Agent, AgentFilter};
 use converra_api::optimizations::{
-    Optimization, OptimizationFilter, OptimizationOutcome, OptimizationStatus,
+    Evidence, Optimization, OptimizationFilter, OptimizationOutcome, OptimizationStatus,
 };
 use converra_api::List;
 use leptos::prelude::*;
@@ -87,7 +87,15 @@ impl OptimizationListQuery {
 /// What a finished run found, in a few words ("Variant won, +4.2%").
 pub fn outcome_text(optimization: &Optimization) -> String {
     match (&optimization.results, optimization.status) {
+        // A partial run names no winner, whatever its numbers read.
+        (Some(_), OptimizationStatus::Stopped) => "Stopped: no winner named".to_owned(),
         (Some(results), _) => match results.outcome {
+            OptimizationOutcome::VariantWon if optimization.evidence == Evidence::Scripted => {
+                format!(
+                    "Best in a scripted simulation ({})",
+                    format_lift(results.lift)
+                )
+            }
             OptimizationOutcome::VariantWon => {
                 format!("A variant won ({})", format_lift(results.lift))
             }

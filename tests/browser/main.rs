@@ -16,6 +16,7 @@ mod insights_pages;
 mod keyboard;
 mod markdown;
 mod optimization_charts;
+mod optimization_evidence;
 mod query;
 mod saved_views;
 mod settings_form;

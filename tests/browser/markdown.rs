@@ -2,7 +2,9 @@
 //! and only safe links become links.
 #![cfg(target_arch = "wasm32")]
 
-use converra_dashboard::components::markdown::{parse_markdown, safe_href, Markdown};
+use converra_dashboard::components::markdown::{
+    parse_markdown, plain_text, safe_href, Markdown, MdNode, MAX_NESTING,
+};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -134,4 +136,27 @@ fn only_http_https_and_mailto_are_safe() {
     assert!(safe_href("//evil.example").is_none());
     assert!(safe_href("/relative").is_none());
     assert!(parse_markdown("").is_empty());
+}
+
+fn depth(nodes: &[MdNode]) -> usize {
+    nodes
+        .iter()
+        .map(|node| match node {
+            MdNode::Link { children, .. } | MdNode::Element { children, .. } => 1 + depth(children),
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[wasm_bindgen_test]
+fn nesting_past_the_limit_is_flattened_and_its_text_kept() {
+    let deep = format!("{} the bottom", ">".repeat(2_000));
+    let nodes = parse_markdown(&deep);
+    assert!(depth(&nodes) <= MAX_NESTING, "{}", depth(&nodes));
+    assert!(plain_text(&nodes).contains("the bottom"));
+    let emphasis = format!("{}x{}", "*a ".repeat(500), " b*".repeat(500));
+    assert!(depth(&parse_markdown(&emphasis)) <= MAX_NESTING);
+    // Shallow documents keep their structure.
+    assert_eq!(depth(&parse_markdown("> > quoted *twice*")), 4);
 }

@@ -4,14 +4,7 @@
 //! filters' query string; the start form's checks; the poller's backoff.
 #![cfg(target_arch = "wasm32")]
 
-use std::collections::BTreeMap;
-
-use converra_api::insights::Metric;
-use converra_api::optimizations::{
-    CostComparison, Difference, Evidence, MetricStats, Optimization, OptimizationMode,
-    OptimizationPhase, OptimizationProgress, OptimizationStatus, OptimizationStrategy,
-    PersonaResult, SimulationPlan, Variant, VariantMetrics,
-};
+use converra_api::optimizations::{OptimizationMode, OptimizationStatus};
 use converra_dashboard::api::optimizations::optimizations_query;
 use converra_dashboard::components::charts::bar_chart::draw_bar_chart;
 use converra_dashboard::components::charts::frame::{nice_domain, nice_ticks};
@@ -24,6 +17,7 @@ use converra_dashboard::components::charts::{
 use converra_dashboard::components::optimization_charts::{
     metrics_heat_map_data, persona_chart_data, score_chart_data, spread_data,
 };
+use converra_dashboard::components::optimization_evidence::Disclosure;
 use converra_dashboard::components::optimization_stats::{
     format_interval, format_lift, format_p_value, format_probability, quartiles, signed, stats_row,
     VariantStatsTable, NOT_ENOUGH_DATA,
@@ -42,145 +36,7 @@ use plotters_canvas::CanvasBackend;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
-use crate::support::has_drawing;
-
-fn stats(mean: f64, half: f64, n: u32) -> MetricStats {
-    MetricStats {
-        mean,
-        ci95_low: mean - half,
-        ci95_high: mean + half,
-        n,
-    }
-}
-
-/// A tested arm whose metrics all sit near `mean`.
-fn variant(name: &str, position: usize, mean: f64) -> Variant {
-    let is_control = position == 0;
-    let mut by_metric: BTreeMap<String, MetricStats> = Metric::ALL
-        .iter()
-        .enumerate()
-        .map(|(k, m)| (m.as_str().to_owned(), stats(mean + k as f64 - 5.0, 4.0, 12)))
-        .collect();
-    by_metric.insert("overallScore".to_owned(), stats(mean, 5.0, 12));
-    Variant {
-        id: if is_control {
-            "var_control".to_owned()
-        } else {
-            format!("var_{position}")
-        },
-        optimization_id: "opt_1".to_owned(),
-        name: name.to_owned(),
-        is_control,
-        is_winner: false,
-        content: format!("You are {name}."),
-        change_summary: String::new(),
-        status: "tested".to_owned(),
-        metrics: VariantMetrics {
-            task_completion: mean,
-            response_quality: mean,
-            sentiment: mean,
-            overall_score: mean,
-            lift: if is_control {
-                0.0
-            } else {
-                (mean - 70.0) / 70.0 * 100.0
-            },
-            confidence: 0.0,
-            simulation_count: 12,
-        },
-        stats: by_metric,
-        difference: (!is_control).then_some(Difference {
-            mean: mean - 70.0,
-            ci95_low: mean - 73.0,
-            ci95_high: mean - 67.0,
-            low: mean - 72.5,
-            high: mean - 67.5,
-            level: 0.9,
-            cells: 12,
-        }),
-        test: (!is_control).then(|| "paired t".to_owned()),
-        p_value: (!is_control).then_some(0.02),
-        p_value_adjusted: (!is_control).then_some(0.04),
-        probability_better_than_control: (!is_control).then_some(0.93),
-        probability_best: 0.5,
-        enough_data: true,
-        minimum_detectable_effect: (!is_control).then_some(4.26),
-        tokens: CostComparison {
-            mean: 300.0,
-            difference: 0.0,
-        },
-        latency_ms: CostComparison {
-            mean: 800.0,
-            difference: 0.0,
-        },
-        persona_results: ["Busy professional", "Human seeker", "Power user"]
-            .iter()
-            .enumerate()
-            .map(|(k, p)| PersonaResult {
-                persona_id: format!("persona_{k}"),
-                persona_name: (*p).to_owned(),
-                score: mean + k as f64 * 3.0 - 3.0,
-                difference: if is_control {
-                    0.0
-                } else {
-                    k as f64 * 4.0 - 4.5
-                },
-                conversation_count: 4,
-            })
-            .collect(),
-        conversation_scores: (0..8).map(|k| mean - 7.0 + 2.0 * k as f64).collect(),
-        sample_conversation_ids: vec!["sim_1".to_owned()],
-        live: None,
-    }
-}
-
-fn arms() -> Vec<Variant> {
-    vec![
-        variant("Control", 0, 70.0),
-        variant("Variant A", 1, 76.0),
-        variant("Variant B", 2, 64.0),
-    ]
-}
-
-fn optimization(status: OptimizationStatus) -> Optimization {
-    Optimization {
-        id: "opt_1".to_owned(),
-        agent_id: "agent_1".to_owned(),
-        agent_name: "Acme Support".to_owned(),
-        agent_version: 3,
-        status,
-        mode: OptimizationMode::Exploratory,
-        variant_count: 2,
-        optimization_strategy: OptimizationStrategy::Rewrite,
-        max_iterations: 0,
-        intent: None,
-        persona_ids: Vec::new(),
-        simulation: SimulationPlan {
-            persona_count: 3,
-            scenarios_per_simulation: 1,
-            max_turns: 6,
-            conversations_per_variant: 6,
-            confidence_level: 0.9,
-        },
-        progress: OptimizationProgress {
-            phase: OptimizationPhase::Simulating,
-            simulations_completed: 4,
-            simulations_total: 18,
-            percent: 22.0,
-            generation: None,
-        },
-        results: None,
-        engine: "offline".to_owned(),
-        evidence: Evidence::Scripted,
-        applied_variant_id: None,
-        applied_at: None,
-        error: None,
-        created_at: "2026-11-28T10:00:00Z".to_owned(),
-        started_at: None,
-        completed_at: None,
-        updated_at: "2026-11-28T10:00:00Z".to_owned(),
-    }
-}
+use crate::support::{arms, has_drawing, mount_host, optimization, settle, variant};
 
 /// An offscreen canvas of `width` × `height` device pixels.
 fn offscreen(width: u32, height: u32) -> web_sys::HtmlCanvasElement {
@@ -353,26 +209,30 @@ fn numbers_read_as_people_write_them() {
 #[wasm_bindgen_test]
 async fn the_stats_table_says_not_enough_data_where_the_engine_does() {
     let control = variant("Control", 0, 70.0);
-    let row = stats_row(&control);
+    let model = Disclosure {
+        scripted: false,
+        stopped: false,
+    };
+    let row = stats_row(&control, model);
     assert_eq!(row.verdict, "Baseline");
     assert_eq!(row.difference, "—");
     assert_eq!(row.score, "70.0 (65.0 to 75.0)");
 
-    let clear = stats_row(&variant("Variant A", 1, 76.0));
+    let clear = stats_row(&variant("Variant A", 1, 76.0), model);
     assert_eq!(clear.verdict, "Better than the control");
-    assert_eq!(clear.difference, "+6.0 (+3.0 to +9.0)");
+    assert_eq!(clear.difference, "+6.0 (+3.5 to +8.5 at 90%, 12 cells)");
     assert_eq!(clear.probability_better, "93%");
     assert_eq!(clear.p_adjusted, "0.040 (paired t)");
     assert_eq!(clear.minimum_detectable_effect, "4.3 points");
 
     let mut short = variant("Variant B", 2, 72.0);
     short.enough_data = false;
-    assert_eq!(stats_row(&short).verdict, NOT_ENOUGH_DATA);
+    assert_eq!(stats_row(&short, model).verdict, NOT_ENOUGH_DATA);
     short.difference = None;
     short.probability_better_than_control = None;
     short.p_value_adjusted = None;
     short.minimum_detectable_effect = None;
-    let row = stats_row(&short);
+    let row = stats_row(&short, model);
     assert_eq!(row.difference, NOT_ENOUGH_DATA);
     assert_eq!(row.probability_better, NOT_ENOUGH_DATA);
     assert_eq!(row.p_adjusted, NOT_ENOUGH_DATA);
@@ -381,7 +241,7 @@ async fn the_stats_table_says_not_enough_data_where_the_engine_does() {
     let host = mount_host();
     let variants = vec![control, short];
     let handle = leptos::mount::mount_to(host.clone(), move || {
-        view! { <VariantStatsTable variants=variants.clone()/> }
+        view! { <VariantStatsTable variants=variants.clone() disclosure=model/> }
     });
     handle.forget();
     leptos::task::tick().await;
@@ -396,19 +256,6 @@ async fn the_stats_table_says_not_enough_data_where_the_engine_does() {
         2,
         "one row per arm"
     );
-}
-
-fn mount_host() -> web_sys::HtmlElement {
-    let host: web_sys::HtmlElement = document().create_element("div").unwrap().unchecked_into();
-    document().body().unwrap().append_child(&host).unwrap();
-    host
-}
-
-async fn settle() {
-    for _ in 0..20 {
-        leptos::task::tick().await;
-        gloo_timers::future::sleep(std::time::Duration::from_millis(20)).await;
-    }
 }
 
 #[wasm_bindgen_test]

@@ -154,6 +154,35 @@ fn the_model_key_is_sent_only_when_replaced_or_removed() {
     );
 }
 
+#[wasm_bindgen_test]
+fn the_judge_structured_replies_and_user_temperature_are_checked_and_sent() {
+    let saved = Settings::default();
+    let mut form = SettingsForm::from_settings(&saved);
+    assert_eq!(form.user_temperature, "0.7");
+    assert_eq!(form.llm_structured_outputs, "auto");
+    for bad in ["-0.1", "2.5", "warm", ""] {
+        form.user_temperature = bad.into();
+        assert_eq!(
+            fields(&form),
+            vec!["optimization.simulation.userTemperature".to_owned()],
+            "{bad}"
+        );
+    }
+    form.user_temperature = "1.2".into();
+    form.llm_judge_model = " gpt-4.1 ".into();
+    form.llm_structured_outputs = "json_object".into();
+    assert!(fields(&form).is_empty());
+    assert_eq!(
+        serde_json::Value::Object(settings_patch(&saved, &form)),
+        json!({
+            "optimization": {"simulation": {"userTemperature": 1.2}},
+            "llm": {"judgeModel": "gpt-4.1", "structuredOutputs": "json_object"}
+        })
+    );
+    form.llm_structured_outputs = "yaml".into();
+    assert_eq!(fields(&form), vec!["llm.structuredOutputs".to_owned()]);
+}
+
 fn validation_error(message: &str) -> ClientError {
     ClientError {
         status: 400,

@@ -69,6 +69,8 @@ pub struct PlanLimits {
 impl PlanLimits {
     /// At most 10 optimizations run at once in any account, whatever the plan.
     pub const CONCURRENT_OPTIMIZATIONS: u32 = 10;
+    /// At most 3 benchmarks queued or running at once in any account.
+    pub const CONCURRENT_BENCHMARKS: u32 = 3;
 
     pub fn new(
         agents: u32,

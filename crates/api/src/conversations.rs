@@ -341,6 +341,25 @@ pub struct ConversationFilter {
 /// The query parameter of each filter, as serde names it: the dashboard builds its URLs and
 /// `GET /conversations` requests from these, so the two sides cannot spell one differently.
 impl ConversationFilter {
+    /// The shortest word `q` searches by prefix; a search of one shorter word is refused.
+    pub const MIN_PREFIX_CHARS: usize = 3;
+
+    /// The words of a search, as the server reads them: runs of letters and digits.
+    pub fn search_words(q: &str) -> impl Iterator<Item = &str> {
+        q.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+    }
+
+    /// Whether `q` can be searched: a lone word needs [`Self::MIN_PREFIX_CHARS`] characters.
+    pub fn is_searchable(q: &str) -> bool {
+        let mut words = Self::search_words(q);
+        match (words.next(), words.next()) {
+            (Some(only), None) => only.chars().count() >= Self::MIN_PREFIX_CHARS,
+            (Some(_), Some(_)) => true,
+            (None, _) => false,
+        }
+    }
+
     pub const AGENT_ID: &'static str = "agentId";
     pub const STATUS: &'static str = "status";
     pub const SOURCE: &'static str = "source";

@@ -21,6 +21,8 @@ pub enum ErrorCode {
     RateLimited,
     ConcurrencyLimit,
     InternalError,
+    /// The server did not finish the request in time; it may be retried.
+    RequestTimeout,
     /// Not from the server: the dashboard's code for a request that never got an answer.
     NetworkError,
 }
@@ -39,6 +41,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RateLimited | ErrorCode::ConcurrencyLimit => 429,
             ErrorCode::InternalError => 500,
+            ErrorCode::RequestTimeout => 503,
             ErrorCode::NetworkError => 0,
         }
     }
@@ -59,6 +62,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::ConcurrencyLimit => "CONCURRENCY_LIMIT",
             ErrorCode::InternalError => "INTERNAL_ERROR",
+            ErrorCode::RequestTimeout => "REQUEST_TIMEOUT",
             ErrorCode::NetworkError => "NETWORK_ERROR",
         }
     }

@@ -123,12 +123,17 @@ pub struct SimulationSettings {
     /// 2..30.
     pub max_turns: u32,
     pub confidence_mode: ConfidenceMode,
+    /// 0..2: the sampling temperature of the simulated user (with a model), so that the
+    /// replicates of a cell meet different users. The agent and the judge run at 0.
+    pub user_temperature: f64,
 }
 
 impl SimulationSettings {
     pub const PERSONA_COUNT: (u32, u32) = (1, 20);
     pub const SCENARIOS_PER_SIMULATION: (u32, u32) = (1, 10);
     pub const MAX_TURNS: (u32, u32) = (2, 30);
+    pub const USER_TEMPERATURE: (f64, f64) = (0.0, 2.0);
+    pub const DEFAULT_USER_TEMPERATURE: f64 = 0.7;
 }
 
 impl Default for SimulationSettings {
@@ -138,6 +143,7 @@ impl Default for SimulationSettings {
             scenarios_per_simulation: 3,
             max_turns: 10,
             confidence_mode: ConfidenceMode::Moderate,
+            user_temperature: Self::DEFAULT_USER_TEMPERATURE,
         }
     }
 }
@@ -151,6 +157,25 @@ pub struct LlmSettings {
     pub base_url: Option<String>,
     pub model: Option<String>,
     pub has_api_key: bool,
+    /// The model that judges simulated conversations, when it should not be `model`.
+    pub judge_model: Option<String>,
+    pub structured_outputs: StructuredOutputs,
+}
+
+/// How structured replies (judgements, rewrites) are asked of the model endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StructuredOutputs {
+    /// A strict JSON schema first; where the endpoint refuses schemas, a JSON object from
+    /// then on.
+    #[default]
+    Auto,
+    /// Always a strict JSON schema (`response_format: json_schema`).
+    JsonSchema,
+    /// Always a plain JSON object (`response_format: json_object`), for servers without
+    /// schema support.
+    JsonObject,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -258,6 +283,8 @@ pub struct SimulationPatch {
     pub max_turns: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence_mode: Option<ConfidenceMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_temperature: Option<f64>,
 }
 
 /// `apiKey` is stored and never returned; `null` or `""` removes it.
@@ -271,6 +298,10 @@ pub struct LlmPatch {
     pub model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge_model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structured_outputs: Option<StructuredOutputs>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -329,6 +360,9 @@ mod tests {
         assert_eq!(v["insights"]["autoGenerate"], true);
         assert_eq!(v["businessImpact"]["currency"], "USD");
         assert_eq!(v["llm"]["hasApiKey"], false);
+        assert_eq!(v["llm"]["structuredOutputs"], "auto");
+        assert_eq!(v["llm"]["judgeModel"], serde_json::Value::Null);
+        assert_eq!(v["optimization"]["simulation"]["userTemperature"], 0.7);
         assert_eq!(
             serde_json::from_value::<Settings>(v).unwrap(),
             Settings::default()

@@ -54,6 +54,10 @@ pub fn router(state: AppState) -> Router {
             state.config.body_limit,
             refuse_oversized_body,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.request_timeout,
+            abandon_slow_request,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(
             state.config.body_limit,
         ))
@@ -80,6 +84,32 @@ pub fn router(state: AppState) -> Router {
             .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
     )
     .with_state(state)
+}
+
+/// Seconds a client is asked to wait before retrying a request that timed out.
+const RETRY_AFTER_TIMEOUT_SECS: u64 = 5;
+
+/// Answers 503 `REQUEST_TIMEOUT` when a request runs past `limit`, so that a stuck request
+/// holds neither the client nor a connection for ever. Writes are transactions, so an
+/// abandoned one commits whole or not at all.
+async fn abandon_slow_request(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            ErrorCode::RequestTimeout,
+            format!(
+                "The request did not finish within {} s and was abandoned; try again",
+                limit.as_secs()
+            ),
+        )
+        .retry_after(RETRY_AFTER_TIMEOUT_SECS)
+        .into_response(),
+    }
 }
 
 fn cors() -> CorsLayer {
@@ -193,4 +223,49 @@ pub async fn serve(
     webhook_worker.stop().await;
     state.store.close().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::routing::get;
+    use std::time::Duration;
+    use tower::ServiceExt as _;
+
+    fn app(limit: Duration) -> Router {
+        Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(3_600)).await;
+                    "late"
+                }),
+            )
+            .route("/quick", get(|| async { "on time" }))
+            .layer(axum::middleware::from_fn_with_state(
+                limit,
+                abandon_slow_request,
+            ))
+    }
+
+    async fn call(path: &str) -> axum::response::Response {
+        app(Duration::from_millis(50))
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_request_past_its_deadline_is_abandoned_with_503_and_retry_after() {
+        let response = call("/slow").await;
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["retry-after"], "5");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "REQUEST_TIMEOUT", "{body}");
+        assert_eq!(call("/quick").await.status(), 200);
+    }
 }

@@ -74,6 +74,10 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CONVERRA_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
+    /// Seconds an API request may take before it is abandoned with 503 REQUEST_TIMEOUT.
+    #[arg(long, env = "CONVERRA_REQUEST_TIMEOUT", default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout: u64,
     /// Let webhooks and accounts' model endpoints reach private, loopback and link-local
     /// addresses, and webhooks use plain http (development only). `--allow-private-webhooks`
     /// and `CONVERRA_ALLOW_PRIVATE_WEBHOOKS` are its older names.
@@ -109,6 +113,10 @@ pub enum KeysCommand {
         /// The plan of a new account.
         #[arg(long, value_parser = parse_plan, default_value = "free")]
         plan: PlanId,
+        /// The key stops working after this long: a number and a unit, `90d`, `12h` or `30m`.
+        /// Without it the key lives until revoked.
+        #[arg(long, value_parser = parse_lifetime)]
+        expires_in: Option<std::time::Duration>,
     },
     /// Revoke an API key: it then answers 401.
     Revoke {
@@ -124,21 +132,58 @@ fn parse_plan(text: &str) -> Result<PlanId, String> {
     text.parse()
 }
 
+/// `90d`, `12h`, `30m`: a whole, positive number of days, hours or minutes.
+fn parse_lifetime(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let unit_at = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("'{text}' has no unit: write 90d, 12h or 30m"))?;
+    let (number, unit) = text.split_at(unit_at);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' must start with a whole number, like 90d"))?;
+    let seconds_per_unit = match unit {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
+        _ => return Err(format!("'{unit}' is not a unit: use d, h or m")),
+    };
+    if number == 0 || number > 3_650 * 86_400 / seconds_per_unit {
+        return Err(format!(
+            "'{text}' must be more than zero and at most ten years"
+        ));
+    }
+    Ok(std::time::Duration::from_secs(number * seconds_per_unit))
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     init_logging(cli.log_format);
     match cli.command {
         Command::Serve(args) => serve(args).await,
-        Command::Keys(KeysCommand::Create { db, account, plan }) => {
+        Command::Keys(KeysCommand::Create {
+            db,
+            account,
+            plan,
+            expires_in,
+        }) => {
             let account = account.trim();
             anyhow::ensure!(!account.is_empty(), "--account must not be empty");
             let store = Store::open(&db.db, db.durability).await?;
-            let issued = store.issue_key(account, plan, SystemClock.now_ms()).await?;
+            let now = SystemClock.now_ms();
+            let expires_at =
+                expires_in.map(|d| now + i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            let issued = store
+                .issue_key_until(account, plan, now, expires_at)
+                .await?;
             println!(
                 "account: {} ({}, plan {})",
                 issued.account.name,
                 issued.account.id,
                 issued.account.plan.as_str()
             );
+            if let Some(at) = expires_at {
+                println!("expires: {}", crate::clock::rfc3339(at));
+            }
             println!("{}", issued.key);
             Ok(())
         }
@@ -176,6 +221,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServerConfig {
         dist: args.dist,
         body_limit: args.body_limit,
+        request_timeout: std::time::Duration::from_secs(args.request_timeout),
         allow_private_network: args.allow_private_network || legacy_allow_private_network(),
         dashboard_connect_src: args.dashboard_connect_src,
         model_defaults: ModelDefaults {
@@ -265,5 +311,54 @@ mod tests {
         assert!(!allows_private_network(&[]));
         assert!(allows_private_network(&["--allow-private-network"]));
         assert!(allows_private_network(&["--allow-private-webhooks"]));
+    }
+
+    #[test]
+    fn key_lifetimes_are_days_hours_or_minutes_and_bad_ones_are_refused() {
+        assert_eq!(
+            parse_lifetime("90d"),
+            Ok(std::time::Duration::from_secs(90 * 86_400))
+        );
+        assert_eq!(
+            parse_lifetime("12h"),
+            Ok(std::time::Duration::from_secs(12 * 3_600))
+        );
+        assert_eq!(
+            parse_lifetime("30m"),
+            Ok(std::time::Duration::from_secs(1_800))
+        );
+        for bad in [
+            "90",
+            "d",
+            "0d",
+            "-1d",
+            "1.5d",
+            "90 days",
+            "3651d",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_lifetime(bad).is_err(), "{bad}");
+        }
+        let cli = Cli::try_parse_from([
+            "converra-server",
+            "keys",
+            "create",
+            "--db",
+            "x.db",
+            "--account",
+            "A",
+            "--expires-in",
+            "90d",
+        ])
+        .expect("parses");
+        match cli.command {
+            Command::Keys(KeysCommand::Create { expires_in, .. }) => {
+                assert_eq!(
+                    expires_in,
+                    Some(std::time::Duration::from_secs(90 * 86_400))
+                )
+            }
+            other => panic!("not keys create: {other:?}"),
+        }
     }
 }

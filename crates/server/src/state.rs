@@ -18,6 +18,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Rate-limit windows and requests counted but not yet written to `usage_daily`.
     pub limiter: Arc<crate::limits::rate::RateLimiter>,
+    /// Failed authentications per client address.
+    pub bad_keys: Arc<crate::limits::bad_keys::BadKeyGuard>,
     /// Wakes the webhook worker after a commit that queued deliveries.
     pub webhook_wakeup: Arc<tokio::sync::Notify>,
     /// Wakes the insights, optimization and benchmark workers after a commit that queued work.
@@ -42,7 +44,7 @@ impl AppState {
     pub async fn engine_for(&self, account_id: &str) -> anyhow::Result<Arc<dyn Engine>> {
         let settings = self.store.settings(account_id).await?;
         let key = self.store.llm_api_key(account_id).await?;
-        Ok(self.engines.for_settings(&settings.llm, key))
+        Ok(self.engines.for_settings(account_id, &settings, key))
     }
 
     /// The state of a server over `store`; in-memory parts (rate-limit windows, wake-ups of
@@ -56,6 +58,7 @@ impl AppState {
             clock,
             config: Arc::new(config),
             limiter: Arc::new(crate::limits::rate::RateLimiter::new()),
+            bad_keys: Arc::default(),
             webhook_wakeup: Arc::new(tokio::sync::Notify::new()),
             jobs_wakeup: Arc::new(tokio::sync::Notify::new()),
             engines: Arc::new(EngineRegistry::new(
@@ -74,6 +77,8 @@ pub struct ServerConfig {
     pub dist: Option<PathBuf>,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// How long an API request may take before it is abandoned with 503 `REQUEST_TIMEOUT`.
+    pub request_timeout: std::time::Duration,
     /// Lets webhooks and accounts' model endpoints (`llm.baseUrl`) reach private, loopback
     /// or link-local addresses, and webhooks use plain http: for local development and
     /// tests only, since it lets callers reach the server's network.
@@ -96,6 +101,7 @@ impl Default for ServerConfig {
         ServerConfig {
             dist: None,
             body_limit: 1024 * 1024,
+            request_timeout: std::time::Duration::from_secs(30),
             allow_private_network: false,
             webhook_retry_base_ms: 10_000,
             insights_retry_base_ms: 30_000,

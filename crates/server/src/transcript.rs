@@ -1,7 +1,7 @@
 //! Between the two forms a conversation arrives in: `content` (a transcript of labelled
 //! lines) and `messages` (structured turns).
 
-use converra_api::conversations::{Message, Role};
+use converra_api::conversations::{ConversationFilter, Message, Role};
 
 /// The role a transcript label names: User/Human/Customer, Assistant/AI/Agent/Bot, System, Tool.
 fn role_of_label(label: &str) -> Option<Role> {
@@ -73,23 +73,26 @@ pub fn searchable_text(title: Option<&str>, messages: &[Message]) -> String {
     text
 }
 
+/// Why a search cannot run.
+pub const SEARCH_TOO_SHORT: &str = "needs a word of at least 3 letters or digits";
+
 /// A user's search words as an FTS5 query that cannot be a syntax error: each word quoted,
-/// all required, the last one as a prefix (so results appear while typing).
-pub fn fts_query(q: &str) -> Option<String> {
-    let words: Vec<String> = q
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(16)
-        .map(|w| format!("\"{w}\""))
-        .collect();
-    let (last, rest) = words.split_last()?;
-    let mut query = rest.join(" ");
-    if !query.is_empty() {
-        query.push(' ');
+/// all required, the last one as a prefix (so results appear while typing) when it has at
+/// least `ConversationFilter::MIN_PREFIX_CHARS` characters, else as a whole word. `Ok(None)` for no words;
+/// `Err` when the only word is too short to search by.
+pub fn fts_query(q: &str) -> Result<Option<String>, &'static str> {
+    let words: Vec<&str> = ConversationFilter::search_words(q).take(16).collect();
+    let Some((last, rest)) = words.split_last() else {
+        return Ok(None);
+    };
+    // A shorter prefix would match a large share of the index, at a cost no other word bounds.
+    if !ConversationFilter::is_searchable(q) {
+        return Err(SEARCH_TOO_SHORT);
     }
-    query.push_str(last);
-    query.push('*');
-    Some(query)
+    let prefix = last.chars().count() >= ConversationFilter::MIN_PREFIX_CHARS;
+    let mut query: Vec<String> = rest.iter().map(|w| format!("\"{w}\"")).collect();
+    query.push(format!("\"{last}\"{}", if prefix { "*" } else { "" }));
+    Ok(Some(query.join(" ")))
 }
 
 #[cfg(test)]
@@ -128,11 +131,14 @@ mod tests {
     }
 
     #[test]
-    fn fts_queries_quote_words_and_prefix_the_last() {
+    fn fts_queries_quote_words_and_prefix_the_last_when_it_is_long_enough() {
         assert_eq!(
-            fts_query("refund AND\"x"),
-            Some("\"refund\" \"AND\" \"x\"*".into())
+            fts_query("refund AND\"ret"),
+            Ok(Some("\"refund\" \"AND\" \"ret\"*".into()))
         );
-        assert_eq!(fts_query("  ;; "), None);
+        assert_eq!(fts_query("refund x"), Ok(Some("\"refund\" \"x\"".into())));
+        assert_eq!(fts_query("  ;; "), Ok(None));
+        assert_eq!(fts_query("ab"), Err(SEARCH_TOO_SHORT));
+        assert_eq!(fts_query("é"), Err(SEARCH_TOO_SHORT));
     }
 }

@@ -7,9 +7,8 @@
 //! (`?sim=`).
 
 use converra_api::optimizations::{
-    AppliedVariant, ApplyVariant, Optimization, OptimizationIntent, OptimizationOutcome,
-    OptimizationPhase, OptimizationResults, OptimizationStatus, SimulationPlan, StopOptimization,
-    Variant,
+    AppliedVariant, ApplyVariant, Evidence, Optimization, OptimizationIntent, OptimizationPhase,
+    OptimizationStatus, SimulationPlan, StopOptimization,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -23,13 +22,14 @@ use crate::components::confirm::ConfirmDialog;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::loading::Loading;
 use crate::components::optimization_charts::OptimizationCharts;
-use crate::components::optimization_progress::{is_live, phase_label, OptimizationProgressBar};
-use crate::components::optimization_stats::{
-    format_lift, format_probability, signed, VariantStatsTable,
+use crate::components::optimization_evidence::{
+    run_duration, simulations_text, Disclosure, EvidenceNotice, OptimizationResultsCard,
 };
+use crate::components::optimization_progress::{is_live, phase_label, OptimizationProgressBar};
+use crate::components::optimization_stats::VariantStatsTable;
 use crate::components::simulation_dialog::SimulationDialog;
 use crate::components::status_badge::OptimizationStatusBadge;
-use crate::components::timestamp::RelativeTime;
+use crate::components::timestamp::{now_ms, RelativeTime};
 use crate::components::variant_card::VariantCard;
 use crate::query::{build_query, encode_component};
 use crate::signed_in::{client_of, use_signed_in};
@@ -89,33 +89,6 @@ pub fn applied_version_href(agent_id: &str, version: u32) -> String {
     format!("/agents/{}{query}", encode_component(agent_id))
 }
 
-/// What the results say, in a sentence: the winner and its lift, or why there is none.
-pub fn results_sentence(results: &OptimizationResults, variants: &[Variant]) -> String {
-    let winner = results
-        .winning_variant_id
-        .as_ref()
-        .and_then(|id| variants.iter().find(|v| &v.id == id))
-        .map(|v| v.name.clone());
-    match (results.winner_selected, winner, results.outcome) {
-        (true, Some(name), _) => format!(
-            "{name} won: {} on the overall score ({} points), with {} confidence.",
-            format_lift(results.lift),
-            signed(results.improvement_percentage, 1),
-            format_probability(results.confidence)
-        ),
-        (_, _, OptimizationOutcome::OriginalWon) => {
-            "The original prompt (the control) did best; no variant beat it.".to_owned()
-        }
-        (_, _, OptimizationOutcome::VariantWon) => format!(
-            "A variant won: {} on the overall score.",
-            format_lift(results.lift)
-        ),
-        (_, _, OptimizationOutcome::Inconclusive) => {
-            "Inconclusive: no variant is clearly better than the control.".to_owned()
-        }
-    }
-}
-
 /// The fields of a run that change rarely, so the parts showing them skip the polls.
 #[derive(Debug, Clone, PartialEq)]
 struct RunFacts {
@@ -130,6 +103,7 @@ struct RunFacts {
     persona_count: usize,
     plan: SimulationPlan,
     engine: String,
+    evidence: Evidence,
     created_at: String,
     started_at: Option<String>,
     completed_at: Option<String>,
@@ -151,6 +125,7 @@ impl RunFacts {
             persona_count: o.persona_ids.len(),
             plan: o.simulation,
             engine: o.engine.clone(),
+            evidence: o.evidence,
             created_at: o.created_at.clone(),
             started_at: o.started_at.clone(),
             completed_at: o.completed_at.clone(),
@@ -295,6 +270,22 @@ fn OptimizationDetail(followed: Followed, refollow: Callback<()>) -> impl IntoVi
         apply_target.set(Some((variant_id, name)));
     });
 
+    // Polled: the counts and the running time follow the run.
+    let run_counts = move || {
+        optimization.with(|o| {
+            o.as_ref().map(|o| {
+                let duration =
+                    run_duration(o.started_at.as_deref(), o.completed_at.as_deref(), now_ms())
+                        .map(|d| format!(" · {d}"))
+                        .unwrap_or_default();
+                format!("{}{duration}", simulations_text(&o.progress))
+            })
+        })
+    };
+    let disclosure = Memo::new(move |_| {
+        optimization.with(|o| o.as_ref().map(Disclosure::of).unwrap_or_default())
+    });
+
     let header = move || {
         facts.get().map(|f| {
             let agent_href = format!("/agents/{}", encode_component(&f.agent_id));
@@ -310,7 +301,9 @@ fn OptimizationDetail(followed: Followed, refollow: Callback<()>) -> impl IntoVi
                         " · control: "<A href=agent_href>{format!("{} v{}", f.agent_name, f.agent_version)}</A>
                         " · engine "<code>{f.engine.clone()}</code>
                     </p>
+                    <p class="opt-run-counts" data-testid="run-counts">{run_counts}</p>
                 </header>
+                <EvidenceNotice evidence=f.evidence engine=f.engine.clone()/>
                 <RunFactsList facts=f/>
             }
         })
@@ -359,22 +352,10 @@ fn OptimizationDetail(followed: Followed, refollow: Callback<()>) -> impl IntoVi
     };
 
     let outcome = move || {
-        results.get().map(|r| {
-            let sentence = variants.with(|vs| results_sentence(&r, vs));
-            let reason = r.reason.clone();
-            view! {
-                <section class="card opt-results" aria-labelledby="opt-results-title" data-testid="results">
-                    <h2 id="opt-results-title">"Results"</h2>
-                    <p class="results-sentence" class:winner=r.winner_selected>{sentence}</p>
-                    {reason.map(|reason| view! { <p class="no-winner-reason" data-testid="no-winner-reason">{reason}</p> })}
-                    <dl class="facts results-facts">
-                        <div><dt>"Outcome"</dt><dd>{outcome_label(r.outcome)}</dd></div>
-                        <div><dt>"Best lift"</dt><dd>{format_lift(r.lift)}</dd></div>
-                        <div><dt>"Improvement"</dt><dd>{format!("{} points", signed(r.improvement_percentage, 1))}</dd></div>
-                        <div><dt>"Confidence"</dt><dd>{format_probability(r.confidence)}</dd></div>
-                    </dl>
-                </section>
-            }
+        results.get().map(|results| {
+            let variants = variants.get();
+            let disclosure = disclosure.get();
+            view! { <OptimizationResultsCard results variants disclosure/> }
         })
     };
 
@@ -430,7 +411,7 @@ fn OptimizationDetail(followed: Followed, refollow: Callback<()>) -> impl IntoVi
                     <OptimizationCharts variants=variants_signal persona_variant on_persona_variant/>
                     <section class="card" aria-labelledby="opt-stats-title">
                         <h3 id="opt-stats-title">"Statistics"</h3>
-                        <VariantStatsTable variants=variants_signal/>
+                        <VariantStatsTable variants=variants_signal disclosure/>
                     </section>
                 </section>
             }
@@ -531,14 +512,6 @@ fn OptimizationDetail(followed: Followed, refollow: Callback<()>) -> impl IntoVi
             confirm_label="Apply variant" busy=apply.pending()
             on_confirm=confirm_apply on_cancel=move |()| apply_target.set(None)/>
         <SimulationDialog optimization_id=run_id sim_id on_close=close_sim/>
-    }
-}
-
-fn outcome_label(outcome: OptimizationOutcome) -> &'static str {
-    match outcome {
-        OptimizationOutcome::VariantWon => "A variant won",
-        OptimizationOutcome::OriginalWon => "The original won",
-        OptimizationOutcome::Inconclusive => "Inconclusive",
     }
 }
 

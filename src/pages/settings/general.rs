@@ -166,6 +166,9 @@ fn SettingsFormView(client: ApiClient, saved: Settings) -> impl IntoView {
                         <SelectField form errors field="optimization.simulation.confidenceMode" label="Confidence needed"
                             options=vec![("relaxed", "Relaxed (80%)"), ("moderate", "Moderate (90%)"), ("strict", "Strict (95%)")]
                             get=|f| f.confidence_mode.clone() set=|f, v| f.confidence_mode = v/>
+                        <TextField form errors field="optimization.simulation.userTemperature" label="Simulated user's temperature"
+                            input_type="number" hint="0 to 2. Above 0, each replicate of a cell meets a differently worded user (with a model)."
+                            get=|f| f.user_temperature.clone() set=|f, v| f.user_temperature = v/>
                     </div>
                 </fieldset>
             </fieldset>
@@ -179,6 +182,13 @@ fn SettingsFormView(client: ApiClient, saved: Settings) -> impl IntoView {
                         get=|f| f.llm_base_url.clone() set=|f, v| f.llm_base_url = v/>
                     <TextField form errors field="llm.model" label="Model"
                         get=|f| f.llm_model.clone() set=|f, v| f.llm_model = v/>
+                    <TextField form errors field="llm.judgeModel" label="Judge model"
+                        hint="The model that scores simulated conversations, blind. Empty: the model above."
+                        get=|f| f.llm_judge_model.clone() set=|f, v| f.llm_judge_model = v/>
+                    <SelectField form errors field="llm.structuredOutputs" label="Structured replies"
+                        hint="How judgements and rewrites are asked for. Automatic tries a strict JSON schema and falls back to a JSON object where the endpoint refuses schemas."
+                        options=vec![("auto", "Automatic"), ("json_schema", "JSON schema"), ("json_object", "JSON object")]
+                        get=|f| f.llm_structured_outputs.clone() set=|f, v| f.llm_structured_outputs = v/>
                 </div>
                 <p class="key-state" data-testid="llm-key-state">
                     {move || if has_key() { "A key is set. It is never shown; enter a new one to replace it." } else { "No key is set." }}

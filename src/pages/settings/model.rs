@@ -28,8 +28,14 @@ pub struct SettingsForm {
     pub max_turns: String,
     /// `relaxed`, `moderate` or `strict`.
     pub confidence_mode: String,
+    /// The simulated user's sampling temperature, 0 to 2.
+    pub user_temperature: String,
     pub llm_base_url: String,
     pub llm_model: String,
+    /// Empty: the judge is `llm_model`.
+    pub llm_judge_model: String,
+    /// `auto`, `json_schema` or `json_object`.
+    pub llm_structured_outputs: String,
     /// A replacement model API key; empty keeps the stored one.
     pub llm_api_key: String,
     /// Remove the stored model API key.
@@ -69,8 +75,11 @@ impl SettingsForm {
             scenarios_per_simulation: simulation.scenarios_per_simulation.to_string(),
             max_turns: simulation.max_turns.to_string(),
             confidence_mode: wire_name(simulation.confidence_mode),
+            user_temperature: simulation.user_temperature.to_string(),
             llm_base_url: text(&settings.llm.base_url),
             llm_model: text(&settings.llm.model),
+            llm_judge_model: text(&settings.llm.judge_model),
+            llm_structured_outputs: wire_name(settings.llm.structured_outputs),
             llm_api_key: String::new(),
             remove_llm_api_key: false,
             auto_generate_insights: settings.insights.auto_generate,
@@ -103,7 +112,7 @@ pub fn validate_settings_form(form: &SettingsForm) -> Vec<FieldError> {
             message,
         })
     };
-    let texts: [(&str, &str, usize); 9] = [
+    let texts: [(&str, &str, usize); 10] = [
         ("general.name", &form.name, 200),
         ("general.industry", &form.industry, 200),
         ("general.objectives", &form.objectives, 10_000),
@@ -125,6 +134,7 @@ pub fn validate_settings_form(form: &SettingsForm) -> Vec<FieldError> {
         ),
         ("llm.baseUrl", &form.llm_base_url, 2_000),
         ("llm.model", &form.llm_model, 200),
+        ("llm.judgeModel", &form.llm_judge_model, 200),
     ];
     let preferred = form.preferred_llm.trim();
     if preferred.is_empty() {
@@ -185,6 +195,19 @@ pub fn validate_settings_form(form: &SettingsForm) -> Vec<FieldError> {
         fail(
             "optimization.simulation.confidenceMode",
             "Choose relaxed, moderate or strict.".into(),
+        );
+    }
+    let (low, high) = SimulationSettings::USER_TEMPERATURE;
+    if !amount(&form.user_temperature).is_some_and(|t| (low..=high).contains(&t)) {
+        fail(
+            "optimization.simulation.userTemperature",
+            format!("Enter a number from {low} to {high}, such as 0.7."),
+        );
+    }
+    if !["auto", "json_schema", "json_object"].contains(&form.llm_structured_outputs.as_str()) {
+        fail(
+            "llm.structuredOutputs",
+            "Choose automatic, JSON schema or JSON object.".into(),
         );
     }
     let base_url = form.llm_base_url.trim();
@@ -253,7 +276,7 @@ pub fn settings_patch(saved: &Settings, form: &SettingsForm) -> Map<String, Valu
         }
         object.insert(last.to_owned(), value);
     };
-    let texts: [(&str, &String, &String); 10] = [
+    let texts: [(&str, &String, &String); 11] = [
         ("general.name", &form.name, &before.name),
         ("general.industry", &form.industry, &before.industry),
         (
@@ -280,6 +303,11 @@ pub fn settings_patch(saved: &Settings, form: &SettingsForm) -> Map<String, Valu
         ),
         ("llm.baseUrl", &form.llm_base_url, &before.llm_base_url),
         ("llm.model", &form.llm_model, &before.llm_model),
+        (
+            "llm.judgeModel",
+            &form.llm_judge_model,
+            &before.llm_judge_model,
+        ),
     ];
     for (path, now, was) in texts {
         if now.trim() != was.trim() {
@@ -326,6 +354,16 @@ pub fn settings_patch(saved: &Settings, form: &SettingsForm) -> Map<String, Valu
             "optimization.simulation.confidenceMode",
             json!(form.confidence_mode),
         );
+    }
+    let temperature = amount(&form.user_temperature);
+    if temperature.is_some() && temperature != amount(&before.user_temperature) {
+        set(
+            "optimization.simulation.userTemperature",
+            temperature.map_or(Value::Null, |t| json!(t)),
+        );
+    }
+    if form.llm_structured_outputs != before.llm_structured_outputs {
+        set("llm.structuredOutputs", json!(form.llm_structured_outputs));
     }
     if form.remove_llm_api_key {
         set("llm.apiKey", Value::Null);

@@ -12,6 +12,7 @@
 //! hand it messages and prompts and store what it returns.
 
 pub mod aggregate;
+pub mod logged_tools;
 pub mod model;
 pub mod offline;
 pub mod optimizer;
@@ -42,6 +43,32 @@ pub fn evidence_of(engine_name: &str) -> Evidence {
     }
 }
 
+/// Polls the futures together on the current task and returns their outputs in order: the
+/// engine is borrowed, so its calls cannot be spawned, yet a model engine's calls should
+/// overlap (up to its client's concurrency limit).
+pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut pinned: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in pinned.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
 /// A boxed future, so that [`Engine`] can be used as `dyn Engine`.
 pub type EngineFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, EngineError>> + Send + 'a>>;
 
@@ -64,6 +91,28 @@ pub trait Engine: Send + Sync {
         &'a self,
         input: SimulationRequest<'a>,
     ) -> EngineFuture<'a, SimulatedConversation>;
+
+    /// Scores simulated transcripts blind: the judge sees the conversations only, never the
+    /// prompt that played them nor which arm it was, so it cannot favour the arm it expects to
+    /// win. One verdict per transcript, in the order given.
+    ///
+    /// The default reads each transcript with [`Engine::analyze`] without a prompt, and gives
+    /// the titles of the issues it found as the reasons.
+    fn judge<'a>(&'a self, request: JudgeRequest<'a>) -> EngineFuture<'a, Vec<Verdict>> {
+        Box::pin(async move {
+            let mut verdicts = Vec::with_capacity(request.transcripts.len());
+            for messages in request.transcripts {
+                let analysis = self
+                    .analyze(AnalysisInput {
+                        messages,
+                        agent_prompt: None,
+                    })
+                    .await?;
+                verdicts.push(Verdict::from_analysis(&analysis));
+            }
+            Ok(verdicts)
+        })
+    }
 
     /// The reflective optimizer's mutation step, for engines that can read failures and
     /// rewrite from them (a model). The offline engine cannot: it has none.
@@ -322,12 +371,51 @@ pub struct SimulationRequest<'a> {
     pub scenario: &'a Scenario,
     /// Upper bound on user+assistant turns.
     pub max_turns: u32,
+    /// The tools the agent called in its logged conversations: the simulated agent may call
+    /// them and is answered with logged outcomes. Engines that do not play tools ignore it.
+    pub tools: &'a [logged_tools::LoggedTool],
     /// The same seed for every arm of one (persona, scenario, replicate) cell, so that the
     /// arms meet the same user: the pairing the statistics rely on.
     pub seed: u64,
 }
 
-/// A simulated conversation. Callers score it with [`Engine::analyze`].
+/// Transcripts to score blind (see [`Engine::judge`]): typically every arm's conversation
+/// on one cell, so that the judge reads them side by side.
+#[derive(Debug, Clone, Copy)]
+pub struct JudgeRequest<'a> {
+    pub transcripts: &'a [&'a [Message]],
+    /// Orders the transcripts the judge sees, so their order tells it nothing.
+    pub seed: u64,
+}
+
+/// The judge's reading of one transcript.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub metrics: MetricScores,
+    pub task_completed: bool,
+    /// What went wrong, in the judge's words (empty when nothing did): what the reflective
+    /// optimizer reads to write its mutations.
+    pub reasons: Vec<String>,
+    /// Tokens the judge spent on this transcript (0 offline).
+    pub engine_tokens: u64,
+}
+
+impl Verdict {
+    pub fn from_analysis(analysis: &ConversationAnalysis) -> Verdict {
+        Verdict {
+            metrics: analysis.metrics,
+            task_completed: analysis.task_completed,
+            reasons: analysis
+                .issues
+                .iter()
+                .map(|issue| format!("{}: {}", issue.title, issue.description))
+                .collect(),
+            engine_tokens: analysis.engine_tokens,
+        }
+    }
+}
+
+/// A simulated conversation. Callers score it with [`Engine::judge`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimulatedConversation {
     /// Messages carry `usage` (tokens) and `latencyMs` per assistant turn.

@@ -583,13 +583,12 @@ fn report(
     }
 }
 
-/// Validation mode: the candidate `winner` (an index into `reports`) met the control again on
+/// Validation mode: the winner named by [`evaluate`] met the control again on
 /// the same cells with fresh seeds. It stays the winner only if this second, single test is
 /// significant at the run's level, in the same direction, on at least [`MIN_CELLS`] cells.
 pub fn confirm_winner(
     reports: &mut [VariantReport],
     results: &mut OptimizationResults,
-    winner: usize,
     control_retest: &[ScoredSimulation],
     winner_retest: &[ScoredSimulation],
     winner_public_id: &str,
@@ -610,14 +609,7 @@ pub fn confirm_winner(
     if confirmed {
         return;
     }
-    if let Some(report) = reports.get_mut(winner) {
-        report.is_winner = false;
-    }
-    results.winner_selected = false;
-    results.winning_variant_id = None;
-    results.outcome = OptimizationOutcome::Inconclusive;
-    results.confidence = 0.0;
-    results.reason = Some(match comparison {
+    let reason = match comparison {
         Some(c) => format!(
             "the best variant was significant on the first simulations, but its retest on fresh seeds did not confirm it ({:+.1} points over {} cells, p = {:.3}, needed below {:.2})",
             c.points(),
@@ -626,7 +618,24 @@ pub fn confirm_winner(
             1.0 - level
         ),
         None => "the best variant could not be retested on fresh seeds".to_owned(),
-    });
+    };
+    withdraw_winner(reports, results, reason);
+}
+
+/// Names no winner, for `reason`: the statistics stay as they were, for the record.
+pub fn withdraw_winner(
+    reports: &mut [VariantReport],
+    results: &mut OptimizationResults,
+    reason: String,
+) {
+    for report in reports.iter_mut() {
+        report.is_winner = false;
+    }
+    results.winner_selected = false;
+    results.winning_variant_id = None;
+    results.outcome = OptimizationOutcome::Inconclusive;
+    results.confidence = 0.0;
+    results.reason = Some(reason);
 }
 
 #[cfg(test)]
@@ -788,7 +797,6 @@ mod tests {
         confirm_winner(
             &mut reports,
             &mut results,
-            1,
             &fresh_control,
             &fresh_variant,
             "var_a",
@@ -800,7 +808,7 @@ mod tests {
         assert_eq!(retest.cells, 12);
 
         let (mut reports, mut results) = evaluate(&[control.clone(), better.clone()], 0.95, 1);
-        confirm_winner(&mut reports, &mut results, 1, &control, &better, "var_a");
+        confirm_winner(&mut reports, &mut results, &control, &better, "var_a");
         assert!(results.winner_selected && results.retest.unwrap().confirmed);
     }
 

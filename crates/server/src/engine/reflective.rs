@@ -260,37 +260,58 @@ async fn play_all(
     Ok(trials)
 }
 
-/// Evolves the control over `plan.generations` generations on `cells`. `on_generation` is
-/// told when each generation starts (1-based), for progress.
-pub async fn evolve(
-    control: &str,
-    cells: &[FeedbackCell],
-    plan: &EvolutionPlan,
-    runner: &dyn TrialRunner,
-    reflector: &dyn Reflector,
-    mut on_generation: impl FnMut(u32),
-) -> Result<Evolution, EngineError> {
-    let mut rng = SeededRng::derive(plan.seed, "reflective");
-    let mut engine_tokens: u64 = 0;
-    let mut discarded = 0;
-    let control_trials = play_all(runner, control, cells).await?;
-    engine_tokens = control_trials
-        .iter()
-        .fold(engine_tokens, |sum, t| sum.saturating_add(t.engine_tokens));
-    let mut pool = vec![Candidate {
-        proposal: VariantProposal {
-            content: control.to_owned(),
-            change_summary: String::new(),
-            addresses: Vec::new(),
-            engine_tokens: 0,
-        },
-        trials: control_trials,
-    }];
-    for generation in 1..=plan.generations {
-        on_generation(generation);
+/// Evolution in progress, one generation at a time, so that the caller can record progress
+/// and stop between generations.
+pub struct Evolver<'a> {
+    cells: &'a [FeedbackCell],
+    plan: &'a EvolutionPlan,
+    runner: &'a dyn TrialRunner,
+    rng: SeededRng,
+    /// The control first, then every candidate that kept the constraints.
+    pool: Vec<Candidate>,
+    engine_tokens: u64,
+    discarded: usize,
+}
+
+impl<'a> Evolver<'a> {
+    /// Plays the control on the feedback cells: generation 0.
+    pub async fn start(
+        control: &str,
+        cells: &'a [FeedbackCell],
+        plan: &'a EvolutionPlan,
+        runner: &'a dyn TrialRunner,
+    ) -> Result<Evolver<'a>, EngineError> {
+        let control_trials = play_all(runner, control, cells).await?;
+        let engine_tokens = control_trials
+            .iter()
+            .fold(0, |sum: u64, t| sum.saturating_add(t.engine_tokens));
+        Ok(Evolver {
+            cells,
+            plan,
+            runner,
+            rng: SeededRng::derive(plan.seed, "reflective"),
+            pool: vec![Candidate {
+                proposal: VariantProposal {
+                    content: control.to_owned(),
+                    change_summary: String::new(),
+                    addresses: Vec::new(),
+                    engine_tokens: 0,
+                },
+                trials: control_trials,
+            }],
+            engine_tokens,
+            discarded: 0,
+        })
+    }
+
+    /// One generation: `plan.children_per_generation` mutations of parents drawn from the
+    /// front, each played on the feedback cells unless it repeats a candidate or drops a
+    /// constraint.
+    pub async fn generation(&mut self, reflector: &dyn Reflector) -> Result<(), EngineError> {
+        let plan = self.plan;
         for _ in 0..plan.children_per_generation {
-            let wins = front_wins(&pool, cells, &plan.weights);
-            let parent = &pool[pick_parent(&wins, &mut rng)];
+            let wins = front_wins(&self.pool, self.cells, &plan.weights);
+            let parent = &self.pool[pick_parent(&wins, &mut self.rng)];
             let mut worst: Vec<&Trial> = parent.trials.iter().collect();
             worst.sort_by(|a, b| {
                 plan.weights
@@ -304,46 +325,55 @@ pub async fn evolve(
                     failures: &worst,
                     constraints: &plan.constraints,
                     objectives: plan.objectives.as_deref(),
-                    seed: rng.next_u64(),
+                    seed: self.rng.next_u64(),
                 })
                 .await?;
-            engine_tokens = engine_tokens.saturating_add(child.engine_tokens);
-            let known = pool.iter().any(|c| c.proposal.content == child.content);
-            if known {
+            self.engine_tokens = self.engine_tokens.saturating_add(child.engine_tokens);
+            if self
+                .pool
+                .iter()
+                .any(|c| c.proposal.content == child.content)
+            {
                 continue;
             }
             if !keeps_constraints(&child.content, &plan.constraints) {
-                discarded += 1;
+                self.discarded += 1;
                 continue;
             }
-            let trials = play_all(runner, &child.content, cells).await?;
-            engine_tokens = trials
-                .iter()
-                .fold(engine_tokens, |sum, t| sum.saturating_add(t.engine_tokens));
-            pool.push(Candidate {
+            let trials = play_all(self.runner, &child.content, self.cells).await?;
+            self.engine_tokens = trials.iter().fold(self.engine_tokens, |sum, t| {
+                sum.saturating_add(t.engine_tokens)
+            });
+            self.pool.push(Candidate {
                 proposal: child,
                 trials,
             });
         }
+        Ok(())
     }
-    let candidates_tried = pool.len() - 1;
-    let wins = front_wins(&pool, cells, &plan.weights);
-    let mut ranked: Vec<(usize, f64, bool)> = (1..pool.len())
-        .map(|i| (i, pool[i].mean(&plan.weights), wins[i] > 0))
-        .collect();
-    // The front first, then by mean score: a candidate off the front is only a stand-in.
-    ranked.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.total_cmp(&a.1)));
-    let survivors = ranked
-        .into_iter()
-        .take(plan.survivors)
-        .map(|(i, _, _)| pool[i].proposal.clone())
-        .collect();
-    Ok(Evolution {
-        survivors,
-        candidates_tried,
-        discarded_for_constraints: discarded,
-        engine_tokens,
-    })
+
+    /// The survivors: the front first, then by mean score.
+    pub fn finish(self) -> Evolution {
+        let plan = self.plan;
+        let wins = front_wins(&self.pool, self.cells, &plan.weights);
+        let mut ranked: Vec<(usize, f64, bool)> = (1..self.pool.len())
+            .map(|i| (i, self.pool[i].mean(&plan.weights), wins[i] > 0))
+            .collect();
+        // A candidate off the front is only a stand-in.
+        ranked.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.total_cmp(&a.1)));
+        let candidates_tried = self.pool.len() - 1;
+        let survivors = ranked
+            .into_iter()
+            .take(plan.survivors)
+            .map(|(i, _, _)| self.pool[i].proposal.clone())
+            .collect();
+        Evolution {
+            survivors,
+            candidates_tried,
+            discarded_for_constraints: self.discarded,
+            engine_tokens: self.engine_tokens,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -444,22 +474,24 @@ mod tests {
 
     const CONTROL: &str = "You help with returns. Never offer cash refunds.";
 
+    async fn evolve(plan: &EvolutionPlan, reflector: &Reader) -> Evolution {
+        let cells = cells();
+        let mut evolver = Evolver::start(CONTROL, &cells, plan, &World).await.unwrap();
+        for _ in 0..plan.generations {
+            evolver.generation(reflector).await.unwrap();
+        }
+        evolver.finish()
+    }
+
     #[tokio::test]
     async fn the_failures_lead_to_the_fix_and_it_survives_first() {
-        let mut generations = Vec::new();
         let evolution = evolve(
-            CONTROL,
-            &cells(),
             &plan(&["Never offer cash refunds."]),
-            &World,
             &Reader {
                 drop_constraints: false,
             },
-            |g| generations.push(g),
         )
-        .await
-        .unwrap();
-        assert_eq!(generations, vec![1, 2, 3]);
+        .await;
         assert!(
             evolution.survivors[0].content.contains(FACT),
             "{evolution:?}"
@@ -475,17 +507,12 @@ mod tests {
     #[tokio::test]
     async fn a_mutation_that_drops_a_constraint_is_discarded() {
         let evolution = evolve(
-            CONTROL,
-            &cells(),
             &plan(&["Never offer cash refunds."]),
-            &World,
             &Reader {
                 drop_constraints: true,
             },
-            |_| {},
         )
-        .await
-        .unwrap();
+        .await;
         assert!(evolution.survivors.is_empty());
         assert_eq!(evolution.discarded_for_constraints, 6);
     }

@@ -12,11 +12,10 @@ use std::sync::Arc;
 
 use converra_api::benchmarks::BenchmarkResult;
 use converra_api::insights::Metric;
-use converra_api::settings::LlmSettings;
 use converra_api::webhooks::BenchmarkCompleted;
 use tokio::task::JoinSet;
 
-use super::{spawn_worker, BackgroundTask};
+use super::{isolated, spawn_worker, BackgroundTask, Panicked};
 use crate::clock::rfc3339;
 use crate::engine::personas::{persona, scenarios};
 use crate::engine::rng::SeededRng;
@@ -24,7 +23,7 @@ use crate::engine::{
     AnalysisInput, Engine, EngineError, MetricScores, Persona, Scenario, SimulationRequest,
 };
 use crate::state::AppState;
-use crate::store::benchmarks::{complete_benchmark, ClaimedBenchmark};
+use crate::store::benchmarks::{complete_benchmark, ClaimedBenchmark, BENCHMARK_RUNNERS};
 use crate::store::webhooks::queue_event;
 use crate::store::StoreError;
 
@@ -37,7 +36,7 @@ pub const SUITE_SEED: u64 = 0x5EED_BE7C_0000_0001;
 const CONCURRENCY: usize = 4;
 
 /// Puts benchmarks interrupted by the last stop back in the queue, then starts the worker.
-pub async fn start(state: &AppState) -> anyhow::Result<BackgroundTask> {
+pub async fn start(state: &AppState) -> anyhow::Result<Vec<BackgroundTask>> {
     let requeued = state
         .store
         .requeue_running_benchmarks(state.clock.now_ms())
@@ -48,11 +47,9 @@ pub async fn start(state: &AppState) -> anyhow::Result<BackgroundTask> {
             "benchmarks interrupted by the last stop are queued again"
         );
     }
-    Ok(spawn_worker(
-        "benchmarks",
-        state.clone(),
-        run_next_benchmark,
-    ))
+    Ok((0..BENCHMARK_RUNNERS)
+        .map(|_| spawn_worker("benchmarks", state.clone(), run_next_benchmark))
+        .collect())
 }
 
 /// Runs the oldest queued benchmark to its end (completed, failed, or stopped because it
@@ -66,7 +63,14 @@ pub async fn run_next_benchmark(state: AppState) -> anyhow::Result<bool> {
         return Ok(false);
     };
     let id = claimed.benchmark.id.clone();
-    match run(&state, &claimed).await {
+    let outcome = {
+        let (state, claimed) = (state.clone(), claimed.clone());
+        isolated(async move { run(&state, &claimed).await }).await
+    };
+    let outcome = outcome.unwrap_or_else(|Panicked(message)| {
+        Err(RunError::Internal(anyhow::anyhow!("panicked: {message}")))
+    });
+    match outcome {
         Ok(Some(results)) => record_completion(&state, &claimed, results).await?,
         Ok(None) => tracing::info!(benchmark = %id, "benchmark stopped: cancelled or deleted"),
         Err(RunError::Refused { code, message }) => {
@@ -253,6 +257,7 @@ async fn play(
             persona: &cell.persona,
             scenario: &cell.scenario,
             max_turns,
+            tools: &[],
             seed: cell.seed,
         })
         .await?;
@@ -327,16 +332,16 @@ async fn arms(
     Ok(models
         .iter()
         .map(|model| {
-            let llm = LlmSettings {
-                model: Some(model.clone()),
-                ..settings.llm.clone()
-            };
+            let mut settings = settings.clone();
+            settings.llm.model = Some(model.clone());
             Arm {
                 agent_id: agent.id.clone(),
                 agent_name: agent.name.clone(),
                 prompt: prompt.clone(),
                 model: Some(model.clone()),
-                player: state.engines.for_settings(&llm, key.clone()),
+                player: state
+                    .engines
+                    .for_settings(&claimed.account_id, &settings, key.clone()),
             }
         })
         .collect())

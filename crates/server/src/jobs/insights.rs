@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use super::{spawn_worker, BackgroundTask};
+use super::{isolated, spawn_worker, BackgroundTask, Panicked};
 use crate::clock::rfc3339;
 use crate::engine::{AnalysisInput, ConversationAnalysis, Engine, EngineError};
 use crate::state::AppState;
@@ -45,31 +45,58 @@ pub async fn run_due_insights(state: AppState) -> anyhow::Result<bool> {
         let messages = job.messages.clone();
         let prompt = job.agent_prompt.clone();
         analyses.spawn(async move {
-            let outcome = engine
-                .analyze(AnalysisInput {
-                    messages: &messages,
-                    agent_prompt: Some(&prompt),
-                })
-                .await;
-            (index, engine.name(), outcome)
+            let name = engine.name();
+            // A panic reading one conversation fails that conversation, not the batch.
+            let outcome = isolated(async move {
+                engine
+                    .analyze(AnalysisInput {
+                        messages: &messages,
+                        agent_prompt: Some(&prompt),
+                    })
+                    .await
+            })
+            .await;
+            (index, name, outcome)
         });
     }
-    let mut outcomes: Vec<Option<(String, Result<ConversationAnalysis, EngineError>)>> =
-        vec![None; jobs.len()];
-    while let Some(joined) = analyses.join_next().await {
-        let (index, engine, outcome) = joined?;
-        outcomes[index] = Some((engine, outcome));
+    // Recorded as they finish, so one slow reading holds back no other: whatever finished
+    // while the last write ran goes in the next one.
+    while let Some(first) = analyses.join_next().await {
+        let mut finished = vec![first?];
+        while let Some(more) = analyses.try_join_next() {
+            finished.push(more?);
+        }
+        record(&state, &jobs, finished).await?;
     }
+    Ok(true)
+}
 
+/// Writes finished readings (index into `jobs`, engine name, outcome) in one transaction.
+async fn record(
+    state: &AppState,
+    jobs: &[InsightsJob],
+    finished: Vec<(usize, String, Analysed)>,
+) -> anyhow::Result<()> {
     let now = state.clock.now_ms();
     let mut tx = state.store.begin_write().await?;
-    for (job, outcome) in jobs.iter().zip(outcomes) {
-        let Some((engine, outcome)) = outcome else {
+    for (index, engine, outcome) in finished {
+        let Some(job) = jobs.get(index) else {
             continue;
         };
         match outcome {
-            Ok(analysis) => record_ready(&mut tx, job, &engine, &analysis, now).await?,
-            Err(err) => {
+            Ok(Ok(analysis)) => record_ready(&mut tx, job, &engine, &analysis, now).await?,
+            Err(Panicked(message)) => {
+                tracing::error!(conversation = %job.conversation_id, panic = %message, "reading a conversation panicked");
+                record_insights_failure(
+                    &mut tx,
+                    job,
+                    "INTERNAL_ERROR",
+                    "An internal error stopped these insights; it has been logged",
+                    None,
+                )
+                .await?;
+            }
+            Ok(Err(err)) => {
                 let retry_at = err.is_transient().then(|| {
                     now + retry_delay_ms(state.config.insights_retry_base_ms, job.attempts)
                 });
@@ -82,8 +109,11 @@ pub async fn run_due_insights(state: AppState) -> anyhow::Result<bool> {
     }
     tx.commit().await?;
     state.wake_webhooks();
-    Ok(true)
+    Ok(())
 }
+
+/// One conversation's reading: the engine's answer, or the panic that cut it short.
+type Analysed = Result<Result<ConversationAnalysis, EngineError>, Panicked>;
 
 async fn record_ready(
     conn: &mut sqlx::SqliteConnection,
@@ -92,7 +122,10 @@ async fn record_ready(
     analysis: &ConversationAnalysis,
     now: i64,
 ) -> anyhow::Result<()> {
-    let id = save_insights(conn, job, engine, analysis, now).await?;
+    let Some(id) = save_insights(conn, job, engine, analysis, now).await? else {
+        tracing::debug!(conversation = %job.conversation_id, "insights of an older transcript dropped; the newer ones are queued");
+        return Ok(());
+    };
     add_usage(
         conn,
         &job.account_id,

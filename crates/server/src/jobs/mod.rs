@@ -11,7 +11,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::state::AppState;
 
@@ -92,22 +92,87 @@ where
     })
 }
 
+/// A job that panicked: the panic's message, for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Panicked(pub String);
+
+/// Runs one job on a task of its own, so that a panic in it fails that job alone instead of
+/// unwinding through its worker. Dropping the returned future (the worker stopping) aborts
+/// the job at its next await, exactly as if it ran inline.
+pub async fn isolated<T: Send + 'static>(
+    job: impl Future<Output = T> + Send + 'static,
+) -> Result<T, Panicked> {
+    let mut task = JoinSet::new();
+    task.spawn(job);
+    match task.join_next().await {
+        Some(Ok(output)) => Ok(output),
+        Some(Err(err)) if err.is_panic() => {
+            let payload = err.into_panic();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            Err(Panicked(message))
+        }
+        // Only an abort cancels the task, and only dropping `task` aborts it.
+        Some(Err(_)) | None => Err(Panicked("the job's task was cancelled".to_owned())),
+    }
+}
+
 /// The workers of a serving process, started and stopped together.
 pub struct Workers(Vec<BackgroundTask>);
 
 impl Workers {
     /// Starts every job worker. Runs interrupted by the previous stop are resumed first.
     pub async fn start(state: &AppState) -> anyhow::Result<Workers> {
-        Ok(Workers(vec![
-            insights::start(state),
-            optimizations::start(state).await?,
-            benchmarks::start(state).await?,
-        ]))
+        let mut workers = vec![insights::start(state)];
+        workers.extend(benchmarks::start(state).await?);
+        workers.extend(optimizations::start(state).await?);
+        Ok(Workers(workers))
     }
 
     pub async fn stop(self) {
         for worker in self.0 {
             worker.stop().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_job_is_caught_with_its_message_and_others_run_on() {
+        let caught = isolated(async {
+            if std::hint::black_box(true) {
+                panic!("the engine broke");
+            }
+            1
+        })
+        .await;
+        assert_eq!(caught, Err(Panicked("the engine broke".to_owned())));
+        let formatted = isolated(async {
+            if std::hint::black_box(true) {
+                panic!("step {} broke", 3);
+            }
+        })
+        .await;
+        assert_eq!(formatted, Err(Panicked("step 3 broke".to_owned())));
+        assert_eq!(isolated(async { 2 }).await, Ok(2));
+    }
+
+    #[tokio::test]
+    async fn dropping_an_isolated_job_aborts_it() {
+        let (tx, rx) = oneshot::channel::<()>();
+        let job = isolated(async move {
+            tokio::time::sleep(Duration::from_secs(3_600)).await;
+            let _ = tx.send(());
+        });
+        // Polled once, so the task is running, then dropped.
+        let _ = tokio::time::timeout(Duration::from_millis(10), job).await;
+        // The sender is dropped with the aborted task, never used.
+        assert!(rx.await.is_err());
     }
 }

@@ -1,34 +1,40 @@
-//! The optimization runner: analyse the agent's issues, generate variants, simulate every
-//! arm on the same cells (persona × scenario × replicate), evaluate, select. Every step is
-//! persisted, so a restart resumes a run where it stopped; an engine error fails it with
-//! the engine's code and message.
+//! The optimization runner: analyse the agent's issues, generate variants (one rewrite, or
+//! the reflective strategy's evolution), play every arm on the same cells (persona ×
+//! scenario × replicate) cell by cell, evaluate, retest a winner in validation mode, select.
+//! Every step is persisted, so a restart resumes a run where it stopped; an engine error
+//! fails it with the engine's code and message.
+
+mod evolution;
+mod play;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use converra_api::optimizations::{
-    JobError, OptimizationIntent as WireIntent, OptimizationPhase, OptimizationStatus,
+    JobError, OptimizationIntent as WireIntent, OptimizationMode, OptimizationPhase,
+    OptimizationResults, OptimizationStatus, OptimizationStrategy,
 };
 use converra_api::webhooks::{OptimizationFailed, OptimizationStarted, WebhookPayload};
 
-use super::{spawn_worker, BackgroundTask};
+use super::{isolated, spawn_worker, BackgroundTask, Panicked};
 use crate::clock::rfc3339;
 use crate::clock::DAY_MS;
-use crate::engine::optimizer::{evaluate, ScoredSimulation};
-use crate::engine::personas::{persona, scenarios, Persona, Scenario};
+use crate::engine::logged_tools::LoggedTool;
+use crate::engine::optimizer::{
+    confirm_winner, evaluate, withdraw_winner, ScoredSimulation, VariantReport,
+};
 use crate::engine::records::InsightRow;
-use crate::engine::rng::SeededRng;
 use crate::engine::{
-    AnalysisInput, Engine, EngineError, IssueFrequency, OptimizationIntent, SimulationRequest,
-    VariantRequest,
+    Engine, EngineError, IssueFrequency, OptimizationIntent, VariantProposal, VariantRequest,
 };
 use crate::state::AppState;
 use crate::store::optimizations::{
-    finish_optimization, Finish, NewSimulation, OptimizationRecord, VariantRecord,
+    finish_optimization, Finish, OptimizationRecord, VariantRecord, RUNNERS,
 };
 use crate::store::usage::{add_usage, UsageDelta};
 use crate::store::webhooks::queue_event;
+use play::{cells, play_cells, Cell, Round};
 
-/// Simulations run at once (each a few engine calls).
+/// Simulations played at once (each a few engine calls); whole cells are played together.
 const PARALLEL_SIMULATIONS: usize = 8;
 /// Variant names after the control.
 const VARIANT_NAMES: [&str; 5] = [
@@ -39,7 +45,8 @@ const VARIANT_NAMES: [&str; 5] = [
     "Variant E",
 ];
 
-pub async fn start(state: &AppState) -> anyhow::Result<BackgroundTask> {
+/// Starts the runners, after queueing again whatever the previous process left running.
+pub async fn start(state: &AppState) -> anyhow::Result<Vec<BackgroundTask>> {
     let resumed = state
         .store
         .requeue_interrupted_optimizations(state.clock.now_ms())
@@ -47,10 +54,13 @@ pub async fn start(state: &AppState) -> anyhow::Result<BackgroundTask> {
     for id in &resumed {
         tracing::info!(optimization = %id, "resuming an optimization the previous process left running");
     }
-    Ok(spawn_worker("optimizations", state.clone(), run_next))
+    Ok((0..RUNNERS)
+        .map(|_| spawn_worker("optimizations", state.clone(), run_next))
+        .collect())
 }
 
-/// Runs the oldest queued optimization to its end. Returns whether one was queued.
+/// Runs the next queued optimization (see `claim_queued_optimization`: fair across
+/// accounts) to its end. Returns whether one was queued.
 pub async fn run_next(state: AppState) -> anyhow::Result<bool> {
     let Some(run) = state
         .store
@@ -64,39 +74,42 @@ pub async fn run_next(state: AppState) -> anyhow::Result<bool> {
         started_event(&state, &run).await?;
     }
     let engine = state.engine_for(&run.account_id).await?;
-    match execute(&state, &run, engine.as_ref()).await {
-        Ok(()) => {}
-        Err(RunError::Engine(err)) => {
-            fail(
-                &state,
-                &run,
-                JobError {
-                    code: err.code().to_owned(),
-                    message: err.to_string(),
-                },
-            )
-            .await?
-        }
-        Err(RunError::Other(err)) => {
+    let outcome = {
+        let (state, run) = (state.clone(), run.clone());
+        isolated(async move { execute(&state, &run, engine.as_ref()).await }).await
+    };
+    let error = match outcome {
+        Ok(Ok(())) => return Ok(true),
+        Ok(Err(RunError::Engine(err))) => JobError {
+            code: err.code().to_owned(),
+            message: err.to_string(),
+        },
+        Ok(Err(RunError::Job(error))) => error,
+        Ok(Err(RunError::Other(err))) => {
             // The run's error is shown to its caller: the cause goes to the log only.
             tracing::error!(optimization = %run.id, error = format!("{err:#}"), "optimization could not run");
-            fail(
-                &state,
-                &run,
-                JobError {
-                    code: "INTERNAL_ERROR".to_owned(),
-                    message: "An internal error stopped this optimization; it has been logged"
-                        .to_owned(),
-                },
-            )
-            .await?
+            internal_error()
         }
-    }
+        Err(Panicked(message)) => {
+            tracing::error!(optimization = %run.id, panic = %message, "optimization panicked");
+            internal_error()
+        }
+    };
+    fail(&state, &run, error).await?;
     Ok(true)
+}
+
+fn internal_error() -> JobError {
+    JobError {
+        code: "INTERNAL_ERROR".to_owned(),
+        message: "An internal error stopped this optimization; it has been logged".to_owned(),
+    }
 }
 
 enum RunError {
     Engine(EngineError),
+    /// The run cannot go on, for a reason its caller can act on.
+    Job(JobError),
     Other(anyhow::Error),
 }
 
@@ -189,296 +202,324 @@ async fn fail(state: &AppState, run: &OptimizationRecord, error: JobError) -> an
     Ok(())
 }
 
-/// The cells every arm is simulated on: personas × scenarios × replicates, in a fixed order.
-#[derive(Debug, Clone)]
-pub struct Cell {
-    pub index: u32,
-    pub persona: &'static Persona,
-    pub scenario: &'static Scenario,
-}
-
-pub fn cells(run: &OptimizationRecord) -> Vec<Cell> {
-    let personas: Vec<&'static Persona> = run
-        .wire
-        .persona_ids
-        .iter()
-        .filter_map(|id| persona(id))
-        .collect();
-    let plan = run.wire.simulation;
-    let chosen: Vec<&'static Scenario> = scenarios()
-        .iter()
-        .take(plan.scenarios_per_simulation as usize)
-        .collect();
-    let total = plan.conversations_per_variant as usize;
-    let mut out = Vec::with_capacity(total);
-    if personas.is_empty() || chosen.is_empty() {
-        return out;
-    }
-    // Round-robin over persona × scenario pairs, so any prefix is balanced.
-    let pairs: Vec<(&'static Persona, &'static Scenario)> = personas
-        .iter()
-        .flat_map(|p| chosen.iter().map(move |s| (*p, *s)))
-        .collect();
-    for index in 0..total {
-        let (persona, scenario) = pairs[index % pairs.len()];
-        out.push(Cell {
-            index: u32::try_from(index).unwrap_or(u32::MAX),
-            persona,
-            scenario,
-        });
-    }
-    out
-}
-
+/// Runs (or resumes) one optimization. Returns early, keeping what was done, when the run is
+/// stopped.
 async fn execute(
     state: &AppState,
     run: &OptimizationRecord,
     engine: &dyn Engine,
 ) -> Result<(), RunError> {
-    let now = || state.clock.now_ms();
     let cells = cells(run);
-    let arms = run.wire.variant_count + 1;
-    let total = u32::try_from(cells.len()).unwrap_or(u32::MAX) * arms;
-    if !state
+    let tools = state
         .store
-        .record_progress(&run.id, OptimizationPhase::Analyzing, 0, total, now())
-        .await?
-    {
+        .logged_tools(&run.account_id, &run.wire.agent_id)
+        .await?;
+    let planned_arms = run.wire.variant_count + 1;
+    let planned = u32::try_from(cells.len()).unwrap_or(u32::MAX) * planned_arms;
+    if !progress(state, run, OptimizationPhase::Analyzing, 0, planned).await? {
         return Ok(());
     }
     let mut variants = state.store.variants(&run.id).await?;
     if variants.is_empty() {
-        let issues = agent_issue_frequencies(state, run).await?;
-        if !state
-            .store
-            .record_progress(&run.id, OptimizationPhase::Generating, 0, total, now())
-            .await?
-        {
+        if !generate_variants(state, run, engine, &cells, &tools).await? {
             return Ok(());
         }
-        let control = state
-            .store
-            .agent_versions(&run.account_id, &run.wire.agent_id)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?
-            .into_iter()
-            .find(|v| v.version == run.wire.agent_version)
-            .ok_or_else(|| {
-                anyhow::anyhow!("the agent's version {} is gone", run.wire.agent_version)
-            })?
-            .content;
-        let intent = run.wire.intent.as_ref().map(engine_intent);
-        let proposals = engine
-            .propose_variants(VariantRequest {
-                prompt: &control,
-                issues: &issues,
-                intent: intent.as_ref(),
-                count: run.wire.variant_count as usize,
-                seed: run.seed,
-            })
-            .await?;
-        let tokens = proposals
-            .iter()
-            .map(|p| p.engine_tokens)
-            .fold(0, u64::saturating_add);
-        count_tokens(state, &run.account_id, tokens).await?;
-        let mut rows = vec![(
-            "Control".to_owned(),
-            control,
-            "The agent's current prompt, unchanged.".to_owned(),
-            "[]".to_owned(),
-        )];
-        for (proposal, name) in proposals.iter().zip(VARIANT_NAMES) {
-            rows.push((
-                name.to_owned(),
-                proposal.content.clone(),
-                proposal.change_summary.clone(),
-                serde_json::to_string(&proposal.addresses).map_err(anyhow::Error::from)?,
-            ));
-        }
-        state.store.insert_variants(&run.id, &rows).await?;
         variants = state.store.variants(&run.id).await?;
     }
-
-    let done: BTreeSet<(String, u32)> = state
-        .store
-        .scored_simulations(&run.id)
-        .await?
-        .into_iter()
-        .map(|(variant, s)| (variant, s.cell))
-        .collect();
-    let mut completed = u32::try_from(done.len()).unwrap_or(u32::MAX);
-    let todo: Vec<(&VariantRecord, &Cell)> = variants
-        .iter()
-        .flat_map(|v| cells.iter().map(move |c| (v, c)))
-        .filter(|(v, c)| !done.contains(&(v.row_id.clone(), c.index)))
-        .collect();
-    if !state
-        .store
-        .record_progress(
-            &run.id,
-            OptimizationPhase::Simulating,
-            completed,
-            total,
-            now(),
-        )
-        .await?
-    {
+    let arms: Vec<&VariantRecord> = variants.iter().collect();
+    let total = u32::try_from(cells.len() * arms.len()).unwrap_or(u32::MAX);
+    let test = RoundPlan {
+        arms: &arms,
+        round: Round::Test,
+        completed_before: 0,
+        total,
+    };
+    if !play_round(state, run, engine, &cells, &tools, test).await? {
+        // Stopped: what was played is kept and evaluated, so the stop has results.
+        store_stopped(state, run, &variants).await?;
         return Ok(());
     }
-    let max_turns = run.wire.simulation.max_turns;
-    for chunk in todo.chunks(PARALLEL_SIMULATIONS.max(1)) {
-        let mut batch = Vec::with_capacity(chunk.len());
-        let mut tokens: u64 = 0;
-        let results = simulate_chunk(engine, chunk, max_turns, run.seed).await;
-        for result in results {
-            let (simulation, engine_tokens) = result?;
-            tokens = tokens.saturating_add(engine_tokens);
-            batch.push(simulation);
-        }
-        state
-            .store
-            .insert_simulations(&run.id, &batch, now())
-            .await?;
-        count_tokens(state, &run.account_id, tokens).await?;
-        completed += u32::try_from(batch.len()).unwrap_or(u32::MAX);
-        if !state
-            .store
-            .record_progress(
-                &run.id,
-                OptimizationPhase::Simulating,
-                completed,
-                total,
-                now(),
-            )
-            .await?
-        {
-            // Stopped: what was simulated is kept; evaluate it so the stop has results.
-            evaluate_and_store(state, run, &variants).await?;
+    if !progress(state, run, OptimizationPhase::Evaluating, total, total).await? {
+        return Ok(());
+    }
+    let (mut reports, mut results) = evaluate_test(state, run, &variants).await?;
+    let winner = reports.iter().position(|r| r.is_winner);
+    if let (OptimizationMode::Validation, Some(winner)) = (run.wire.mode, winner) {
+        let retest_arms = [arms[0], arms[winner]];
+        let offset = u32::try_from(cells.len()).unwrap_or(u32::MAX);
+        let retest = RoundPlan {
+            arms: &retest_arms,
+            round: Round::Retest { offset },
+            completed_before: total,
+            total: total.saturating_add(offset.saturating_mul(2)),
+        };
+        if !play_round(state, run, engine, &cells, &tools, retest).await? {
+            withdraw_winner(&mut reports, &mut results, stopped_reason());
+            store_results(state, run, &variants, reports, &results).await?;
             return Ok(());
         }
+        let mut retest = retest_by_variant(state, run).await?;
+        confirm_winner(
+            &mut reports,
+            &mut results,
+            &retest.remove(&arms[0].row_id).unwrap_or_default(),
+            &retest.remove(&arms[winner].row_id).unwrap_or_default(),
+            arms[winner].public_id(),
+        );
     }
-
-    if !state
-        .store
-        .record_progress(
-            &run.id,
-            OptimizationPhase::Evaluating,
-            completed,
-            total,
-            now(),
-        )
-        .await?
-    {
+    let played = match results.retest {
+        Some(_) => total.saturating_add(u32::try_from(cells.len() * 2).unwrap_or(u32::MAX)),
+        None => total,
+    };
+    if !progress(state, run, OptimizationPhase::Selecting, played, played).await? {
+        withdraw_winner(&mut reports, &mut results, stopped_reason());
+        store_results(state, run, &variants, reports, &results).await?;
         return Ok(());
     }
-    // `optimization.completed` was queued in the transaction that completed the run.
-    if evaluate_and_store(state, run, &variants).await? {
+    // `optimization.completed` is queued in the transaction that completes the run.
+    if store_results(state, run, &variants, reports, &results).await? {
         state.wake_webhooks();
     }
     Ok(())
 }
 
-/// Simulates and scores a chunk of (arm, cell) pairs concurrently, in input order.
-async fn simulate_chunk(
+/// Records the run's phase and simulation counts; false when it was stopped.
+async fn progress(
+    state: &AppState,
+    run: &OptimizationRecord,
+    phase: OptimizationPhase,
+    completed: u32,
+    total: u32,
+) -> anyhow::Result<bool> {
+    state
+        .store
+        .record_progress(&run.id, phase, completed, total, state.clock.now_ms())
+        .await
+}
+
+/// Writes the run's variants with its strategy and stores them with the control. False when
+/// the run was stopped meanwhile.
+async fn generate_variants(
+    state: &AppState,
+    run: &OptimizationRecord,
     engine: &dyn Engine,
-    chunk: &[(&VariantRecord, &Cell)],
-    max_turns: u32,
-    seed: u64,
-) -> Vec<Result<(NewSimulation, u64), EngineError>> {
-    // Polled together on this task (the engine is borrowed, so not spawned): a model
-    // engine's calls overlap, up to its client's concurrency limit.
-    let futures = chunk.iter().map(|(variant, cell)| {
-        let prompt = variant.content.clone();
-        let variant_row_id = variant.row_id.clone();
-        async move {
-            let cell_seed = SeededRng::derive(seed, &format!("cell:{}", cell.index)).next_u64();
-            let simulated = engine
-                .simulate(SimulationRequest {
-                    prompt: &prompt,
-                    persona: cell.persona,
-                    scenario: cell.scenario,
-                    max_turns,
-                    seed: cell_seed,
+    cells: &[Cell],
+    tools: &[LoggedTool],
+) -> Result<bool, RunError> {
+    let planned = run.wire.progress.simulations_total;
+    let issues = agent_issue_frequencies(state, run).await?;
+    if !progress(state, run, OptimizationPhase::Generating, 0, planned).await? {
+        return Ok(false);
+    }
+    let agent = state
+        .store
+        .agent(&run.account_id, &run.wire.agent_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let control = state
+        .store
+        .agent_versions(&run.account_id, &run.wire.agent_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?
+        .into_iter()
+        .find(|v| v.version == run.wire.agent_version)
+        .ok_or_else(|| anyhow::anyhow!("the agent's version {} is gone", run.wire.agent_version))?
+        .content;
+    let proposals = match run.wire.optimization_strategy {
+        OptimizationStrategy::Rewrite => {
+            let intent = run.wire.intent.as_ref().map(engine_intent);
+            engine
+                .propose_variants(VariantRequest {
+                    prompt: &control,
+                    issues: &issues,
+                    intent: intent.as_ref(),
+                    count: run.wire.variant_count as usize,
+                    seed: run.seed,
                 })
-                .await?;
-            let analysis = engine
-                .analyze(AnalysisInput {
-                    messages: &simulated.messages,
-                    agent_prompt: Some(&prompt),
-                })
-                .await?;
-            let engine_tokens = simulated
-                .engine_tokens
-                .saturating_add(analysis.engine_tokens);
-            Ok((
-                NewSimulation {
-                    variant_row_id,
-                    cell: cell.index,
-                    persona_id: cell.persona.id.to_owned(),
-                    scenario_id: cell.scenario.id.to_owned(),
-                    tokens: simulated.agent_tokens(),
-                    latency_ms: simulated.mean_latency_ms(),
-                    overall: analysis.metrics.overall(),
-                    metrics: analysis.metrics,
-                    task_completed: analysis.task_completed,
-                    messages: simulated.messages,
-                },
-                engine_tokens,
-            ))
+                .await?
         }
-    });
-    join_all(futures.collect()).await
-}
-
-/// Polls the futures together and returns their outputs in order.
-async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, output) in pinned.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(value) => *output = Some(value),
-                    std::task::Poll::Pending => pending = true,
-                }
+        OptimizationStrategy::Reflective => {
+            let reflector = engine.reflector().ok_or_else(|| {
+                RunError::Job(JobError {
+                    code: "MODEL_NOT_CONFIGURED".to_owned(),
+                    message: "The reflective strategy needs a language model, and this account no longer has one configured (settings: llm)".to_owned(),
+                })
+            })?;
+            let settings = state.store.settings(&run.account_id).await?;
+            let plan = evolution::plan(run, agent.constraints.as_deref(), &settings);
+            let feedback = evolution::feedback_cells(cells, run.seed);
+            let Some(evolved) = evolution::evolve(
+                state, run, engine, reflector, tools, &control, &feedback, &plan,
+            )
+            .await?
+            else {
+                return Ok(false);
+            };
+            count_tokens(state, &run.account_id, evolved.engine_tokens).await?;
+            if !state
+                .store
+                .record_generation(&run.id, None, state.clock.now_ms())
+                .await?
+            {
+                return Ok(false);
             }
+            if evolved.survivors.is_empty() {
+                return Err(RunError::Job(JobError {
+                    code: "NO_CANDIDATES".to_owned(),
+                    message: format!(
+                        "The reflective optimizer wrote {} candidates and every one dropped one of the agent's constraints; nothing was left to test",
+                        evolved.discarded_for_constraints
+                    ),
+                }));
+            }
+            evolved.survivors
         }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
+    };
+    let tokens = proposals
+        .iter()
+        .map(|p| p.engine_tokens)
+        .fold(0, u64::saturating_add);
+    count_tokens(state, &run.account_id, tokens).await?;
+    state
+        .store
+        .insert_variants(&run.id, &variant_rows(control, &proposals)?)
+        .await?;
+    Ok(true)
 }
 
-/// Evaluates what was simulated and stores it; true when the run completed (not stopped).
-async fn evaluate_and_store(
+/// The control and the proposals as stored: name, content, change summary, issues answered.
+fn variant_rows(
+    control: String,
+    proposals: &[VariantProposal],
+) -> anyhow::Result<Vec<(String, String, String, String)>> {
+    let mut rows = vec![(
+        "Control".to_owned(),
+        control,
+        "The agent's current prompt, unchanged.".to_owned(),
+        "[]".to_owned(),
+    )];
+    for (proposal, name) in proposals.iter().zip(VARIANT_NAMES) {
+        rows.push((
+            name.to_owned(),
+            proposal.content.clone(),
+            proposal.change_summary.clone(),
+            serde_json::to_string(&proposal.addresses)?,
+        ));
+    }
+    Ok(rows)
+}
+
+/// One round of simulations: which arms, and where its progress counts from and to.
+struct RoundPlan<'a> {
+    arms: &'a [&'a VariantRecord],
+    round: Round,
+    completed_before: u32,
+    total: u32,
+}
+
+/// Plays the round's arms on every cell not yet played, whole cells at a time, recording
+/// progress. False when the run was stopped.
+async fn play_round(
+    state: &AppState,
+    run: &OptimizationRecord,
+    engine: &dyn Engine,
+    cells: &[Cell],
+    tools: &[LoggedTool],
+    plan: RoundPlan<'_>,
+) -> Result<bool, RunError> {
+    let RoundPlan {
+        arms,
+        round,
+        completed_before,
+        total,
+    } = plan;
+    let retest = matches!(round, Round::Retest { .. });
+    let offset = match round {
+        Round::Test => 0,
+        Round::Retest { offset } => offset,
+    };
+    let done: BTreeSet<(String, u32)> = state
+        .store
+        .scored_simulations(&run.id, retest)
+        .await?
+        .into_iter()
+        .map(|(variant, s)| (variant, s.cell.saturating_sub(offset)))
+        .collect();
+    let mut completed =
+        completed_before.saturating_add(u32::try_from(done.len()).unwrap_or(u32::MAX));
+    if !progress(state, run, OptimizationPhase::Simulating, completed, total).await? {
+        return Ok(false);
+    }
+    // A cell counts as played once every arm has met it: cells are stored whole.
+    let todo: Vec<&Cell> = cells
+        .iter()
+        .filter(|c| {
+            !arms
+                .iter()
+                .all(|arm| done.contains(&(arm.row_id.clone(), c.index)))
+        })
+        .collect();
+    let cells_at_once = (PARALLEL_SIMULATIONS / arms.len().max(1)).max(1);
+    for chunk in todo.chunks(cells_at_once) {
+        let played = play_cells(
+            engine,
+            arms,
+            chunk,
+            tools,
+            round,
+            run.wire.simulation.max_turns,
+            run.seed,
+        )
+        .await?;
+        state
+            .store
+            .insert_simulations(&run.id, &played.simulations, state.clock.now_ms())
+            .await?;
+        count_tokens(state, &run.account_id, played.engine_tokens).await?;
+        completed =
+            completed.saturating_add(u32::try_from(played.simulations.len()).unwrap_or(u32::MAX));
+        if !progress(state, run, OptimizationPhase::Simulating, completed, total).await? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The test's simulations of each arm, in the order of `variants`.
+async fn arms_of(
     state: &AppState,
     run: &OptimizationRecord,
     variants: &[VariantRecord],
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Vec<Vec<ScoredSimulation>>> {
     let mut by_variant: BTreeMap<String, Vec<ScoredSimulation>> = BTreeMap::new();
-    for (variant, simulation) in state.store.scored_simulations(&run.id).await? {
+    for (variant, simulation) in state.store.scored_simulations(&run.id, false).await? {
         by_variant.entry(variant).or_default().push(simulation);
     }
-    let arms: Vec<Vec<ScoredSimulation>> = variants
+    Ok(variants
         .iter()
         .map(|v| by_variant.remove(&v.row_id).unwrap_or_default())
-        .collect();
-    let _ = state
-        .store
-        .record_progress(
-            &run.id,
-            OptimizationPhase::Selecting,
-            run.wire.progress.simulations_total,
-            run.wire.progress.simulations_total,
-            state.clock.now_ms(),
-        )
-        .await;
+        .collect())
+}
+
+/// The winner's retest simulations (and the control's), by variant row id.
+async fn retest_by_variant(
+    state: &AppState,
+    run: &OptimizationRecord,
+) -> anyhow::Result<BTreeMap<String, Vec<ScoredSimulation>>> {
+    let mut by_variant: BTreeMap<String, Vec<ScoredSimulation>> = BTreeMap::new();
+    for (variant, simulation) in state.store.scored_simulations(&run.id, true).await? {
+        by_variant.entry(variant).or_default().push(simulation);
+    }
+    Ok(by_variant)
+}
+
+/// The statistics of the test, with the winner (if any) named by its public id.
+async fn evaluate_test(
+    state: &AppState,
+    run: &OptimizationRecord,
+    variants: &[VariantRecord],
+) -> anyhow::Result<(Vec<VariantReport>, OptimizationResults)> {
+    let arms = arms_of(state, run, variants).await?;
     let (reports, mut results) = evaluate(&arms, run.wire.simulation.confidence_level, run.seed);
     if let Some((variant, _)) = variants
         .iter()
@@ -487,14 +528,41 @@ async fn evaluate_and_store(
     {
         results.winning_variant_id = Some(variant.public_id().to_owned());
     }
-    let stored: Vec<(String, crate::engine::optimizer::VariantReport)> = variants
+    Ok((reports, results))
+}
+
+fn stopped_reason() -> String {
+    "the run was stopped before its planned simulations were played; the figures are what was played, and no winner is named from a run cut short".to_owned()
+}
+
+/// Evaluates a stopped run: its figures, and no winner.
+async fn store_stopped(
+    state: &AppState,
+    run: &OptimizationRecord,
+    variants: &[VariantRecord],
+) -> anyhow::Result<()> {
+    let (mut reports, mut results) = evaluate_test(state, run, variants).await?;
+    withdraw_winner(&mut reports, &mut results, stopped_reason());
+    store_results(state, run, variants, reports, &results).await?;
+    Ok(())
+}
+
+/// Stores the reports and results; true when the run completed (not stopped meanwhile).
+async fn store_results(
+    state: &AppState,
+    run: &OptimizationRecord,
+    variants: &[VariantRecord],
+    reports: Vec<VariantReport>,
+    results: &OptimizationResults,
+) -> anyhow::Result<bool> {
+    let stored: Vec<(String, VariantReport)> = variants
         .iter()
         .zip(reports)
         .map(|(v, r)| (v.row_id.clone(), r))
         .collect();
     state
         .store
-        .complete_optimization(run, &stored, &results, state.clock.now_ms())
+        .complete_optimization(run, &stored, results, state.clock.now_ms())
         .await
 }
 

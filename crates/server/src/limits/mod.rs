@@ -14,6 +14,7 @@ use crate::state::AppState;
 use crate::store::accounts::AccountRecord;
 use crate::store::{usage, webhooks};
 
+pub mod bad_keys;
 pub mod rate;
 
 /// The layer behind auth: admits the caller's request against its plan's requests per
@@ -169,6 +170,37 @@ pub async fn ensure_optimization_concurrency(
             "{running} optimizations are already queued or running, the most this account may run at once ({limit}); wait for one to finish or stop one"
         ),
     ))
+}
+
+/// 403 `LIMIT_EXCEEDED` once this month's benchmarks reach the plan's optimizations per
+/// month (a benchmark costs what an optimization does), and 429 `CONCURRENCY_LIMIT` while 3
+/// are queued or running. Call it in the write transaction that inserts the benchmark, and
+/// count it there with `add_usage`.
+pub async fn ensure_benchmark_allowed(
+    conn: &mut SqliteConnection,
+    account: &AccountRecord,
+    now_ms: i64,
+) -> ApiResult<()> {
+    let running = usage::count_running_benchmarks(conn, &account.id).await?;
+    let limit = converra_api::PlanLimits::CONCURRENT_BENCHMARKS;
+    if running >= i64::from(limit) {
+        return Err(ApiError::new(
+            ErrorCode::ConcurrencyLimit,
+            format!(
+                "{running} benchmarks are already queued or running, the most an account may run at once ({limit}); wait for one to finish or cancel one"
+            ),
+        ));
+    }
+    let used = usage::period_totals(conn, &account.id, now_ms)
+        .await?
+        .benchmarks;
+    ensure_monthly(
+        account,
+        "benchmarks",
+        used,
+        account.limits.optimizations_per_month,
+        now_ms,
+    )
 }
 
 fn ensure_monthly(

@@ -234,15 +234,21 @@ pub async fn update_agent(
     Ok(Json(Data::new(agent)))
 }
 
-/// Every version of the agent's prompt, newest first.
-#[utoipa::path(get, path = "/agents/{id}/versions", tag = "agents", params(("id" = String, Path)),
-    responses((status = 200, body = Data<Vec<AgentVersion>>), (status = 404, body = converra_api::ErrorBody)))]
+/// The versions of the agent's prompt, newest first, a page at a time (100 unless `limit`
+/// says otherwise, so that most agents' whole history is one page).
+#[utoipa::path(get, path = "/agents/{id}/versions", tag = "agents", params(("id" = String, Path), Paging),
+    responses((status = 200, body = List<AgentVersion>), (status = 400, body = converra_api::ErrorBody),
+        (status = 404, body = converra_api::ErrorBody)))]
 pub async fn list_versions(
     State(state): State<AppState>,
     Caller(account): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Data<Vec<AgentVersion>>>> {
-    Ok(Json(Data::new(
-        state.store.agent_versions(&account.id, &id).await?,
-    )))
+    ApiQuery(paging): ApiQuery<Paging>,
+) -> ApiResult<Json<List<AgentVersion>>> {
+    let page = PageRequest::from_query(&paging, Paging::MAX_LIMIT)?;
+    let (data, pagination) = state
+        .store
+        .agent_versions_page(&account.id, &id, &page)
+        .await?;
+    Ok(Json(List { data, pagination }))
 }

@@ -220,7 +220,8 @@ pub async fn list_benchmarks(
 /// personas in the first `scenarioCount` scenarios, with its current prompt.
 #[utoipa::path(post, path = "/benchmarks", tag = "benchmarks", request_body = CreateBenchmark,
     responses((status = 201, body = Data<Benchmark>), (status = 400, body = converra_api::ErrorBody),
-        (status = 404, body = converra_api::ErrorBody)))]
+        (status = 403, body = converra_api::ErrorBody), (status = 404, body = converra_api::ErrorBody),
+        (status = 429, body = converra_api::ErrorBody)))]
 pub async fn create_benchmark(
     State(state): State<AppState>,
     Caller(account): Caller,
@@ -247,7 +248,18 @@ pub async fn create_benchmark(
     };
     let now = state.clock.now_ms();
     let mut tx = state.store.begin_write().await?;
+    crate::limits::ensure_benchmark_allowed(&mut tx, &account, now).await?;
     let benchmark = benchmark_store::insert_benchmark(&mut tx, &account.id, &new, now).await?;
+    crate::store::usage::add_usage(
+        &mut tx,
+        &account.id,
+        now,
+        crate::store::usage::UsageDelta {
+            benchmarks: 1,
+            ..Default::default()
+        },
+    )
+    .await?;
     tx.commit().await?;
     state.wake_jobs();
     Ok((StatusCode::CREATED, Json(Data::new(benchmark))))

@@ -226,6 +226,13 @@ fn normalize_and_check(settings: &mut Settings, allow_private_network: bool) -> 
         simulation.max_turns,
         S::MAX_TURNS,
     );
+    let (min, max) = S::USER_TEMPERATURE;
+    if !(min..=max).contains(&simulation.user_temperature) {
+        checks.fail(
+            "optimization.simulation.userTemperature",
+            format!("must be a number between {min} and {max}"),
+        );
+    }
 
     let llm = &mut settings.llm;
     checks.optional_text("llm.baseUrl", &mut llm.base_url, 2_000);
@@ -237,6 +244,7 @@ fn normalize_and_check(settings: &mut Settings, allow_private_network: bool) -> 
         }
     }
     checks.optional_text("llm.model", &mut llm.model, 200);
+    checks.optional_text("llm.judgeModel", &mut llm.judge_model, 200);
 
     let impact = &mut settings.business_impact;
     if let Some(value) = impact.value_per_conversation {
@@ -301,5 +309,26 @@ mod tests {
             err.to_string().contains("optimization.simulation.maxTurns"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_user_temperature_is_held_to_0_through_2() {
+        let patch = |t: Value| {
+            json!({"optimization": {"simulation": {"userTemperature": t}}})
+                .as_object()
+                .cloned()
+                .unwrap()
+        };
+        let current = Settings::default();
+        let merged = merge_settings(&current, patch(json!(2)), false).unwrap();
+        assert_eq!(merged.optimization.simulation.user_temperature, 2.0);
+        for bad in [json!(-0.1), json!(2.5)] {
+            let err = merge_settings(&current, patch(bad), false).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("optimization.simulation.userTemperature"),
+                "{err}"
+            );
+        }
     }
 }

@@ -57,6 +57,8 @@ impl AccountRecord {
 pub enum KeyLookup {
     Active(AccountRecord),
     Revoked,
+    /// Past its expiry, at this time (ms).
+    Expired(i64),
     Unknown,
 }
 
@@ -67,12 +69,24 @@ pub struct IssuedKey {
 }
 
 impl Store {
-    /// Finds the account called `name`, or creates it on `plan`, and issues it a new live key.
+    /// Finds the account called `name`, or creates it on `plan`, and issues it a new live key
+    /// that never expires.
     pub async fn issue_key(
         &self,
         account_name: &str,
         plan: PlanId,
         now_ms: i64,
+    ) -> anyhow::Result<IssuedKey> {
+        self.issue_key_until(account_name, plan, now_ms, None).await
+    }
+
+    /// As [`Store::issue_key`], for a key that answers 401 from `expires_at_ms` on.
+    pub async fn issue_key_until(
+        &self,
+        account_name: &str,
+        plan: PlanId,
+        now_ms: i64,
+        expires_at_ms: Option<i64>,
     ) -> anyhow::Result<IssuedKey> {
         let mut tx = self.begin_write().await?;
         let existing = sqlx::query("SELECT * FROM accounts WHERE name = $1")
@@ -104,34 +118,38 @@ impl Store {
         };
         let key = new_api_key(true);
         sqlx::query(
-            "INSERT INTO api_keys (id, account_id, key_hash, key_prefix, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO api_keys (id, account_id, key_hash, key_prefix, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(new_id("key"))
         .bind(&account.id)
         .bind(hash_api_key(&key))
         .bind(&key[..12])
         .bind(now_ms)
+        .bind(expires_at_ms)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(IssuedKey { key, account })
     }
 
-    /// The account a presented key belongs to.
-    pub async fn lookup_key(&self, key: &str) -> anyhow::Result<KeyLookup> {
+    /// The account a presented key belongs to, at `now_ms`.
+    pub async fn lookup_key(&self, key: &str, now_ms: i64) -> anyhow::Result<KeyLookup> {
         let row = sqlx::query(
-            "SELECT a.*, k.revoked_at FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = $1",
+            "SELECT a.*, k.revoked_at, k.expires_at FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = $1",
         )
         .bind(hash_api_key(key))
         .fetch_optional(self.pool())
         .await?;
-        Ok(match row {
-            None => KeyLookup::Unknown,
-            Some(row) if row.try_get::<Option<i64>, _>("revoked_at")?.is_some() => {
-                KeyLookup::Revoked
-            }
-            Some(row) => KeyLookup::Active(AccountRecord::from_row(&row)?),
-        })
+        let Some(row) = row else {
+            return Ok(KeyLookup::Unknown);
+        };
+        if row.try_get::<Option<i64>, _>("revoked_at")?.is_some() {
+            return Ok(KeyLookup::Revoked);
+        }
+        match row.try_get::<Option<i64>, _>("expires_at")? {
+            Some(expires_at) if expires_at <= now_ms => Ok(KeyLookup::Expired(expires_at)),
+            _ => Ok(KeyLookup::Active(AccountRecord::from_row(&row)?)),
+        }
     }
 
     /// Revokes a key: it then answers 401 `UNAUTHORIZED`.

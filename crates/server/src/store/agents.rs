@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::paging::{push_newest_first, PageRequest};
+use super::paging::{push_newest_first, PageRequest, Start};
 use super::Store;
 use super::{StoreError, StoreResult};
 use crate::clock::rfc3339;
@@ -405,6 +405,49 @@ impl Store {
             .map(version_from_row)
             .collect::<anyhow::Result<_>>()
             .map_err(Into::into)
+    }
+}
+
+impl Store {
+    /// A page of the agent's versions, newest first; a cursor names the last version seen.
+    pub async fn agent_versions_page(
+        &self,
+        account_id: &str,
+        agent_id: &str,
+        page: &PageRequest,
+    ) -> StoreResult<(Vec<AgentVersion>, Pagination)> {
+        let mut conn = self.pool().acquire().await?;
+        agent_in(&mut conn, account_id, agent_id).await?;
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM agent_versions WHERE agent_id = $1")
+                .bind(agent_id)
+                .fetch_one(&mut *conn)
+                .await?;
+        let mut query =
+            QueryBuilder::<Sqlite>::new("SELECT * FROM agent_versions WHERE agent_id = ");
+        query.push_bind(agent_id);
+        if let Start::After { key, .. } = &page.start {
+            query.push(" AND version < ").push_bind(*key);
+        }
+        query
+            .push(" ORDER BY version DESC LIMIT ")
+            .push_bind(i64::from(page.limit) + 1);
+        if let Start::Offset(offset) = page.start {
+            query
+                .push(" OFFSET ")
+                .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+        }
+        let mut versions = query
+            .build()
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(version_from_row)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let pagination = page.finish(&mut versions, u64::try_from(total).unwrap_or(0), |v| {
+            (i64::from(v.version), agent_id.to_owned())
+        });
+        Ok((versions, pagination))
     }
 }
 

@@ -43,6 +43,9 @@ impl NewBenchmark {
     }
 }
 
+/// Benchmarks running at once in the process.
+pub const BENCHMARK_RUNNERS: usize = 2;
+
 /// A benchmark the runner has just moved to `running`.
 #[derive(Debug, Clone)]
 pub struct ClaimedBenchmark {
@@ -275,15 +278,19 @@ impl Store {
         Ok(requeued.rows_affected())
     }
 
-    /// Moves the oldest queued benchmark (of any account) to `running`, or finds none.
+    /// Moves the next benchmark to `running` and returns it: fair across accounts (see the
+    /// query), at most one per account, and at most [`BENCHMARK_RUNNERS`] in the process.
     pub async fn claim_next_benchmark(
         &self,
         now_ms: i64,
     ) -> anyhow::Result<Option<ClaimedBenchmark>> {
         let mut tx = self.begin_write().await?;
+        // One running benchmark per account, the oldest queued of an idle account first: an
+        // account whose benchmark hangs on its model holds one runner, never all of them.
         let next = sqlx::query(
-            "SELECT id, account_id, seed FROM benchmarks WHERE status = 'queued' \
-             ORDER BY created_at, id LIMIT 1",
+            "SELECT b.id, b.account_id, b.seed FROM benchmarks b WHERE b.status = 'queued' \
+             AND NOT EXISTS (SELECT 1 FROM benchmarks r WHERE r.account_id = b.account_id AND r.status = 'running') \
+             ORDER BY b.created_at, b.id LIMIT 1",
         )
         .fetch_optional(&mut *tx)
         .await?;

@@ -430,8 +430,17 @@ impl Store {
         }
         let bounds = TimeBounds::from_filter(filter)?;
 
-        let search = match filter.q.as_deref().and_then(fts_query) {
-            Some(query) => Some(self.plan_search(query).await?),
+        let query = match filter.q.as_deref().map(fts_query).transpose() {
+            Ok(query) => query.flatten(),
+            Err(message) => {
+                return Err(StoreError::InvalidField {
+                    field: "q",
+                    message,
+                })
+            }
+        };
+        let search = match query {
+            Some(query) => Some(self.plan_search(account_id, query).await?),
             None => None,
         };
         let from = match search {
@@ -504,15 +513,19 @@ enum Search {
     WithinList(String),
 }
 
-/// Up to this many matches (over all accounts) a search starts from the matches.
+/// Up to this many of the account's matches a search starts from the matches.
 const SEARCH_FROM_MATCHES_MAX: i64 = 2_000;
 
 impl Store {
-    async fn plan_search(&self, query: String) -> StoreResult<Search> {
+    /// Chooses the plan from the account's own matches, so another tenant's text never
+    /// changes it.
+    async fn plan_search(&self, account_id: &str, query: String) -> StoreResult<Search> {
         let matches: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM (SELECT rowid FROM conversations_fts WHERE conversations_fts MATCH $1 LIMIT $2)",
+            "SELECT COUNT(*) FROM (SELECT f.rowid FROM conversations_fts f CROSS JOIN conversations c ON c.rowid = f.rowid \
+             WHERE f.body MATCH $1 AND c.account_id = $2 LIMIT $3)",
         )
         .bind(&query)
+        .bind(account_id)
         .bind(SEARCH_FROM_MATCHES_MAX + 1)
         .fetch_one(self.pool())
         .await?;

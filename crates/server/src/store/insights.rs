@@ -38,7 +38,8 @@ pub async fn queue_insights(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO insights_jobs (conversation_id, account_id, next_attempt_at, created_at) VALUES ($1, $2, $3, $3) \
-         ON CONFLICT (conversation_id) DO UPDATE SET next_attempt_at = excluded.next_attempt_at",
+         ON CONFLICT (conversation_id) DO UPDATE SET next_attempt_at = excluded.next_attempt_at, \
+         generation = insights_jobs.generation + 1",
     )
     .bind(conversation_id)
     .bind(account_id)
@@ -65,6 +66,8 @@ pub struct InsightsJob {
     pub messages: Vec<Message>,
     pub attempts: i64,
     pub conversation_created_at: i64,
+    /// Which queueing this is: only the newest may write its result.
+    pub generation: i64,
 }
 
 /// Why a conversation has no insights (yet), for `GET /conversations/:id/insights`.
@@ -104,7 +107,7 @@ impl Store {
     /// Up to `limit` conversations whose insights are due at `now_ms`.
     pub async fn due_insights(&self, now_ms: i64, limit: i64) -> anyhow::Result<Vec<InsightsJob>> {
         let rows = sqlx::query(
-            "SELECT j.conversation_id, j.account_id, c.agent_id, c.messages, c.insights_attempts, c.created_at, a.content \
+            "SELECT j.conversation_id, j.account_id, j.generation, c.agent_id, c.messages, c.insights_attempts, c.created_at, a.content \
              FROM insights_jobs j JOIN conversations c ON c.id = j.conversation_id JOIN agents a ON a.id = c.agent_id \
              WHERE j.next_attempt_at <= $1 ORDER BY j.next_attempt_at, j.conversation_id LIMIT $2",
         )
@@ -122,6 +125,7 @@ impl Store {
                     messages: serde_json::from_str(&row.try_get::<String, _>("messages")?)?,
                     attempts: row.try_get("insights_attempts")?,
                     conversation_created_at: row.try_get("created_at")?,
+                    generation: row.try_get("generation")?,
                 })
             })
             .collect()
@@ -382,13 +386,29 @@ impl Store {
 
 /// Stores ready insights for a job (replacing earlier ones), inside the caller's
 /// transaction, and takes the job off the queue. Returns the insights' id.
+/// Whether `job` is still the conversation's newest queueing (nothing re-queued it while
+/// it ran).
+async fn is_current(conn: &mut SqliteConnection, job: &InsightsJob) -> sqlx::Result<bool> {
+    let generation: Option<i64> =
+        sqlx::query_scalar("SELECT generation FROM insights_jobs WHERE conversation_id = $1")
+            .bind(&job.conversation_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(generation == Some(job.generation))
+}
+
+/// Stores a reading and returns the insights' id; `None`, writing nothing, when the job is
+/// stale: the conversation was queued again while it ran, and the newer job will read it.
 pub async fn save_insights(
     conn: &mut SqliteConnection,
     job: &InsightsJob,
     engine: &str,
     analysis: &ConversationAnalysis,
     now_ms: i64,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<Option<String>> {
+    if !is_current(conn, job).await? {
+        return Ok(None);
+    }
     let previous: Option<(String, i64, f64)> = sqlx::query_as(
         "SELECT id, created_at, quality_score FROM conversation_insights WHERE conversation_id = $1",
     )
@@ -505,7 +525,7 @@ pub async fn save_insights(
         .bind(&job.conversation_id)
         .execute(&mut *conn)
         .await?;
-    Ok(id)
+    Ok(Some(id))
 }
 
 /// Records a failed attempt: retried later with backoff while the error is transient and
@@ -517,6 +537,10 @@ pub async fn record_insights_failure(
     message: &str,
     retry_at: Option<i64>,
 ) -> sqlx::Result<bool> {
+    if !is_current(conn, job).await? {
+        // The newer job is due now and starts its attempts afresh.
+        return Ok(true);
+    }
     let attempts = job.attempts + 1;
     let retry_at = retry_at.filter(|_| attempts < MAX_ATTEMPTS);
     sqlx::query(

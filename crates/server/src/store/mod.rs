@@ -9,6 +9,7 @@ pub mod agents;
 pub mod benchmarks;
 pub mod conversations;
 pub mod insights;
+pub mod logged_tools;
 pub mod optimizations;
 pub mod otel;
 pub mod paging;

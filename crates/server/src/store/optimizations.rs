@@ -41,6 +41,12 @@ pub struct NewOptimization {
 }
 
 /// A run as the runner reads it.
+/// Optimizations of one account running at once; the rest of its runs wait, queued, so
+/// that the other accounts always find a runner (there are [`RUNNERS`]).
+pub const RUNNING_PER_ACCOUNT: u32 = 2;
+/// Optimizations running at once in the whole process.
+pub const RUNNERS: u32 = 4;
+
 #[derive(Debug, Clone)]
 pub struct OptimizationRecord {
     pub id: String,
@@ -85,6 +91,8 @@ pub struct NewSimulation {
     pub task_completed: bool,
     pub tokens: u64,
     pub latency_ms: f64,
+    /// Part of validation mode's retest of a winner, not of the test itself.
+    pub retest: bool,
 }
 
 /// A stored simulated conversation with its transcript.
@@ -408,9 +416,15 @@ impl Store {
         now_ms: i64,
     ) -> anyhow::Result<Option<OptimizationRecord>> {
         let mut tx = self.begin_write().await?;
+        // Fair across accounts: the account running the fewest goes first, and none holds
+        // more than its share of the runners, so one account's stuck runs stall no other.
         let id: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM optimizations WHERE status = 'queued' ORDER BY created_at, id LIMIT 1",
+            "SELECT id FROM (SELECT o.id, o.created_at, \
+               (SELECT COUNT(*) FROM optimizations r WHERE r.account_id = o.account_id AND r.status = 'running') AS running \
+               FROM optimizations o WHERE o.status = 'queued') \
+             WHERE running < $1 ORDER BY running, created_at, id LIMIT 1",
         )
+        .bind(i64::from(RUNNING_PER_ACCOUNT))
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else {
@@ -512,8 +526,8 @@ impl Store {
         for s in simulations {
             sqlx::query(
                 "INSERT INTO simulations (id, optimization_id, variant_id, cell, persona_id, scenario_id, messages, scores, \
-                 overall_score, task_completed, tokens, latency_ms, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (variant_id, cell) DO NOTHING",
+                 overall_score, task_completed, tokens, latency_ms, created_at, retest) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (variant_id, cell) DO NOTHING",
             )
             .bind(new_id("sim"))
             .bind(optimization_id)
@@ -528,6 +542,7 @@ impl Store {
             .bind(i64::try_from(s.tokens).unwrap_or(i64::MAX))
             .bind(s.latency_ms)
             .bind(now_ms)
+            .bind(s.retest)
             .execute(&mut *tx)
             .await?;
         }
@@ -535,16 +550,19 @@ impl Store {
         Ok(())
     }
 
-    /// Every stored simulation of a run, scored, grouped by variant row id, in cell order.
+    /// The stored simulations of a run's test (`retest` false) or of its winner's retest,
+    /// scored, by variant row id, in cell order.
     pub async fn scored_simulations(
         &self,
         optimization_id: &str,
+        retest: bool,
     ) -> anyhow::Result<Vec<(String, ScoredSimulation)>> {
         let rows = sqlx::query(
             "SELECT id, variant_id, cell, persona_id, scenario_id, scores, overall_score, task_completed, tokens, latency_ms \
-             FROM simulations WHERE optimization_id = $1 ORDER BY variant_id, cell",
+             FROM simulations WHERE optimization_id = $1 AND retest = $2 ORDER BY variant_id, cell",
         )
         .bind(optimization_id)
+        .bind(retest)
         .fetch_all(self.pool())
         .await?;
         rows.iter()

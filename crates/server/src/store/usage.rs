@@ -16,6 +16,7 @@ pub struct UsageDelta {
     pub requests: i64,
     pub conversations: i64,
     pub optimizations: i64,
+    pub benchmarks: i64,
     pub tokens: i64,
 }
 
@@ -29,6 +30,7 @@ impl UsageDelta {
         self.requests = self.requests.saturating_add(other.requests);
         self.conversations = self.conversations.saturating_add(other.conversations);
         self.optimizations = self.optimizations.saturating_add(other.optimizations);
+        self.benchmarks = self.benchmarks.saturating_add(other.benchmarks);
         self.tokens = self.tokens.saturating_add(other.tokens);
     }
 }
@@ -93,12 +95,13 @@ pub async fn add_usage(
     // Tokens saturate instead of overflowing (SQLite would turn the sum into a REAL that no
     // longer reads as an integer); the other counters grow by one at a time.
     sqlx::query(
-        "INSERT INTO usage_daily (account_id, day, requests, conversations, optimizations, tokens) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
+        "INSERT INTO usage_daily (account_id, day, requests, conversations, optimizations, tokens, benchmarks) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
          ON CONFLICT (account_id, day) DO UPDATE SET \
            requests = usage_daily.requests + excluded.requests, \
            conversations = usage_daily.conversations + excluded.conversations, \
            optimizations = usage_daily.optimizations + excluded.optimizations, \
+           benchmarks = usage_daily.benchmarks + excluded.benchmarks, \
            tokens = CASE WHEN usage_daily.tokens > 9223372036854775807 - excluded.tokens \
                     THEN 9223372036854775807 ELSE usage_daily.tokens + excluded.tokens END",
     )
@@ -108,6 +111,7 @@ pub async fn add_usage(
     .bind(delta.conversations)
     .bind(delta.optimizations)
     .bind(delta.tokens)
+    .bind(delta.benchmarks)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -124,7 +128,7 @@ pub async fn period_totals(
     // Added up here rather than with SUM, which fails on overflow: a month has at most 31
     // rows, and the sum saturates like every other token count.
     let rows = sqlx::query(
-        "SELECT requests, conversations, optimizations, tokens \
+        "SELECT requests, conversations, optimizations, benchmarks, tokens \
          FROM usage_daily WHERE account_id = $1 AND day >= $2 AND day < $3",
     )
     .bind(account_id)
@@ -144,6 +148,7 @@ fn delta_from_row(row: &sqlx::sqlite::SqliteRow) -> sqlx::Result<UsageDelta> {
         requests: row.try_get("requests")?,
         conversations: row.try_get("conversations")?,
         optimizations: row.try_get("optimizations")?,
+        benchmarks: row.try_get("benchmarks")?,
         tokens: row.try_get("tokens")?,
     })
 }
@@ -156,7 +161,7 @@ pub async fn period_usage(
 ) -> sqlx::Result<PeriodUsage> {
     let (start_ms, end_ms) = billing_period(now_ms);
     let rows = sqlx::query(
-        "SELECT day, requests, conversations, optimizations, tokens FROM usage_daily \
+        "SELECT day, requests, conversations, optimizations, benchmarks, tokens FROM usage_daily \
          WHERE account_id = $1 AND day >= $2 AND day < $3 ORDER BY day",
     )
     .bind(account_id)
@@ -207,6 +212,19 @@ pub async fn count_agents(conn: &mut SqliteConnection, account_id: &str) -> sqlx
 }
 
 /// Optimizations of the account running now.
+/// The account's benchmarks queued or running.
+pub async fn count_running_benchmarks(
+    conn: &mut SqliteConnection,
+    account_id: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM benchmarks WHERE account_id = $1 AND status IN ('queued', 'running')",
+    )
+    .bind(account_id)
+    .fetch_one(&mut *conn)
+    .await
+}
+
 pub async fn count_running_optimizations(
     conn: &mut SqliteConnection,
     account_id: &str,

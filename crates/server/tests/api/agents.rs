@@ -102,6 +102,23 @@ async fn a_new_prompt_or_model_makes_a_version_other_fields_do_not() {
     assert_eq!(numbers, [3, 2, 1]);
     assert_eq!(versions[0]["source"], "manual");
     assert_eq!(versions[2]["content"], "v1");
+    assert_eq!(body["pagination"]["total"], 3);
+    assert_eq!(body["pagination"]["limit"], 100);
+
+    // A page at a time: the cursor continues where the page ended.
+    let (status, first) = server.get(&format!("{path}/versions?limit=2"), &key).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["data"].as_array().unwrap().len(), 2);
+    assert_eq!(first["pagination"]["hasMore"], true);
+    let cursor = first["pagination"]["nextCursor"].as_str().unwrap();
+    let (_, rest) = server
+        .get(&format!("{path}/versions?limit=2&cursor={cursor}"), &key)
+        .await;
+    assert_eq!(rest["data"][0]["version"], 1, "{rest}");
+    assert_eq!(rest["pagination"]["hasMore"], false);
+    let (status, body) = server.get(&format!("{path}/versions?limit=0"), &key).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "VALIDATION_ERROR");
 }
 
 #[tokio::test]

@@ -78,6 +78,35 @@ async fn a_revoked_key_is_unauthorized() {
 }
 
 #[tokio::test]
+async fn a_key_past_its_expiry_is_unauthorized_and_says_when_it_expired() {
+    let server = TestServer::start().await;
+    let hour = 3_600_000;
+    let issued = server
+        .store
+        .issue_key_until(
+            "Initech",
+            PlanId::Free,
+            crate::common::START_MS,
+            Some(crate::common::START_MS + hour),
+        )
+        .await
+        .unwrap();
+    let (status, body) = server.get("/account", &issued.key).await;
+    assert_eq!(status, 200, "{body}");
+    server.clock.advance_ms(hour);
+    let (status, body) = server.get("/account", &issued.key).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "UNAUTHORIZED");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired at"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn keys_are_stored_only_as_a_hash() {
     let server = TestServer::start().await;
     let key = server.key("Hooli", PlanId::Free).await;
@@ -129,4 +158,30 @@ async fn cors_preflight_allows_any_origin() {
         .unwrap();
     assert!(response.status().is_success());
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
+}
+
+#[tokio::test]
+async fn an_address_that_keeps_sending_bad_keys_is_slowed_but_good_keys_still_work() {
+    use converra_server::limits::bad_keys::BAD_KEYS_PER_MINUTE;
+    let server = TestServer::start().await;
+    let good = server.key("Initech", PlanId::Free).await;
+    for _ in 0..BAD_KEYS_PER_MINUTE {
+        let (status, body) = server.get("/account", "ck_live_not_a_key").await;
+        assert_eq!(status, 401, "{body}");
+    }
+    let response = server
+        .request(Method::GET, "/account", Some("ck_live_not_a_key"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "RATE_LIMITED", "{body}");
+    let (status, body) = server.get("/account", &good).await;
+    assert_eq!(status, 200, "{body}");
+    // The next minute, a bad key is a plain 401 again.
+    server.clock.advance_ms(60_000);
+    let (status, _) = server.get("/account", "ck_live_not_a_key").await;
+    assert_eq!(status, 401);
 }

@@ -597,6 +597,9 @@ fn behave_slowly(fake: &FakeModel, delay: Duration) {
             CallKind::Variants => FakeModel::json_chat_reply(FakeModel::variants_json(1)),
             CallKind::Agent => FakeModel::chat_reply("Sure. What is your order number?"),
             CallKind::SimulatedUser => FakeModel::chat_reply("It is 1234, thanks! [DONE]"),
+            CallKind::Verdicts | CallKind::Reflection => {
+                FakeModel::error_reply(500, "a benchmark makes no such call")
+            }
         };
         reply.with_delay(delay)
     });
@@ -872,4 +875,62 @@ async fn openapi_lists_the_benchmark_paths() {
     assert!(paths["/benchmarks/{id}"]["get"].is_object());
     assert!(paths["/benchmarks/bulk"]["post"].is_object());
     assert!(doc["components"]["schemas"]["Benchmark"].is_object());
+}
+
+#[tokio::test]
+async fn at_most_three_benchmarks_run_at_once_and_a_month_holds_the_plans_quota() {
+    let fake = FakeModel::start().await;
+    behave_slowly(&fake, Duration::from_millis(500));
+    let server = model_server(&fake).await;
+    let key = server.key("Acme", PlanId::Free).await;
+    let agent = create_agent(&server, &key, "Support", CAREFUL_PROMPT).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let created =
+            create_benchmark(&server, &key, json!({"agentId": agent, "scenarioCount": 5})).await;
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let (status, body) = server
+        .post("/benchmarks", &key, json!({"agentId": agent}))
+        .await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"]["code"], "CONCURRENCY_LIMIT");
+    assert!(body["error"]["message"].as_str().unwrap().contains("(3)"));
+
+    // Cancelled ones free their slots, but still count towards the month (10 on Free).
+    let (status, _) = server
+        .post(
+            "/benchmarks/bulk",
+            &key,
+            json!({"action": "cancel", "jobIds": ids}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    for id in &ids {
+        assert_eq!(
+            wait_finished(&server, &key, id).await["status"],
+            "cancelled"
+        );
+    }
+    for created in 3..10 {
+        let body = create_benchmark(&server, &key, json!({"agentId": agent})).await;
+        let id = body["id"].as_str().unwrap().to_owned();
+        let (status, _) = server
+            .post(
+                "/benchmarks/bulk",
+                &key,
+                json!({"action": "delete", "jobIds": [id]}),
+            )
+            .await;
+        assert_eq!(status, 200, "benchmark {created}");
+    }
+    let (status, body) = server
+        .post("/benchmarks", &key, json!({"agentId": agent}))
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "LIMIT_EXCEEDED");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("10 benchmarks a month"));
 }

@@ -422,6 +422,18 @@ async fn list_filters_and_full_text_search() {
         1
     );
     assert_eq!(total("/conversations?q=%22%3B%20DROP".into()).await, 0);
+    assert_eq!(
+        total("/conversations?q=ref".into()).await,
+        2,
+        "a 3-letter prefix"
+    );
+    // A lone word under 3 letters would match much of the index: refused, naming `q`.
+    let (status, body) = server.get("/conversations?q=re", key).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error"]["details"]["fields"][0]["field"], "q",
+        "{body}"
+    );
     // Insights arrive in the background: every conversation is on one side of the filter.
     assert_eq!(
         total("/conversations?hasInsights=true".into()).await

@@ -401,3 +401,132 @@ async fn model_failures_are_retried_with_backoff_then_marked_failed_and_a_good_m
     let ready = ready_insights(&server, &key, &id).await;
     assert_eq!(ready["engine"], "model:judge");
 }
+
+#[tokio::test]
+async fn a_reading_of_an_older_transcript_never_overwrites_the_newer_queueing() {
+    use converra_server::engine::offline::analysis::analyze;
+    use converra_server::store::insights::{queue_insights, save_insights};
+
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    let (status, _) = server
+        .patch(
+            "/settings",
+            &key,
+            json!({"insights": {"autoGenerate": false}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = server
+        .post("/conversations", &key, clean_conversation("Support"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let conversation = body["data"]["id"].as_str().unwrap().to_owned();
+    let (_, account) = server.get("/account", &key).await;
+    let account = account["data"]["id"].as_str().unwrap().to_owned();
+    // Due a day from now, so the server's own worker (at the test clock) leaves it alone.
+    let due = crate::common::START_MS + 86_400_000;
+    let queue = || async {
+        let mut tx = server.store.begin_write().await.unwrap();
+        queue_insights(&mut tx, &account, &conversation, due)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    };
+    queue().await;
+    let older = server.store.due_insights(due, 10).await.unwrap().remove(0);
+    // The transcript grows while the older job runs: it is queued again.
+    queue().await;
+    let mut tx = server.store.begin_write().await.unwrap();
+    let stale = save_insights(
+        &mut tx,
+        &older,
+        "offline",
+        &analyze(&older.messages, None),
+        due,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(stale, None, "the older reading was written");
+    let newer = server.store.due_insights(due, 10).await.unwrap();
+    assert_eq!(newer.len(), 1, "the newer queueing was lost");
+    assert_eq!(newer[0].generation, older.generation + 1);
+    let mut tx = server.store.begin_write().await.unwrap();
+    let saved = save_insights(
+        &mut tx,
+        &newer[0],
+        "offline",
+        &analyze(&newer[0].messages, None),
+        due,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert!(saved.is_some());
+    assert!(server.store.due_insights(due, 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn each_conversations_insights_are_recorded_as_they_finish() {
+    use crate::common::fake_model::FakeModel;
+    use std::time::Duration;
+
+    let model = FakeModel::start_unrecorded().await;
+    model.respond_with(|request| {
+        let reply = FakeModel::json_chat_reply(FakeModel::analysis_json(80.0));
+        if request.last_message().contains("SLOW") {
+            reply.with_delay(Duration::from_secs(4))
+        } else {
+            reply
+        }
+    });
+    let server = TestServer::start_with(crate::model_world::server_config()).await;
+    let key = crate::model_world::account_in_world(&server, "Acme", &model.base_url).await;
+    let (status, _) = server
+        .patch(
+            "/settings",
+            &key,
+            json!({"insights": {"autoGenerate": false}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mut ids = Vec::new();
+    for text in ["SLOW question about my order", "A quick question"] {
+        let (status, body) = server
+            .post(
+                "/conversations",
+                &key,
+                json!({"agentName": "Support", "messages": [
+                    {"role": "user", "content": text},
+                    {"role": "assistant", "content": "Happy to help."}
+                ]}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        ids.push(body["data"]["id"].as_str().unwrap().to_owned());
+    }
+    // Both queued in one write, due a minute on: the worker reads them in one batch.
+    let (_, account) = server.get("/account", &key).await;
+    let account = account["data"]["id"].as_str().unwrap().to_owned();
+    let due = crate::common::START_MS + 60_000;
+    let mut tx = server.store.begin_write().await.unwrap();
+    for id in &ids {
+        converra_server::store::insights::queue_insights(&mut tx, &account, id, due)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    server.clock.advance_ms(60_000);
+    let quick = server
+        .wait_for(&format!("/conversations/{}", ids[1]), &key, |b| {
+            b["data"]["insightsStatus"] == "ready"
+        })
+        .await;
+    assert_eq!(quick["data"]["insightsStatus"], "ready");
+    // Written while the slow reading of the same batch is still under way.
+    let (_, slow) = server
+        .get(&format!("/conversations/{}", ids[0]), &key)
+        .await;
+    assert_eq!(slow["data"]["insightsStatus"], "pending", "{slow}");
+}

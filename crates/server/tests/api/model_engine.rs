@@ -8,7 +8,7 @@ use crate::common::fake_model::{
 };
 use converra_api::conversations::{Message, Role, ToolCall};
 use converra_api::insights::{Metric, Sentiment, Severity};
-use converra_server::engine::model::{ChatClient, ChatMessage, ModelEngine};
+use converra_server::engine::model::{CallOptions, ChatClient, ChatMessage, ModelEngine, Schema};
 use converra_server::engine::{
     AnalysisInput, Behaviour, Engine, EngineError, IssueFrequency, IssueKind, OptimizationIntent,
     Persona, Scenario, SimulationRequest, VariantRequest,
@@ -71,6 +71,18 @@ fn metrics(score: f64) -> serde_json::Map<String, Value> {
         .collect()
 }
 
+fn hello_schema() -> Schema {
+    Schema {
+        name: "hello",
+        schema: json!({
+            "type": "object",
+            "properties": {"hello": {"type": "string"}},
+            "required": ["hello"],
+            "additionalProperties": false
+        }),
+    }
+}
+
 fn ask() -> Vec<ChatMessage> {
     vec![
         ChatMessage::system("Answer in JSON."),
@@ -85,12 +97,20 @@ async fn a_completion_counts_tokens_sends_the_key_and_asks_for_json() {
     fake.push_reply(FakeModel::chat_reply("plain text"));
     let client = ChatClient::new(fake.config());
 
-    let completion = client.complete(&ask(), true).await.expect("completes");
+    let schema = hello_schema();
+    let json = CallOptions {
+        json: Some(&schema),
+        ..CallOptions::new(1)
+    };
+    let completion = client.complete(&ask(), &json).await.expect("completes");
     assert_eq!(completion.content, r#"{"hello":"world"}"#);
     assert_eq!(completion.prompt_tokens, FAKE_PROMPT_TOKENS);
     assert_eq!(completion.completion_tokens, FAKE_COMPLETION_TOKENS);
     assert!(completion.latency_ms > 0.0);
-    let plain = client.complete(&ask(), false).await.expect("completes");
+    let plain = client
+        .complete(&ask(), &CallOptions::new(1))
+        .await
+        .expect("completes");
     assert_eq!(plain.content, "plain text");
 
     let requests = fake.requests();
@@ -99,7 +119,7 @@ async fn a_completion_counts_tokens_sends_the_key_and_asks_for_json() {
     assert_eq!(first.path, "/v1/chat/completions");
     assert_eq!(first.header("authorization"), Some("Bearer sk-test-key"));
     assert_eq!(first.body["model"], FAKE_MODEL_NAME);
-    assert_eq!(first.body["temperature"], 0);
+    assert_eq!(first.body["temperature"].as_f64(), Some(0.0));
     assert!(first.json_mode());
     assert_eq!(
         first.messages(),
@@ -119,7 +139,7 @@ async fn without_a_key_no_authorization_header_is_sent() {
     let mut config = fake.config();
     config.api_key = None;
     ChatClient::new(config)
-        .complete(&ask(), false)
+        .complete(&ask(), &CallOptions::new(1))
         .await
         .expect("completes");
     assert_eq!(fake.requests()[0].header("authorization"), None);
@@ -133,7 +153,10 @@ async fn a_rate_limited_call_is_retried_after_the_retry_after_delay() {
     let client = ChatClient::new(fake.config());
 
     let started = Instant::now();
-    let completion = client.complete(&ask(), false).await.expect("retried");
+    let completion = client
+        .complete(&ask(), &CallOptions::new(1))
+        .await
+        .expect("retried");
     assert_eq!(completion.content, "finally");
     // The backoff alone is 5 ms: only Retry-After explains a full second.
     assert!(
@@ -150,7 +173,10 @@ async fn server_errors_until_retries_run_out_are_an_upstream_error() {
     fake.push_replies((0..3).map(|_| FakeModel::error_reply(503, "the model is overloaded")));
     let client = ChatClient::new(fake.config()); // 2 retries: 3 attempts
 
-    let error = client.complete(&ask(), false).await.expect_err("fails");
+    let error = client
+        .complete(&ask(), &CallOptions::new(1))
+        .await
+        .expect_err("fails");
     assert_eq!(error, EngineError::Upstream { status: 503 });
     assert_eq!(error.code(), "MODEL_ERROR");
     assert_eq!(fake.requests().len(), 3);
@@ -162,7 +188,10 @@ async fn persistent_rate_limiting_is_reported_with_the_attempts_made() {
     fake.push_replies((0..3).map(|_| FakeModel::error_reply(429, "rate limit reached")));
     let client = ChatClient::new(fake.config());
 
-    let error = client.complete(&ask(), false).await.expect_err("fails");
+    let error = client
+        .complete(&ask(), &CallOptions::new(1))
+        .await
+        .expect_err("fails");
     assert_eq!(error, EngineError::RateLimited { attempts: 3 });
     assert_eq!(error.code(), "MODEL_RATE_LIMITED");
     assert!(error.is_transient());
@@ -175,7 +204,7 @@ async fn a_server_error_then_success_is_retried() {
     fake.push_reply(FakeReply::raw(502, "Bad gateway"));
     fake.push_reply(FakeModel::chat_reply("recovered"));
     let completion = ChatClient::new(fake.config())
-        .complete(&ask(), false)
+        .complete(&ask(), &CallOptions::new(1))
         .await
         .expect("retried");
     assert_eq!(completion.content, "recovered");
@@ -192,7 +221,10 @@ async fn client_errors_are_not_retried_and_say_the_status_without_the_body() {
     fake.push_reply(FakeModel::chat_reply("never reached"));
     let client = ChatClient::new(fake.config());
 
-    let error = client.complete(&ask(), false).await.expect_err("fails");
+    let error = client
+        .complete(&ask(), &CallOptions::new(1))
+        .await
+        .expect_err("fails");
     assert_eq!(error, EngineError::Upstream { status: 404 });
     assert_eq!(
         error.to_string(),
@@ -213,7 +245,10 @@ async fn a_slow_endpoint_times_out_quickly() {
     let client = ChatClient::new(config);
 
     let started = Instant::now();
-    let error = client.complete(&ask(), false).await.expect_err("times out");
+    let error = client
+        .complete(&ask(), &CallOptions::new(1))
+        .await
+        .expect_err("times out");
     assert_eq!(error, EngineError::Timeout { seconds: 1 });
     assert_eq!(error.code(), "MODEL_TIMEOUT");
     assert!(
@@ -237,7 +272,7 @@ async fn an_endpoint_nobody_listens_on_is_unreachable() {
     config.max_retries = 1;
 
     let error = ChatClient::new(config)
-        .complete(&ask(), false)
+        .complete(&ask(), &CallOptions::new(1))
         .await
         .expect_err("unreachable");
     assert!(matches!(error, EngineError::Unreachable(_)), "{error:?}");
@@ -251,13 +286,19 @@ async fn a_body_that_is_not_a_chat_completion_is_malformed_and_not_retried() {
     fake.push_reply(FakeReply::raw(200, r#"{"choices": []}"#));
     let client = ChatClient::new(fake.config());
 
-    let not_json = client.complete(&ask(), false).await.expect_err("malformed");
+    let not_json = client
+        .complete(&ask(), &CallOptions::new(1))
+        .await
+        .expect_err("malformed");
     assert!(
         matches!(&not_json, EngineError::MalformedReply(m) if m.contains("not JSON") && !m.contains("proxy login")),
         "{not_json:?}"
     );
     assert!(!not_json.is_transient());
-    let no_choices = client.complete(&ask(), false).await.expect_err("malformed");
+    let no_choices = client
+        .complete(&ask(), &CallOptions::new(1))
+        .await
+        .expect_err("malformed");
     assert_eq!(
         no_choices,
         EngineError::MalformedReply("the reply has no choices".to_owned())
@@ -270,7 +311,7 @@ async fn tokens_are_estimated_when_the_endpoint_reports_no_usage() {
     let fake = FakeModel::start().await;
     fake.push_reply(FakeModel::chat_reply_with_usage(&"x".repeat(40), None));
     let completion = ChatClient::new(fake.config())
-        .complete(&ask(), false)
+        .complete(&ask(), &CallOptions::new(1))
         .await
         .expect("completes");
     assert_eq!(completion.completion_tokens, 10);
@@ -289,7 +330,7 @@ async fn no_more_requests_than_max_concurrency_are_in_flight() {
     let calls: Vec<_> = (0..6)
         .map(|_| {
             let client = client.clone();
-            tokio::spawn(async move { client.complete(&ask(), false).await })
+            tokio::spawn(async move { client.complete(&ask(), &CallOptions::new(1)).await })
         })
         .collect();
     for call in calls {
@@ -304,7 +345,7 @@ async fn no_more_requests_than_max_concurrency_are_in_flight() {
 async fn analyze_reads_a_well_formed_judge_reply() {
     let fake = FakeModel::start().await;
     let mut scores = metrics(70.0);
-    scores.insert("clarity".to_owned(), json!(130));
+    scores.insert("clarity".to_owned(), json!(100));
     scores.insert("sentiment".to_owned(), json!(20));
     fake.push_reply(FakeModel::json_chat_reply(json!({
         "title": "Order lookup failed",
@@ -535,6 +576,7 @@ async fn simulate_alternates_agent_and_user_until_the_user_is_done() {
             persona: &PERSONA,
             scenario: &SCENARIO,
             max_turns: 10,
+            tools: &[],
             seed: 1,
         })
         .await
@@ -624,6 +666,7 @@ async fn simulate_stops_at_max_turns() {
             persona: &PERSONA,
             scenario: &SCENARIO,
             max_turns: 4,
+            tools: &[],
             seed: 1,
         })
         .await
@@ -645,6 +688,7 @@ async fn a_failing_call_fails_the_simulation() {
             persona: &PERSONA,
             scenario: &SCENARIO,
             max_turns: 10,
+            tools: &[],
             seed: 1,
         })
         .await
@@ -686,6 +730,7 @@ async fn a_well_behaved_fake_answers_all_three_jobs() {
             persona: &PERSONA,
             scenario: &SCENARIO,
             max_turns: 8,
+            tools: &[],
             seed: 1,
         })
         .await
@@ -833,7 +878,10 @@ async fn a_reply_over_four_mebibytes_is_malformed() {
         )
     });
     let client = ChatClient::new(fake.config());
-    let error = client.complete(&ask(), false).await.expect_err("too large");
+    let error = client
+        .complete(&ask(), &CallOptions::new(1))
+        .await
+        .expect_err("too large");
     assert_eq!(
         error,
         EngineError::MalformedReply("the reply is larger than 4 MiB".to_owned())

@@ -35,8 +35,9 @@ async fn an_account_that_saved_nothing_reads_the_defaults() {
             "optimization": {"optimizationStrategy": null, "variantsPerGeneration": 3,
                 "deploymentMode": "manual", "maxIterations": 10,
                 "simulation": {"personaCount": 5, "scenariosPerSimulation": 3, "maxTurns": 10,
-                    "confidenceMode": "moderate"}},
-            "llm": {"baseUrl": null, "model": null, "hasApiKey": false},
+                    "confidenceMode": "moderate", "userTemperature": 0.7}},
+            "llm": {"baseUrl": null, "model": null, "hasApiKey": false, "judgeModel": null,
+                "structuredOutputs": "auto"},
             "insights": {"autoGenerate": true},
             "businessImpact": {"valuePerConversation": null, "currency": "USD"}
         }})
@@ -172,7 +173,8 @@ async fn values_out_of_range_are_refused_with_every_path() {
             "/settings",
             &key,
             json!({"optimization": {"variantsPerGeneration": 6, "maxIterations": 0,
-                   "simulation": {"personaCount": 0, "scenariosPerSimulation": 11, "maxTurns": 31}},
+                   "simulation": {"personaCount": 0, "scenariosPerSimulation": 11, "maxTurns": 31,
+                       "userTemperature": 2.5}},
                    "businessImpact": {"valuePerConversation": -1, "currency": "dollars"},
                    "llm": {"baseUrl": "ftp://models.test"},
                    "general": {"preferredLLM": "  "}}),
@@ -192,6 +194,7 @@ async fn values_out_of_range_are_refused_with_every_path() {
             "optimization.simulation.maxTurns",
             "optimization.simulation.personaCount",
             "optimization.simulation.scenariosPerSimulation",
+            "optimization.simulation.userTemperature",
             "optimization.variantsPerGeneration",
         ]
     );
@@ -202,10 +205,18 @@ async fn values_out_of_range_are_refused_with_every_path() {
             "/settings",
             &key,
             json!({"optimization": {"variantsPerGeneration": 5,
-                   "simulation": {"personaCount": 20, "scenariosPerSimulation": 1, "maxTurns": 2}}}),
+                   "simulation": {"personaCount": 20, "scenariosPerSimulation": 1, "maxTurns": 2,
+                       "userTemperature": 0}},
+                   "llm": {"judgeModel": " gpt-4o ", "structuredOutputs": "json_object"}}),
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["llm"]["judgeModel"], "gpt-4o");
+    assert_eq!(body["data"]["llm"]["structuredOutputs"], "json_object");
+    assert_eq!(
+        body["data"]["optimization"]["simulation"]["userTemperature"],
+        0.0
+    );
 
     for (patch, field) in [
         (
@@ -215,6 +226,14 @@ async fn values_out_of_range_are_refused_with_every_path() {
         (
             json!({"optimization": {"deploymentMode": "automatic"}}),
             "optimization.deploymentMode",
+        ),
+        (
+            json!({"llm": {"structuredOutputs": "xml"}}),
+            "llm.structuredOutputs",
+        ),
+        (
+            json!({"optimization": {"simulation": {"userTemperature": -0.5}}}),
+            "optimization.simulation.userTemperature",
         ),
         (
             json!({"optimization": {"variantsPerGeneration": "three"}}),
@@ -253,7 +272,8 @@ async fn the_model_api_key_is_stored_but_never_returned() {
     let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
         body["data"]["llm"],
-        json!({"baseUrl": "https://llm.example.com/v1", "model": "gpt-4o", "hasApiKey": true})
+        json!({"baseUrl": "https://llm.example.com/v1", "model": "gpt-4o", "hasApiKey": true,
+            "judgeModel": null, "structuredOutputs": "auto"})
     );
     let response = server
         .request(Method::GET, "/settings", Some(&key))

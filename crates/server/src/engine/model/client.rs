@@ -1,10 +1,12 @@
 //! A small client for OpenAI-compatible chat-completions endpoints (OpenAI, vLLM, Ollama,
 //! llama.cpp server): one call, retried on the failures that pass, bounded in concurrency.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use converra_api::settings::StructuredOutputs;
+use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
@@ -21,6 +23,9 @@ const BACKOFF_CAP: Duration = Duration::from_secs(30);
 /// The largest reply read: a chat completion is far smaller, and an endpoint sending more
 /// must not fill the server's memory.
 pub const MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The most of a 400's body read to tell whether the endpoint refused the schema.
+const MAX_REFUSAL_BYTES: usize = 64 * 1024;
 
 /// Whose endpoint a client talks to, which decides what it may connect to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,6 +57,8 @@ pub struct ModelConfig {
     pub retry_base: Duration,
     /// Who named the endpoint.
     pub owner: EndpointOwner,
+    /// How structured replies are asked for (`llm.structuredOutputs`).
+    pub structured_outputs: StructuredOutputs,
 }
 
 impl ModelConfig {
@@ -72,6 +79,7 @@ impl ModelConfig {
             max_concurrency: Self::DEFAULT_MAX_CONCURRENCY,
             retry_base: Self::DEFAULT_RETRY_BASE,
             owner: EndpointOwner::Operator,
+            structured_outputs: StructuredOutputs::Auto,
         }
     }
 
@@ -93,6 +101,7 @@ impl std::fmt::Debug for ModelConfig {
             .field("max_concurrency", &self.max_concurrency)
             .field("retry_base", &self.retry_base)
             .field("owner", &self.owner)
+            .field("structured_outputs", &self.structured_outputs)
             .finish()
     }
 }
@@ -104,6 +113,28 @@ pub enum ChatRole {
     System,
     User,
     Assistant,
+    /// The answer to one of the assistant's tool calls.
+    Tool,
+}
+
+/// A tool call the model asked for, or one of its earlier calls repeated back to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatToolCall {
+    pub id: String,
+    pub name: String,
+    /// The arguments as the model wrote them: JSON text, which it may have got wrong.
+    pub arguments: String,
+}
+
+impl Serialize for ChatToolCall {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        json!({
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        })
+        .serialize(serializer)
+    }
 }
 
 /// One message of a chat-completions request.
@@ -111,35 +142,103 @@ pub enum ChatRole {
 pub struct ChatMessage {
     pub role: ChatRole,
     pub content: String,
+    /// An assistant turn's tool calls.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ChatToolCall>,
+    /// A tool message's call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
 }
 
 impl ChatMessage {
-    pub fn system(content: impl Into<String>) -> Self {
+    fn of(role: ChatRole, content: String) -> Self {
         ChatMessage {
-            role: ChatRole::System,
-            content: content.into(),
+            role,
+            content,
+            tool_calls: Vec::new(),
+            tool_call_id: None,
         }
+    }
+
+    pub fn system(content: impl Into<String>) -> Self {
+        Self::of(ChatRole::System, content.into())
     }
 
     pub fn user(content: impl Into<String>) -> Self {
-        ChatMessage {
-            role: ChatRole::User,
-            content: content.into(),
-        }
+        Self::of(ChatRole::User, content.into())
     }
 
     pub fn assistant(content: impl Into<String>) -> Self {
+        Self::of(ChatRole::Assistant, content.into())
+    }
+
+    /// An assistant turn that called tools (its text may be empty).
+    pub fn assistant_calls(content: impl Into<String>, calls: Vec<ChatToolCall>) -> Self {
         ChatMessage {
-            role: ChatRole::Assistant,
-            content: content.into(),
+            tool_calls: calls,
+            ..Self::of(ChatRole::Assistant, content.into())
         }
     }
+
+    /// The answer to the call `call_id`.
+    pub fn tool(call_id: impl Into<String>, content: impl Into<String>) -> Self {
+        ChatMessage {
+            tool_call_id: Some(call_id.into()),
+            ..Self::of(ChatRole::Tool, content.into())
+        }
+    }
+}
+
+/// The JSON schema a structured reply must follow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schema {
+    /// `^[a-zA-Z0-9_-]{1,64}$`, as OpenAI requires.
+    pub name: &'static str,
+    /// A strict schema: every object lists all its properties as required and allows no
+    /// others.
+    pub schema: Value,
+}
+
+/// What one call asks for beyond its messages.
+#[derive(Debug, Clone, Copy)]
+pub struct CallOptions<'a> {
+    /// A structured reply following this schema; the instructions must say "JSON" too, as
+    /// OpenAI requires for the `json_object` fallback.
+    pub json: Option<&'a Schema>,
+    /// Sent as `seed`, so that an endpoint that honours it samples the same way again.
+    pub seed: u64,
+    pub temperature: f64,
+    /// Another model than the configured one, on the same endpoint.
+    pub model: Option<&'a str>,
+    /// Functions the model may call: the `tools` list of the request, as sent.
+    pub tools: Option<&'a Value>,
+}
+
+impl CallOptions<'_> {
+    /// A deterministic call (temperature 0) with `seed`, plain text, the configured model.
+    pub fn new(seed: u64) -> Self {
+        CallOptions {
+            json: None,
+            seed,
+            temperature: 0.0,
+            model: None,
+            tools: None,
+        }
+    }
+}
+
+/// The `seed` sent: 31 bits of the derived seed, since servers read it into types as small
+/// as llama.cpp's `uint32` and as signed as vLLM's `int64`.
+fn wire_seed(seed: u64) -> u32 {
+    (seed >> 33) as u32
 }
 
 /// The model's answer to one call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Completion {
+    /// The reply's text; empty when the model only called tools.
     pub content: String,
+    pub tool_calls: Vec<ChatToolCall>,
     /// From the reply's `usage`, or estimated from the text when the endpoint sends none.
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
@@ -161,7 +260,13 @@ pub struct ChatClient {
     /// Why no client could be built, when none could: every call then fails with it.
     http: Result<reqwest::Client, String>,
     permits: Arc<Semaphore>,
+    /// The calling account's share of `permits`, when several accounts share this client
+    /// (see [`ChatClient::for_account`]).
+    account_permits: Option<Arc<Semaphore>>,
     config: Arc<ModelConfig>,
+    /// Set once the endpoint refused a JSON schema under `auto`: later calls ask for a JSON
+    /// object straight away.
+    schemas_refused: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for ChatClient {
@@ -174,11 +279,12 @@ impl std::fmt::Debug for ChatClient {
 
 /// What one request brought back, before it is judged.
 enum Received {
-    /// A status other than 2xx, with `Retry-After` if sent. The body is not read: it is
-    /// never shown to anyone.
+    /// A status other than 2xx, with `Retry-After` if sent. The body is never shown to
+    /// anyone; a 400's start is read only to tell whether it is about `response_format`.
     Refusal {
         status: u16,
         retry_after: Option<Duration>,
+        about_response_format: bool,
     },
     /// A 2xx reply's body.
     Body(Vec<u8>),
@@ -195,22 +301,35 @@ enum Attempt {
         retry_after: Option<Duration>,
     },
     Fail(EngineError),
+    /// A 400 about `response_format` to a request that sent a JSON schema.
+    SchemaRefused,
 }
+
+/// The `response_format` asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Schema,
+    Object,
+}
+
+/// How long connecting to an endpoint may take: an endpoint that does not accept
+/// connections fails fast instead of holding a permit for the whole call's timeout.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl ChatClient {
     pub fn new(config: ModelConfig) -> Self {
+        let builder = reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT);
         let http = match config.owner {
-            // `Client::new` only panics when no TLS backend can start; rustls is compiled in.
-            EndpointOwner::Operator => Ok(reqwest::Client::new()),
-            EndpointOwner::Account { allow_private } => {
-                guarded_client(reqwest::Client::builder(), allow_private)
-                    .map_err(|error| describe_error(&error))
-            }
-        };
+            EndpointOwner::Operator => builder.build(),
+            EndpointOwner::Account { allow_private } => guarded_client(builder, allow_private),
+        }
+        .map_err(|error| describe_error(&error));
         ChatClient {
             http,
             permits: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
+            account_permits: None,
             config: Arc::new(config),
+            schemas_refused: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -218,22 +337,35 @@ impl ChatClient {
         &self.config
     }
 
-    /// Sends `messages` and returns the first choice's text. With `json_reply` the endpoint
-    /// is asked for a JSON object (`response_format: json_object`); the instructions must
-    /// say "JSON" too, as OpenAI requires.
+    /// This client for one account, which may hold at most `permits` of its calls in flight
+    /// at once: accounts sharing an endpoint (the operator's) share its slots, and one whose
+    /// calls hang cannot take them all.
+    pub fn for_account(&self, permits: Arc<Semaphore>) -> ChatClient {
+        ChatClient {
+            account_permits: Some(permits),
+            ..self.clone()
+        }
+    }
+
+    /// Sends `messages` and returns the first choice's text (and tool calls). A structured
+    /// call sends its schema (`response_format: json_schema`, strict) or asks for a JSON
+    /// object, as `llm.structuredOutputs` says; under `auto` an endpoint that refuses the
+    /// schema (a 400 about `response_format`) is asked again for a JSON object, and is
+    /// asked that way from then on.
     pub async fn complete(
         &self,
         messages: &[ChatMessage],
-        json_reply: bool,
+        options: &CallOptions<'_>,
     ) -> Result<Completion, EngineError> {
-        let mut body = json!({
-            "model": self.config.model,
-            "messages": messages,
-            "temperature": 0,
+        let mut format = options.json.map(|_| match self.config.structured_outputs {
+            StructuredOutputs::JsonSchema => Format::Schema,
+            StructuredOutputs::JsonObject => Format::Object,
+            StructuredOutputs::Auto if self.schemas_refused.load(Ordering::Relaxed) => {
+                Format::Object
+            }
+            StructuredOutputs::Auto => Format::Schema,
         });
-        if json_reply {
-            body["response_format"] = json!({ "type": "json_object" });
-        }
+        let mut body = self.request_body(messages, options, format);
         let prompt_chars: usize = messages.iter().map(|m| m.content.chars().count()).sum();
         let attempts = self.config.max_retries.saturating_add(1);
         let mut attempt = 1;
@@ -242,6 +374,21 @@ impl ChatClient {
             let (error, retry_after) = match outcome {
                 Attempt::Done(completion) => return Ok(completion),
                 Attempt::Fail(error) => return Err(error),
+                Attempt::SchemaRefused
+                    if format == Some(Format::Schema)
+                        && self.config.structured_outputs == StructuredOutputs::Auto =>
+                {
+                    tracing::info!(
+                        model = %self.config.model,
+                        "the model endpoint refused a JSON schema: asking for JSON objects from now on"
+                    );
+                    self.schemas_refused.store(true, Ordering::Relaxed);
+                    format = Some(Format::Object);
+                    body = self.request_body(messages, options, format);
+                    // The refusal was an answer, not a failure: it uses up no attempt.
+                    continue;
+                }
+                Attempt::SchemaRefused => return Err(EngineError::Upstream { status: 400 }),
                 Attempt::Retry { error, retry_after } => (error, retry_after),
             };
             if attempt >= attempts {
@@ -264,6 +411,34 @@ impl ChatClient {
         }
     }
 
+    fn request_body(
+        &self,
+        messages: &[ChatMessage],
+        options: &CallOptions<'_>,
+        format: Option<Format>,
+    ) -> Value {
+        let mut body = json!({
+            "model": options.model.unwrap_or(&self.config.model),
+            "messages": messages,
+            "temperature": options.temperature,
+            "seed": wire_seed(options.seed),
+        });
+        if let Some(tools) = options.tools {
+            body["tools"] = tools.clone();
+        }
+        match (format, options.json) {
+            (Some(Format::Schema), Some(schema)) => {
+                body["response_format"] = json!({
+                    "type": "json_schema",
+                    "json_schema": {"name": schema.name, "strict": true, "schema": schema.schema},
+                });
+            }
+            (Some(_), _) => body["response_format"] = json!({ "type": "json_object" }),
+            (None, _) => {}
+        }
+        body
+    }
+
     /// The wait before attempt `attempt + 1`: `retry_base · 2^(attempt-1)` plus up to a
     /// quarter of jitter, or the provider's `Retry-After` when that is longer, both capped.
     fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
@@ -282,6 +457,18 @@ impl ChatClient {
 
     /// One request, holding a concurrency permit for its duration only (not during backoff).
     async fn attempt(&self, body: &Value, prompt_chars: usize, attempt: u32) -> Attempt {
+        // The account's share first, so an account at its share waits without a slot.
+        let _account_permit = match &self.account_permits {
+            Some(permits) => match permits.acquire().await {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    return Attempt::Fail(EngineError::Unreachable(
+                        "the model client was shut down".to_owned(),
+                    ))
+                }
+            },
+            None => None,
+        };
         let _permit = match self.permits.acquire().await {
             Ok(permit) => permit,
             Err(_) => {
@@ -326,9 +513,23 @@ impl ChatClient {
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
             if !status.is_success() {
+                let mut about_response_format = false;
+                if status.as_u16() == 400 {
+                    let mut start = Vec::new();
+                    while let Some(chunk) = response.chunk().await? {
+                        start.extend_from_slice(&chunk);
+                        if start.len() >= MAX_REFUSAL_BYTES {
+                            break;
+                        }
+                    }
+                    let text = String::from_utf8_lossy(&start);
+                    about_response_format =
+                        text.contains("response_format") || text.contains("json_schema");
+                }
                 return Ok(Received::Refusal {
                     status: status.as_u16(),
                     retry_after,
+                    about_response_format,
                 });
             }
             let mut body = Vec::new();
@@ -365,13 +566,20 @@ impl ChatClient {
             Ok(Ok(Received::Refusal {
                 status: 429,
                 retry_after,
+                ..
             })) => Attempt::Retry {
                 error: EngineError::RateLimited { attempts: attempt },
                 retry_after,
             },
             Ok(Ok(Received::Refusal {
+                status: 400,
+                about_response_format: true,
+                ..
+            })) if body["response_format"]["type"] == "json_schema" => Attempt::SchemaRefused,
+            Ok(Ok(Received::Refusal {
                 status,
                 retry_after,
+                ..
             })) => {
                 let error = EngineError::Upstream { status };
                 if status >= 500 {
@@ -396,6 +604,12 @@ impl ChatClient {
                 latency_ms,
                 error = %error,
                 "language model call failed"
+            ),
+            Attempt::SchemaRefused => tracing::debug!(
+                model = %self.config.model,
+                attempt,
+                latency_ms,
+                "the language model endpoint refused the JSON schema"
             ),
         }
         outcome
@@ -443,13 +657,19 @@ fn parse_completion(
         };
         return Err(EngineError::MalformedReply(why.to_owned()));
     };
-    let Some(content) = choice["message"]["content"].as_str() else {
-        if choice["message"]["refusal"].is_string() {
-            return Err(EngineError::MalformedReply("the model refused".to_owned()));
+    let tool_calls = parse_tool_calls(&choice["message"]["tool_calls"]);
+    let content = match choice["message"]["content"].as_str() {
+        Some(content) => content,
+        // A turn that only calls tools has no text.
+        None if !tool_calls.is_empty() => "",
+        None => {
+            if choice["message"]["refusal"].is_string() {
+                return Err(EngineError::MalformedReply("the model refused".to_owned()));
+            }
+            return Err(EngineError::MalformedReply(
+                "the first choice has no text content".to_owned(),
+            ));
         }
-        return Err(EngineError::MalformedReply(
-            "the first choice has no text content".to_owned(),
-        ));
     };
     let usage = &value["usage"];
     let prompt_tokens = usage["prompt_tokens"]
@@ -460,10 +680,44 @@ fn parse_completion(
         .unwrap_or_else(|| estimate_tokens(content.chars().count()));
     Ok(Completion {
         content: content.to_owned(),
+        tool_calls,
         prompt_tokens,
         completion_tokens,
         latency_ms,
     })
+}
+
+/// The function calls of a reply's message; calls without a name are left out, and a call
+/// without an id gets one from its position.
+fn parse_tool_calls(value: &Value) -> Vec<ChatToolCall> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(index, call)| {
+            let function = &call["function"];
+            let name = function["name"].as_str()?.trim();
+            if name.is_empty() {
+                return None;
+            }
+            let arguments = match &function["arguments"] {
+                Value::String(text) => text.clone(),
+                Value::Null => "{}".to_owned(),
+                // Some servers send the arguments as an object rather than its text.
+                other => other.to_string(),
+            };
+            Some(ChatToolCall {
+                id: call["id"]
+                    .as_str()
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("call_{index}")),
+                name: name.to_owned(),
+                arguments,
+            })
+        })
+        .collect()
 }
 
 /// About four characters a token for English text, the usual rule of thumb.

@@ -5,7 +5,7 @@ use converra_api::conversations::{Message, Role};
 use converra_api::insights::{Metric, Sentiment, Severity};
 use serde_json::{Map, Value};
 
-use super::client::ChatMessage;
+use super::client::{ChatMessage, ChatToolCall, Schema};
 use crate::engine::{
     Behaviour, ConversationAnalysis, EngineError, IssueFrequency, IssueKind, MetricScores,
     OptimizationIntent, Persona, Scenario, VariantProposal,
@@ -103,37 +103,18 @@ pub fn indexed_transcript(messages: &[Message]) -> String {
     lines.join("\n")
 }
 
-/// Reads the judge's reply for a conversation of `message_count` messages. Everything is
-/// checked and brought into range; only a reply without all 11 metrics is refused. The
-/// caller fills `steps` and `engine_tokens`.
+/// Reads the judge's reply for a conversation of `message_count` messages. The 11 metrics
+/// must all be there on the 0..100 scale (see [`read_metrics`] and [`check_scale`]); the
+/// rest is checked and brought into range. The caller fills `steps` and `engine_tokens`.
 pub fn parse_analysis(
     reply: &str,
     message_count: usize,
 ) -> Result<ConversationAnalysis, EngineError> {
     let object = json_object(reply, "the judge's analysis")?;
 
-    let metrics_value = object
-        .get("metrics")
-        .and_then(Value::as_object)
-        .ok_or_else(|| {
-            EngineError::MalformedReply(
-                "the judge's analysis has no \"metrics\" object with the 11 scores".to_owned(),
-            )
-        })?;
-    let mut metrics = MetricScores::default();
-    let mut missing = Vec::new();
-    for metric in Metric::ALL {
-        match lookup(metrics_value, metric.as_str()).and_then(number) {
-            Some(score) => metrics.set(metric, score.clamp(0.0, 100.0)),
-            None => missing.push(metric.as_str()),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(EngineError::MalformedReply(format!(
-            "the judge's analysis lacks a 0..100 score for {}",
-            missing.join(", ")
-        )));
-    }
+    let metrics = read_metrics(&object, "the judge's analysis")?;
+    let task_completed = lookup(&object, "taskCompleted").and_then(boolean);
+    check_scale(&metrics, task_completed, "the judge's analysis")?;
 
     let issues: Vec<_> = object
         .get("issues")
@@ -144,9 +125,7 @@ pub fn parse_analysis(
         .collect();
 
     let quality_score = metrics.overall();
-    let task_completed = lookup(&object, "taskCompleted")
-        .and_then(boolean)
-        .unwrap_or(metrics.get(Metric::TaskCompletion) >= 50.0);
+    let task_completed = task_completed.unwrap_or(metrics.get(Metric::TaskCompletion) >= 50.0);
     let critical = issues.iter().any(|i| i.severity == Severity::Critical);
     let gated_score = if !task_completed || critical {
         quality_score.min(GATED_SCORE_CAP)
@@ -201,6 +180,140 @@ pub fn parse_analysis(
         steps: Vec::new(),
         engine_tokens: 0,
     })
+}
+
+/// The 11 scores of a judge's `metrics` object, each a number within 0..100. A missing
+/// score or one out of range refuses the reply: a judge answering on another scale must not
+/// be read as if it answered on ours, and its numbers are not rescaled.
+pub(super) fn read_metrics(
+    object: &Map<String, Value>,
+    what: &str,
+) -> Result<MetricScores, EngineError> {
+    let metrics_value = object
+        .get("metrics")
+        .and_then(Value::as_object)
+        .ok_or_else(|| {
+            EngineError::MalformedReply(format!(
+                "{what} has no \"metrics\" object with the 11 scores"
+            ))
+        })?;
+    let mut metrics = MetricScores::default();
+    let mut missing = Vec::new();
+    let mut out_of_range = Vec::new();
+    for metric in Metric::ALL {
+        match lookup(metrics_value, metric.as_str()).and_then(number) {
+            Some(score) if (0.0..=100.0).contains(&score) => metrics.set(metric, score),
+            Some(_) => out_of_range.push(metric.as_str()),
+            None => missing.push(metric.as_str()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(EngineError::MalformedReply(format!(
+            "{what} lacks a 0..100 score for {}",
+            missing.join(", ")
+        )));
+    }
+    if !out_of_range.is_empty() {
+        return Err(EngineError::MalformedReply(format!(
+            "{what} scores {} outside 0..100",
+            out_of_range.join(", ")
+        )));
+    }
+    Ok(metrics)
+}
+
+/// Refuses scores that read as a 0..10 scale: a conversation the judge calls completed,
+/// yet with no metric above 10 of 100, is a judge counting to 10.
+pub(super) fn check_scale(
+    metrics: &MetricScores,
+    task_completed: Option<bool>,
+    what: &str,
+) -> Result<(), EngineError> {
+    let highest = metrics.0.iter().copied().fold(0.0, f64::max);
+    if task_completed == Some(true) && highest <= 10.0 {
+        return Err(EngineError::MalformedReply(format!(
+            "{what} calls the task completed with no score above {highest} of 100: the scores \
+look like a 0..10 scale"
+        )));
+    }
+    Ok(())
+}
+
+/// A strict schema's object: every property required, no others.
+pub(super) fn strict_object(properties: Value) -> Value {
+    let required: Vec<Value> = properties
+        .as_object()
+        .map(|p| p.keys().map(|k| Value::String(k.clone())).collect())
+        .unwrap_or_default();
+    serde_json::json!({
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": false,
+    })
+}
+
+/// The 11 metrics as a strict object of integers.
+pub(super) fn metrics_schema() -> Value {
+    strict_object(Value::Object(
+        Metric::ALL
+            .iter()
+            .map(|m| {
+                (
+                    m.as_str().to_owned(),
+                    serde_json::json!({"type": "integer"}),
+                )
+            })
+            .collect(),
+    ))
+}
+
+/// The schema of the judge's analysis (see [`judge_instructions`]).
+pub fn analysis_schema() -> Schema {
+    use serde_json::json;
+    let kinds: Vec<&str> = IssueKind::ALL.iter().map(|k| issue_kind_name(*k)).collect();
+    let strings = json!({"type": "array", "items": {"type": "string"}});
+    let issue = strict_object(json!({
+        "kind": {"type": "string", "enum": kinds},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "severity": {"type": "string", "enum": ["low", "medium", "high", "critical"]},
+        "messageIndexes": {"type": "array", "items": {"type": "integer"}},
+    }));
+    Schema {
+        name: "conversation_analysis",
+        schema: strict_object(json!({
+            "title": {"type": "string"},
+            "executiveSummary": {"type": "string"},
+            "summary": {"type": "string"},
+            "userFacingSummary": {"type": ["string", "null"]},
+            "metrics": metrics_schema(),
+            "issues": {"type": "array", "items": issue},
+            "additionalConcerns": strings,
+            "nextSteps": strings,
+            "keywords": strings,
+            "topics": strings,
+            "sentiment": {"type": "string", "enum": ["positive", "neutral", "negative"]},
+            "sentimentScore": {"type": "number"},
+            "taskCompleted": {"type": "boolean"},
+            "businessImpact": {"type": ["string", "null"]},
+        })),
+    }
+}
+
+/// The schema of the rewriter's reply (see [`variant_instructions`]).
+pub fn variants_schema() -> Schema {
+    use serde_json::json;
+    let kinds: Vec<&str> = IssueKind::ALL.iter().map(|k| issue_kind_name(*k)).collect();
+    let variant = strict_object(json!({
+        "content": {"type": "string"},
+        "changeSummary": {"type": "string"},
+        "addresses": {"type": "array", "items": {"type": "string", "enum": kinds}},
+    }));
+    Schema {
+        name: "prompt_variants",
+        schema: strict_object(json!({"variants": {"type": "array", "items": variant}})),
+    }
 }
 
 /// One issue of the judge's list, or `None` when its kind is not one we know.
@@ -382,29 +495,66 @@ resolved or you give up."
 
 /// The simulated user's side of the conversation so far: its own messages are the
 /// assistant's turns here, the agent's the user's. A first user turn keeps chat templates
-/// that insist on starting with the user happy.
+/// that insist on starting with the user happy. The agent's tool calls stay out of sight:
+/// a user sees only what the agent says.
 pub fn user_side(persona: &Persona, scenario: &Scenario, messages: &[Message]) -> Vec<ChatMessage> {
     let mut chat = vec![
         ChatMessage::system(user_instructions(persona, scenario)),
         ChatMessage::user("(The chat opens. Write your first message.)"),
     ];
     for message in messages {
-        chat.push(match message.role {
-            Role::User => ChatMessage::assistant(message.content.clone()),
-            _ => ChatMessage::user(message.content.clone()),
-        });
+        match message.role {
+            Role::User => chat.push(ChatMessage::assistant(message.content.clone())),
+            Role::Assistant if !message.content.trim().is_empty() => {
+                chat.push(ChatMessage::user(message.content.clone()))
+            }
+            _ => {}
+        }
     }
     chat
 }
 
-/// The agent's side of the conversation so far, under the prompt being tested.
+/// The agent's side of the conversation so far, under the prompt being tested: its tool
+/// calls and their answers included, in the chat-completions shape.
 pub fn agent_side(prompt: &str, messages: &[Message]) -> Vec<ChatMessage> {
     let mut chat = vec![ChatMessage::system(prompt)];
     for message in messages {
-        chat.push(match message.role {
-            Role::Assistant => ChatMessage::assistant(message.content.clone()),
-            _ => ChatMessage::user(message.content.clone()),
-        });
+        let calls = message.tool_calls.as_deref().unwrap_or(&[]);
+        match message.role {
+            Role::Assistant if !calls.is_empty() => {
+                let ids: Vec<String> = calls
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| c.id.clone().unwrap_or_else(|| format!("call_{i}")))
+                    .collect();
+                chat.push(ChatMessage::assistant_calls(
+                    message.content.clone(),
+                    calls
+                        .iter()
+                        .zip(&ids)
+                        .map(|(call, id)| ChatToolCall {
+                            id: id.clone(),
+                            name: call.name.clone(),
+                            arguments: match &call.arguments {
+                                Value::String(text) => text.clone(),
+                                other => other.to_string(),
+                            },
+                        })
+                        .collect(),
+                ));
+                for (call, id) in calls.iter().zip(ids) {
+                    let answer = match (&call.error, &call.result) {
+                        (Some(error), _) => serde_json::json!({ "error": error }).to_string(),
+                        (None, Some(Value::String(text))) => text.clone(),
+                        (None, Some(result)) => result.to_string(),
+                        (None, None) => "null".to_owned(),
+                    };
+                    chat.push(ChatMessage::tool(id, answer));
+                }
+            }
+            Role::Assistant => chat.push(ChatMessage::assistant(message.content.clone())),
+            _ => chat.push(ChatMessage::user(message.content.clone())),
+        }
     }
     chat
 }
@@ -686,10 +836,10 @@ mod tests {
     }
 
     #[test]
-    fn analysis_values_are_clamped_and_forgiven() {
+    fn analysis_values_are_forgiven_within_the_scale() {
         let reply = json!({
             "title": "Refund",
-            "metrics": metrics(json!("150")),
+            "metrics": metrics(json!("100")),
             "issues": [
                 {"kind": "refusal", "severity": "HIGH", "messageIndexes": [3, 1, 1, 9, -1, 1.5]},
                 {"kind": "rudeness", "title": "dropped"}
@@ -710,6 +860,50 @@ mod tests {
         assert!(analysis.task_completed);
         assert_eq!(analysis.keywords, vec!["refund"]);
         assert_eq!(analysis.gated_score, 100.0);
+    }
+
+    #[test]
+    fn scores_off_the_0_to_100_scale_are_refused_not_rescaled() {
+        let over = json!({"metrics": metrics(json!(150))}).to_string();
+        let error = parse_analysis(&over, 2).expect_err("out of range");
+        assert!(error.to_string().contains("outside 0..100"), "{error}");
+        let tenths = json!({"metrics": metrics(json!(8)), "taskCompleted": true}).to_string();
+        let error = parse_analysis(&tenths, 2).expect_err("a 0..10 scale");
+        assert_eq!(error.code(), "MODEL_MALFORMED_REPLY");
+        assert!(error.to_string().contains("0..10 scale"), "{error}");
+        // Low scores for a failed conversation are on our scale.
+        let failed = json!({"metrics": metrics(json!(8)), "taskCompleted": false}).to_string();
+        assert_eq!(
+            parse_analysis(&failed, 2)
+                .expect("parses")
+                .metrics
+                .get(Metric::Clarity),
+            8.0
+        );
+    }
+
+    #[test]
+    fn the_schemas_are_strict() {
+        fn check(value: &Value) {
+            match value {
+                Value::Object(object) => {
+                    if object.get("type") == Some(&json!("object")) {
+                        assert_eq!(object["additionalProperties"], json!(false), "{value}");
+                        let properties = object["properties"].as_object().expect("properties");
+                        assert_eq!(
+                            object["required"].as_array().expect("required").len(),
+                            properties.len()
+                        );
+                    }
+                    object.values().for_each(check);
+                }
+                Value::Array(items) => items.iter().for_each(check),
+                _ => {}
+            }
+        }
+        for schema in [analysis_schema(), variants_schema()] {
+            check(&schema.schema);
+        }
     }
 
     #[test]

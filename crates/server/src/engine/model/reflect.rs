@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use super::client::ChatMessage;
-use super::prompts::{indexed_transcript, json_value, text};
+use super::client::{ChatMessage, Schema};
+use super::prompts::{indexed_transcript, json_value, strict_object, text};
 use crate::engine::reflective::ReflectionRequest;
 use crate::engine::{EngineError, VariantProposal};
 
@@ -30,6 +30,17 @@ drops one is discarded:\n",
         }
     }
     text
+}
+
+/// The schema of the reflector's reply.
+pub fn reflection_schema() -> Schema {
+    Schema {
+        name: "reflected_prompt",
+        schema: strict_object(serde_json::json!({
+            "prompt": {"type": "string"},
+            "changeSummary": {"type": "string"},
+        })),
+    }
 }
 
 /// The messages of one reflection call.

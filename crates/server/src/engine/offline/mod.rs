@@ -3,12 +3,15 @@
 //! targeted edits tied to detected issues ([`variants`]) and plays scripted personas against
 //! a prompt whose behaviour it reads with keyword rules ([`simulation`]). It does not
 //! understand language: a prompt that asks for a behaviour in words its rules do not know
-//! gets no credit for it.
+//! gets no credit for it, and negation is read only as far as the rules of `negation` go. Its
+//! optimizations are a scripted demonstration of the workflow, not evidence about an agent:
+//! its personas reward the very instructions its variants add.
 //!
 //! The sync functions ([`analysis::analyze`], [`variants::propose_variants`],
 //! [`simulation::simulate`]) are public so that benchmarks can call them directly.
 
 pub mod analysis;
+mod negation;
 pub mod simulation;
 pub mod variants;
 
@@ -52,6 +55,8 @@ impl Engine for OfflineEngine {
         &'a self,
         input: SimulationRequest<'a>,
     ) -> EngineFuture<'a, SimulatedConversation> {
+        // `input.tools` is left unplayed: the scripted conversations call the scenario's
+        // tool by name and decide its outcome from the persona, not from the logs.
         Box::pin(async move { Ok(simulation::simulate(&input)) })
     }
 }
@@ -78,6 +83,7 @@ mod tests {
             persona: p,
             scenario: s,
             max_turns: 8,
+            tools: &[],
             seed: 11,
         };
         let played = engine.simulate(request).await.expect("offline never fails");

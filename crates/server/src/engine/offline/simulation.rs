@@ -920,6 +920,7 @@ mod tests {
             persona: p,
             scenario: s,
             max_turns: 10,
+            tools: &[],
             seed,
         })
     }
@@ -1069,6 +1070,7 @@ mod tests {
                         persona: p,
                         scenario: s,
                         max_turns,
+                        tools: &[],
                         seed: k as u64,
                     });
                     assert!(c.messages.len() <= max_turns.clamp(2, MAX_MESSAGES) as usize);
@@ -1128,6 +1130,7 @@ mod tests {
             persona: &p,
             scenario: &s,
             max_turns: 8,
+            tools: &[],
             seed: 3,
         });
         assert!(c.messages.len() >= 2);

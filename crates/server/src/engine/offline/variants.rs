@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 
+use super::negation::affirms;
 use crate::engine::personas::Behaviour;
 use crate::engine::rng::SeededRng;
 use crate::engine::{
@@ -154,7 +155,9 @@ static RULES: [Rule; 8] = [
             "when a tool",
             "lookup fails",
             "lookup did not work",
-            "pretend it worked",
+            "not pretend it worked",
+            "never pretend it worked",
+            "don't pretend it worked",
             "system is down",
             "if the call fails",
         ],
@@ -373,7 +376,7 @@ fn sentences(text: &str) -> Vec<Sentence> {
 }
 
 fn asks_for(rule: &Rule, sentence: &str) -> bool {
-    rule.markers.iter().any(|m| sentence.contains(m))
+    rule.markers.iter().any(|m| affirms(sentence, m))
         && !rule.weak.iter().any(|w| sentence.contains(w))
 }
 
@@ -387,7 +390,8 @@ pub fn instruction(behaviour: Behaviour) -> &'static str {
 }
 
 /// The behaviours a prompt asks for, by keyword rules applied sentence by sentence (a
-/// sentence that also asks for the opposite, "never transfer to a human", does not count).
+/// sentence that also asks for the opposite, "never transfer to a human", does not count,
+/// nor does a marker the sentence denies: "you are an AI, not a human").
 pub fn behaviours_in(prompt: &str) -> BTreeSet<Behaviour> {
     let mut found = BTreeSet::new();
     for sentence in sentences(prompt) {
@@ -701,6 +705,31 @@ mod tests {
         assert!(v
             .change_summary
             .starts_with("Replaces \"Never transfer the chat to a human.\""));
+        assert!(behaviours_in(&v.content).contains(&Behaviour::EscalationPolicy));
+    }
+
+    #[test]
+    fn a_denied_marker_asks_for_nothing() {
+        for prompt in [
+            "You are an AI, not a human.",
+            "You are not a supervisor and cannot act as one.",
+            "Escalation is not allowed.",
+            "You are never brief with new customers.",
+            "Do not answer directly questions about pricing.",
+        ] {
+            assert!(behaviours_in(prompt).is_empty(), "{prompt}");
+        }
+        let denied_then_asked =
+            "You are an AI, not a human. Do not hesitate to hand over to a human agent.";
+        assert_eq!(
+            behaviours_in(denied_then_asked),
+            BTreeSet::from([Behaviour::EscalationPolicy])
+        );
+        // The denial is not a contradiction: a variant adds the policy and keeps the sentence.
+        let issues = [freq(IssueKind::HumanRequested, 0.18)];
+        let prompt = "You help with orders. You are an AI, not a human.";
+        let v = &propose_variants(&request(prompt, &issues, None, 1))[0];
+        assert!(v.content.starts_with(prompt), "{}", v.content);
         assert!(behaviours_in(&v.content).contains(&Behaviour::EscalationPolicy));
     }
 

@@ -124,7 +124,7 @@ fn error_of(value: &Value) -> Option<String> {
 
 /// Whether a `tool` message reports a failure: a JSON object with an `error`, or text that
 /// starts like an error.
-fn tool_message_error(content: &str) -> Option<String> {
+pub(crate) fn tool_message_error(content: &str) -> Option<String> {
     let text = content.trim();
     if text.starts_with('{') && text.len() <= MAX_TOOL_JSON_BYTES {
         if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) {

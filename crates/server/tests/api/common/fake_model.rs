@@ -81,9 +81,16 @@ impl RecordedRequest {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Whether the request asked for a JSON object (`response_format: json_object`).
+    /// Whether the request asked for a structured reply (`response_format` `json_object`
+    /// or `json_schema`).
     pub fn json_mode(&self) -> bool {
-        self.body["response_format"]["type"] == "json_object"
+        let kind = &self.body["response_format"]["type"];
+        kind == "json_object" || kind == "json_schema"
+    }
+
+    /// The name of the JSON schema sent, if one was.
+    pub fn schema_name(&self) -> Option<&str> {
+        self.body["response_format"]["json_schema"]["name"].as_str()
     }
 
     pub fn messages(&self) -> Vec<(String, String)> {
@@ -109,6 +116,14 @@ impl RecordedRequest {
             .unwrap_or_default()
     }
 
+    /// How many conversations a blind judge call shows.
+    pub fn conversations_judged(&self) -> usize {
+        let text = self.last_message();
+        (1..)
+            .take_while(|n| text.contains(&format!("Conversation {n} (")))
+            .count()
+    }
+
     /// The last message's text.
     pub fn last_message(&self) -> String {
         self.messages()
@@ -122,6 +137,10 @@ impl RecordedRequest {
         let system = self.system();
         if self.json_mode() && self.last_message().contains("Variants wanted:") {
             CallKind::Variants
+        } else if self.json_mode() && system.contains("\"verdicts\"") {
+            CallKind::Verdicts
+        } else if self.json_mode() && system.contains("reflecting on where they failed") {
+            CallKind::Reflection
         } else if self.json_mode() {
             CallKind::Judge
         } else if system.contains("[DONE]") {
@@ -132,10 +151,15 @@ impl RecordedRequest {
     }
 }
 
-/// The four kinds of call the model engine makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The kinds of call the model engine makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum CallKind {
+    /// `analyze`: one conversation read in full.
     Judge,
+    /// `judge`: the blind verdicts on a cell's transcripts.
+    Verdicts,
+    /// The reflective optimizer's mutation.
+    Reflection,
     Variants,
     Agent,
     SimulatedUser,
@@ -154,11 +178,15 @@ type Responder = Arc<dyn Fn(&RecordedRequest) -> FakeReply + Send + Sync>;
 
 #[derive(Default)]
 struct FakeState {
+    /// Whether requests are kept for [`FakeModel::requests`] (not for long runs).
+    unrecorded: bool,
     script: Mutex<VecDeque<FakeReply>>,
     responder: Mutex<Option<Responder>>,
     requests: Mutex<Vec<RecordedRequest>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    /// Requests served, by kind, recorded or not.
+    calls: Mutex<std::collections::BTreeMap<CallKind, usize>>,
 }
 
 /// Lowers the in-flight count however the request ends (also when the client gives up
@@ -180,7 +208,20 @@ pub struct FakeModel {
 
 impl FakeModel {
     pub async fn start() -> FakeModel {
-        let state = Arc::new(FakeState::default());
+        Self::start_with(FakeState::default()).await
+    }
+
+    /// A fake that keeps no requests: for runs of thousands of calls.
+    pub async fn start_unrecorded() -> FakeModel {
+        Self::start_with(FakeState {
+            unrecorded: true,
+            ..FakeState::default()
+        })
+        .await
+    }
+
+    async fn start_with(state: FakeState) -> FakeModel {
+        let state = Arc::new(state);
         let app = Router::new()
             .route("/v1/chat/completions", post(answer))
             .with_state(state.clone());
@@ -234,6 +275,13 @@ impl FakeModel {
     pub fn behave_well(&self) {
         self.respond_with(|request| match request.kind() {
             CallKind::Judge => FakeModel::json_chat_reply(FakeModel::analysis_json(85.0)),
+            CallKind::Verdicts => FakeModel::json_chat_reply(FakeModel::verdicts_json(
+                &vec![85.0; request.conversations_judged()],
+            )),
+            CallKind::Reflection => FakeModel::json_chat_reply(json!({
+                "prompt": "You are a helpful support agent. Ask for the order number before acting.",
+                "changeSummary": "Asks for the order number first."
+            })),
             CallKind::Variants => {
                 let wanted = request
                     .last_message()
@@ -253,6 +301,11 @@ impl FakeModel {
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.requests.lock().expect("lock").clone()
+    }
+
+    /// How many requests of each kind the fake has served (also when unrecorded).
+    pub fn calls(&self) -> std::collections::BTreeMap<CallKind, usize> {
+        self.state.calls.lock().expect("lock").clone()
     }
 
     /// The most requests the fake was serving at the same moment.
@@ -284,6 +337,27 @@ impl FakeModel {
                 "total_tokens": prompt + completion
             });
         }
+        FakeReply::raw(200, body.to_string())
+    }
+
+    /// A 200 chat completion in which the model calls `name` with `arguments` (JSON text)
+    /// and writes nothing.
+    pub fn raw_tool_call(name: &str, arguments: &str) -> FakeReply {
+        let body = json!({
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "model": FAKE_MODEL_NAME,
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": null, "tool_calls": [{
+                    "id": "call_fake_1",
+                    "type": "function",
+                    "function": {"name": name, "arguments": arguments}
+                }]},
+                "finish_reason": "tool_calls"
+            }],
+            "usage": {"prompt_tokens": FAKE_PROMPT_TOKENS, "completion_tokens": FAKE_COMPLETION_TOKENS}
+        });
         FakeReply::raw(200, body.to_string())
     }
 
@@ -323,6 +397,29 @@ impl FakeModel {
             "taskCompleted": true,
             "businessImpact": "A resolved request keeps the customer."
         })
+    }
+
+    /// A well-formed blind-judge answer: conversation `k + 1` scored `scores[k]` on every
+    /// metric, completed when at least 50, with one reason when below 70.
+    pub fn verdicts_json(scores: &[f64]) -> Value {
+        let verdicts: Vec<Value> = scores
+            .iter()
+            .enumerate()
+            .map(|(k, score)| {
+                let metrics: serde_json::Map<String, Value> = Metric::ALL
+                    .iter()
+                    .map(|m| (m.as_str().to_owned(), json!(score)))
+                    .collect();
+                let reasons: Vec<&str> = if *score < 70.0 {
+                    vec!["The assistant did not resolve the request."]
+                } else {
+                    Vec::new()
+                };
+                json!({"conversation": k + 1, "metrics": metrics,
+                       "taskCompleted": *score >= 50.0, "reasons": reasons})
+            })
+            .collect();
+        json!({ "verdicts": verdicts })
     }
 
     /// A well-formed rewriter answer with `count` distinct variants.
@@ -366,7 +463,15 @@ async fn answer(State(state): State<Arc<FakeState>>, headers: HeaderMap, body: B
             .collect(),
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
     };
-    state.requests.lock().expect("lock").push(request.clone());
+    *state
+        .calls
+        .lock()
+        .expect("lock")
+        .entry(request.kind())
+        .or_default() += 1;
+    if !state.unrecorded {
+        state.requests.lock().expect("lock").push(request.clone());
+    }
 
     let scripted = state.script.lock().expect("lock").pop_front();
     let reply = match scripted {

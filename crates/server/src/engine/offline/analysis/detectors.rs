@@ -8,11 +8,12 @@ use converra_api::conversations::Role;
 use converra_api::insights::StepStatus;
 use serde_json::Value;
 
+use super::guarantees::{unbacked_guarantee, Backing};
 use super::lexicon::{
-    ACTION_CLAIMS, ALTERNATIVES, APOLOGY_WORDS, DATE_WORDS, DETAIL_NOUNS, FAILURE_ACKS, GUARANTEES,
-    HEDGES, NEGATORS, REFERENCE_NOUNS, RETENTION_COMPLAINTS, ROBOTIC, SENTIMENT_MAP,
-    SENTIMENT_PHRASES,
+    ACTION_CLAIMS, ALTERNATIVES, APOLOGY_WORDS, DATE_WORDS, DETAIL_NOUNS, FAILURE_ACKS, HEDGES,
+    NEGATORS, REFERENCE_NOUNS, RETENTION_COMPLAINTS, ROBOTIC, SENTIMENT_MAP, SENTIMENT_PHRASES,
 };
+use crate::engine::offline::negation::first_affirmed;
 use crate::engine::reading::text::{capped, is_number, normalise, tokenize};
 use crate::engine::reading::transcript::{Line, Transcript};
 use crate::engine::reading::turns::{hands_over, is_deflection, is_refusal};
@@ -293,7 +294,7 @@ fn mentioned_reference(words: &[&str]) -> Option<&'static str> {
 }
 
 /// Numbers and dates in the assistant's text that no source (prompt, user, system, tools)
-/// mentions, and guarantees the prompt does not make.
+/// mentions, and guarantees the prompt does not make ([`super::guarantees`]).
 pub(super) struct Claims {
     pub(super) replies: Vec<usize>,
     pub(super) facts: usize,
@@ -385,6 +386,7 @@ pub(super) fn unsupported_claims(t: &Transcript, prompt_lower: &str) -> Claims {
         guarantees: 0,
         examples: Vec::new(),
     };
+    let backing = Backing::of(prompt_lower);
     let mut seen: Vec<&str> = Vec::new();
     for &r in &t.replies {
         let line = &t.lines[r];
@@ -405,13 +407,11 @@ pub(super) fn unsupported_claims(t: &Transcript, prompt_lower: &str) -> Claims {
                 }
             }
         }
-        if let Some(g) = line.first(GUARANTEES) {
-            if !prompt_lower.contains(g) {
-                claims.guarantees += 1;
-                found = true;
-                if claims.examples.len() < 3 {
-                    claims.examples.push(format!("\"{g}\""));
-                }
+        if let Some(g) = unbacked_guarantee(line.lower, &backing) {
+            claims.guarantees += 1;
+            found = true;
+            if claims.examples.len() < 3 {
+                claims.examples.push(format!("\"{g}\""));
             }
         }
         if found {
@@ -480,7 +480,8 @@ pub(super) fn read_tools(t: &Transcript, tool_steps: &[StepOutcome]) -> ToolRead
         .map(|s| s.message_index)
         .min();
     for &r in &t.replies {
-        if t.lines[r].has(ACTION_CLAIMS) && first_success.is_none_or(|s| s > r) {
+        let claims_action = first_affirmed(t.lines[r].lower, ACTION_CLAIMS).is_some();
+        if claims_action && first_success.is_none_or(|s| s > r) {
             reading.action_claims.push(r);
         }
     }

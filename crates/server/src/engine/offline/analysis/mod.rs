@@ -7,6 +7,7 @@
 //! [`issues`], [`metrics`] and [`summaries`] what is made of the counts.
 
 mod detectors;
+mod guarantees;
 mod issues;
 mod lexicon;
 mod metrics;

@@ -401,3 +401,57 @@ fn analysis_is_fast_enough_for_the_benchmark() {
     );
     assert!(total > 0.0);
 }
+
+#[test]
+fn a_prompt_that_forbids_guarantees_backs_none() {
+    let transcript = [
+        user("When will my refund for order 48213 arrive?"),
+        bot("Your refund for order 48213 is guaranteed."),
+    ];
+    for prompt in [
+        "You handle refunds. Never guarantee refund dates.",
+        "You handle refunds. We cannot guarantee anything.",
+    ] {
+        let a = analyze(&transcript, Some(prompt));
+        let found = issue(&a, IssueKind::UnsupportedClaim);
+        assert_eq!(found.message_indexes, [1], "{prompt}");
+        assert_eq!(found.severity, Severity::High, "{prompt}");
+    }
+    let backed = analyze(
+        &transcript,
+        Some("You handle refunds. We guarantee every refund for a returned order."),
+    );
+    assert!(!kinds(&backed).contains(&IssueKind::UnsupportedClaim));
+}
+
+#[test]
+fn a_denied_guarantee_or_action_is_no_claim() {
+    let a = analyze(
+        &[
+            user("Will my refund for order 48213 arrive by Friday?"),
+            bot("I can't guarantee Friday, but refunds usually take a few days."),
+        ],
+        Some("You handle refunds."),
+    );
+    assert!(
+        !kinds(&a).contains(&IssueKind::UnsupportedClaim),
+        "{:?}",
+        a.issues
+    );
+    let said = analyze(
+        &[
+            user("Cancel order 48213."),
+            bot("Your order has been cancelled."),
+        ],
+        None,
+    );
+    let denied = analyze(
+        &[
+            user("Cancel order 48213."),
+            bot("Nothing has been cancelled yet: I need your email first."),
+        ],
+        None,
+    );
+    let consistency = |a: &ConversationAnalysis| a.metrics.get(Metric::ConsistencyScore);
+    assert!(consistency(&said) < consistency(&denied));
+}
