@@ -40,7 +40,10 @@ pub enum DecodeError {
     /// The inflated body is over the limit.
     TooLarge(usize),
     BadProtobuf(String),
+    /// Not JSON at all.
     BadJson(String),
+    /// JSON, but not an export request.
+    NotAnExport(String),
 }
 
 impl std::fmt::Display for DecodeError {
@@ -58,8 +61,9 @@ impl std::fmt::Display for DecodeError {
             DecodeError::BadProtobuf(reason) => {
                 write!(f, "The body is not a valid OTLP protobuf message: {reason}")
             }
-            DecodeError::BadJson(reason) => {
-                write!(f, "The body is not valid OTLP JSON: {reason}")
+            DecodeError::BadJson(reason) => write!(f, "The body is not valid JSON: {reason}"),
+            DecodeError::NotAnExport(reason) => {
+                write!(f, "The body is not an OTLP JSON export request: {reason}")
             }
         }
     }
@@ -100,7 +104,9 @@ where
     match encoding {
         Encoding::Protobuf => T::decode(body).map_err(|e| DecodeError::BadProtobuf(e.to_string())),
         Encoding::Json => {
-            serde_json::from_slice(body).map_err(|e| DecodeError::BadJson(e.to_string()))
+            serde_json::from_slice::<serde::de::IgnoredAny>(body)
+                .map_err(|e| DecodeError::BadJson(e.to_string()))?;
+            serde_json::from_slice(body).map_err(|e| DecodeError::NotAnExport(e.to_string()))
         }
     }
 }
@@ -178,6 +184,10 @@ mod tests {
         assert!(matches!(
             decode::<ExportTraceServiceRequest>(b"{", Encoding::Json),
             Err(DecodeError::BadJson(_))
+        ));
+        assert!(matches!(
+            decode::<ExportTraceServiceRequest>(br#"{"resourceSpans": "x"}"#, Encoding::Json),
+            Err(DecodeError::NotAnExport(_))
         ));
     }
 }

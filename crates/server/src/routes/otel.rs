@@ -83,7 +83,9 @@ fn decode_error(error: DecodeError) -> ApiError {
         DecodeError::UnsupportedEncoding(_) => ErrorCode::UnsupportedMediaType,
         DecodeError::TooLarge(_) => ErrorCode::PayloadTooLarge,
         DecodeError::BadJson(_) => ErrorCode::InvalidJson,
-        DecodeError::BadGzip(_) | DecodeError::BadProtobuf(_) => ErrorCode::ValidationError,
+        DecodeError::BadGzip(_) | DecodeError::BadProtobuf(_) | DecodeError::NotAnExport(_) => {
+            ErrorCode::ValidationError
+        }
     };
     ApiError::new(code, error.to_string())
 }

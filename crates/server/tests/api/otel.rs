@@ -693,6 +693,17 @@ async fn malformed_oversized_or_unauthenticated_exports_are_refused() {
         (status, body["error"]["code"].clone()),
         (400, json!("INVALID_JSON"))
     );
+    let (status, body) = send(
+        server
+            .request(Method::POST, TRACES, Some(&key))
+            .header("content-type", "application/json")
+            .body(r#"{"resourceSpans": [{"scopeSpans": 7}]}"#),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (400, json!("VALIDATION_ERROR"))
+    );
 
     let (status, body) = send(
         server
