@@ -118,7 +118,7 @@ test('filters live in the URL, pages follow the cursor, a page exports to CSV', 
   assert.match(download.suggestedFilename(), /^conversations-page-\d{4}-\d{2}-\d{2}\.csv$/);
   const csv = readFileSync(await download.path(), 'utf8');
   const lines = csv.split('\r\n').filter(Boolean);
-  assert.equal(lines[0], 'id,createdAt,agentId,agentName,title,status,messageCount,qualityScore,totalTokens,hasFailedSteps,insightsStatus,sessionId,userId,llmModel');
+  assert.equal(lines[0], 'id,createdAt,agentId,agentName,title,status,source,messageCount,qualityScore,totalTokens,hasFailedSteps,insightsStatus,sessionId,userId,llmModel');
   assert.equal(lines.length, secondPageIds.length + 1);
 
   // Every page of the view, after the confirmation.
@@ -251,5 +251,36 @@ test('a 1,000-message transcript renders in full, a chunk at a time', async () =
   // scripts/bench-dashboard.mjs, not asserted here).
   await page.locator('ol.transcript > li').first().waitFor();
   await page.waitForFunction(() => document.querySelectorAll('ol.transcript > li').length === 1000, null, { timeout: 30000, polling: 250 });
+  assert.deepEqual(browser.errors, []);
+});
+
+test('a conversation exported over OpenTelemetry shows its source and filters by it', async () => {
+  const { page } = browser;
+  // OTLP/HTTP JSON, as an exporter sends it: one chat span in the GenAI conventions.
+  const now = `${Date.now()}000000`;
+  const span = {
+    traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174', name: 'chat gpt-4o',
+    startTimeUnixNano: now, endTimeUnixNano: now,
+    attributes: [
+      ['gen_ai.operation.name', 'chat'],
+      ['gen_ai.agent.name', 'Traced Agent'],
+      ['gen_ai.input.messages', JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: 'Is my parcel insured?' }] }])],
+      ['gen_ai.output.messages', JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: 'Yes, up to 500 euros.' }] }])],
+    ].map(([key, value]) => ({ key, value: { stringValue: value } })),
+  };
+  const response = await fetch(`${server.origin}/api/v1/otel/v1/traces`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${server.demoKey}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [span] }] }] }),
+  });
+  assert.equal(response.status, 200, await response.text());
+
+  await signedIn(page, server.origin, server.demoKey, '/conversations');
+  await rows(page).first().waitFor();
+  await page.getByLabel('Source').selectOption('otel');
+  await page.waitForURL((url) => url.searchParams.get('source') === 'otel');
+  await page.waitForFunction(() => document.querySelectorAll('table.conversations-table tbody tr').length === 1);
+  assert.equal(await rows(page).locator('td:nth-child(2)').innerText(), 'Traced Agent');
+  assert.equal(await rows(page).locator('td:nth-child(5)').innerText(), 'OpenTelemetry');
   assert.deepEqual(browser.errors, []);
 });

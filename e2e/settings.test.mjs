@@ -74,6 +74,11 @@ test('the account, the connection and the settings form', async () => {
   assert.equal(masked, `sk_live_…${server.demoKey.slice(-4)}`);
   assert.ok(!(await page.content()).includes(server.demoKey));
 
+  // Connect your agent: the OTLP endpoint under this API, the variables with the key masked.
+  assert.equal(await page.getByTestId('otlp-endpoint').innerText(), `${server.origin}/api/v1/otel`);
+  assert.match(await page.getByTestId('otel-env').innerText(),
+    new RegExp(`OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20sk_live_…${server.demoKey.slice(-4)}`));
+
   // The form holds the demo's saved settings.
   const personas = page.getByLabel('Personas');
   await personas.waitFor();

@@ -20,6 +20,20 @@ TRUNK_VERSION=0.21.14
 WASM_SPLIT_VERSION=0.2.4
 # The official Python SDK whose wire format the server must serve unchanged.
 CONVERRA_SDK_VERSION=0.5.1
+# The OpenTelemetry clients the ingest tests export with (sdk-tests/test_otel.py), pinned so
+# a release of any of them cannot change what the tests send.
+OTEL_TEST_PACKAGES=(
+  "opentelemetry-api==1.45.2"
+  "opentelemetry-sdk==1.45.2"
+  "opentelemetry-exporter-otlp-proto-http==1.45.2"
+  "opentelemetry-instrumentation==0.66b2"
+  "opentelemetry-semantic-conventions==0.66b2"
+  "opentelemetry-instrumentation-openai-v2==2.4b0"
+  "opentelemetry-util-genai==1.1b0"  # 1.2b0 on dropped the module openai-v2 2.4b0 imports
+  "opentelemetry-instrumentation-openai==0.62.4"
+  "openinference-instrumentation-openai==0.1.66"
+  "openai==3.63.0"
+)
 # wasm-bindgen-cli must be exactly the wasm-bindgen the dashboard links.
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 
@@ -87,11 +101,21 @@ setup_dashboard() {
 
 make_sdk_venv() {
   python3 -m venv .venv-sdk
-  .venv-sdk/bin/pip install -q "converra==$CONVERRA_SDK_VERSION" "pytest>=8,<9"
+  .venv-sdk/bin/pip install -q "converra==$CONVERRA_SDK_VERSION" "pytest>=8,<9" "${OTEL_TEST_PACKAGES[@]}"
+}
+# Every pin installed at its version (a venv made before a pin changed is brought up to date).
+sdk_venv_current() {
+  [ -x .venv-sdk/bin/python ] || return 1
+  local installed pin
+  installed=$(.venv-sdk/bin/pip freeze 2>/dev/null) || return 1
+  for pin in "converra==$CONVERRA_SDK_VERSION" "${OTEL_TEST_PACKAGES[@]}"; do
+    grep -qixF "$pin" <<<"$installed" || return 1
+  done
+  .venv-sdk/bin/python -c "import pytest" 2>/dev/null
 }
 setup_sdk_tests() {
-  if [ ! -x .venv-sdk/bin/python ] || ! .venv-sdk/bin/python -c "import converra, pytest" 2>/dev/null; then
-    run_step "Python environment for the SDK tests (converra $CONVERRA_SDK_VERSION from PyPI)" "under 1 min" \
+  if ! sdk_venv_current; then
+    run_step "Python environment for the SDK and OpenTelemetry tests (converra $CONVERRA_SDK_VERSION and the pinned OpenTelemetry clients from PyPI)" "under 2 min" \
       "check that PyPI is reachable, delete .venv-sdk and run scripts/setup.sh again" \
       make_sdk_venv
   fi

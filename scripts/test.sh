@@ -29,7 +29,7 @@ sdk_tests() {
   cargo build --locked -p converra-server
   CONVERRA_SERVER_BIN="$SERVER_BIN" .venv-sdk/bin/python -m pytest -q sdk-tests
 }
-run_step "The official Python SDK against the server (pytest)" "under 1 min" \
+run_step "The official Python SDK and OpenTelemetry clients against the server (pytest)" "under 1 min" \
   "the failing test is named above; rerun with '.venv-sdk/bin/python -m pytest -q sdk-tests -k NAME'" \
   sdk_tests
 

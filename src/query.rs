@@ -3,7 +3,7 @@
 //! filter state and on to the API's query string; everything here is pure and tested.
 
 use converra_api::conversations::{
-    ConversationFilter as Filter, ConversationSort, ConversationStatus,
+    ConversationFilter as Filter, ConversationSort, ConversationSource, ConversationStatus,
 };
 
 /// Percent-encodes one query-string key or value: RFC 3986 unreserved characters stay,
@@ -240,6 +240,8 @@ pub fn sort_pages_by_cursor(sort: ConversationSort) -> bool {
 pub struct ConversationQuery {
     pub agent_id: Option<String>,
     pub status: Option<ConversationStatus>,
+    /// How the conversations arrived: the SDK, the REST API or OpenTelemetry.
+    pub source: Option<ConversationSource>,
     /// Created on or after: a day (`2024-05-01`, UTC) or an RFC 3339 timestamp.
     pub from: Option<String>,
     /// Created on or before this day (UTC), or before this RFC 3339 timestamp.
@@ -273,6 +275,7 @@ impl ConversationQuery {
         ConversationQuery {
             agent_id: text(Filter::AGENT_ID).map(|v| v.trim().to_owned()),
             status: text(Filter::STATUS).and_then(|v| v.parse().ok()),
+            source: text(Filter::SOURCE).and_then(|v| v.parse().ok()),
             from: text(Filter::FROM).and_then(|v| valid_date_filter(&v)),
             to: text(Filter::TO).and_then(|v| valid_date_filter(&v)),
             min_quality: text(Filter::MIN_QUALITY).and_then(|v| parse_quality(&v)),
@@ -314,6 +317,7 @@ impl ConversationQuery {
         };
         push(Filter::AGENT_ID, self.agent_id.clone());
         push(Filter::STATUS, self.status.map(|s| s.as_str().to_owned()));
+        push(Filter::SOURCE, self.source.map(|s| s.as_str().to_owned()));
         push(Filter::FROM, self.from.clone());
         push(Filter::TO, self.to.clone());
         push(Filter::MIN_QUALITY, self.min_quality.map(|v| v.to_string()));
@@ -361,6 +365,9 @@ impl ConversationQuery {
         }
         if let Some(status) = self.status {
             pairs.push((Filter::STATUS, status.as_str().to_owned()));
+        }
+        if let Some(source) = self.source {
+            pairs.push((Filter::SOURCE, source.as_str().to_owned()));
         }
         if let Some(from) = &self.from {
             pairs.push((Filter::FROM, api_timestamp(from, false)));

@@ -98,6 +98,7 @@ fn source_label(source: VersionSource) -> &'static str {
         VersionSource::Manual => "Manual",
         VersionSource::Optimization => "Optimization",
         VersionSource::Sdk => "SDK",
+        VersionSource::Otel => "OpenTelemetry",
     }
 }
 

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use converra_api::agents::Agent;
 use converra_api::conversations::{
-    Conversation, ConversationFilter, ConversationSort, ConversationStatus, InsightsStatus,
+    Conversation, ConversationFilter, ConversationSort, ConversationSource, ConversationStatus,
+    InsightsStatus,
 };
 use converra_api::List;
 use leptos::prelude::*;
@@ -41,13 +42,14 @@ pub const SAVED_VIEWS_KEY: &str = "converra.savedViews.conversations";
 const SEARCH_DEBOUNCE: Duration = Duration::from_millis(350);
 
 /// The columns of an export.
-pub const EXPORT_HEADERS: [&str; 14] = [
+pub const EXPORT_HEADERS: [&str; 15] = [
     "id",
     "createdAt",
     "agentId",
     "agentName",
     "title",
     "status",
+    "source",
     "messageCount",
     "qualityScore",
     "totalTokens",
@@ -67,6 +69,7 @@ pub fn export_row(c: &Conversation) -> Vec<String> {
         c.agent_name.clone(),
         c.title.clone().unwrap_or_default(),
         c.status.as_str().to_owned(),
+        c.source.as_str().to_owned(),
         c.message_count.to_string(),
         c.quality_score.map(|q| q.to_string()).unwrap_or_default(),
         c.total_tokens.to_string(),
@@ -76,6 +79,15 @@ pub fn export_row(c: &Conversation) -> Vec<String> {
         c.user_id.clone().unwrap_or_default(),
         c.llm_model.clone().unwrap_or_default(),
     ]
+}
+
+/// How a conversation arrived, as the list names it.
+fn source_label(source: ConversationSource) -> &'static str {
+    match source {
+        ConversationSource::Sdk => "SDK",
+        ConversationSource::Api => "API",
+        ConversationSource::Otel => "OpenTelemetry",
+    }
 }
 
 fn status_label(status: ConversationStatus) -> &'static str {
@@ -366,6 +378,15 @@ fn ConversationFilters(
                 </select>
             </div>
             <div class="field">
+                <label for="f-source">"Source"</label>
+                <select id="f-source" on:change=move |ev| { let v = event_target_value(&ev).parse().ok(); update(&|n| n.source = v); }>
+                    <option value="" selected=move || query.get().source.is_none()>"Any source"</option>
+                    {ConversationSource::ALL.into_iter().map(|source| view! {
+                        <option value=source.as_str() selected=move || query.get().source == Some(source)>{source_label(source)}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
                 <label for="f-from">"From (UTC)"</label>
                 <input id="f-from" type="date"
                     prop:value=move || query.get().from.map(|f| day_part(&f).to_owned()).unwrap_or_default()
@@ -492,6 +513,7 @@ fn ConversationTable(
                         </a>
                     </td>
                     <td><span class=format!("status-badge status-{}", c.status.as_str())>{status_label(c.status)}</span></td>
+                    <td><span class=format!("source-badge source-{}", c.source.as_str())>{source_label(c.source)}</span></td>
                     <td class="num">{thousands(u64::from(c.message_count))}</td>
                     <td class="num">{c.quality_score.map(format_score).unwrap_or_else(|| "–".to_owned())}</td>
                     <td class="num">{thousands(c.total_tokens)}</td>
@@ -511,6 +533,7 @@ fn ConversationTable(
                         <th scope="col">"Agent"</th>
                         <th scope="col">"Conversation"</th>
                         <th scope="col">"Status"</th>
+                        <th scope="col">"Source"</th>
                         <th scope="col" class="num">"Messages"</th>
                         <th scope="col" class="num">"Quality"</th>
                         <th scope="col" class="num">"Tokens"</th>

@@ -7,6 +7,7 @@ mod agents_query;
 mod chart_bench;
 mod charts;
 mod confirm;
+mod connect_agent;
 mod conversation_insights;
 mod diff;
 mod export;

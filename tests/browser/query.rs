@@ -1,7 +1,7 @@
 //! The conversations view ⇄ its URL query ⇄ the API's query string.
 #![cfg(target_arch = "wasm32")]
 
-use converra_api::conversations::{ConversationSort, ConversationStatus};
+use converra_api::conversations::{ConversationSort, ConversationSource, ConversationStatus};
 use converra_dashboard::query::{
     build_query, decode_component, encode_component, next_day, parse_query, ConversationQuery,
 };
@@ -11,6 +11,7 @@ fn every_filter() -> ConversationQuery {
     ConversationQuery {
         agent_id: Some("agent_42".to_owned()),
         status: Some(ConversationStatus::Completed),
+        source: Some(ConversationSource::Otel),
         from: Some("2024-02-01".to_owned()),
         to: Some("2024-02-29".to_owned()),
         min_quality: Some(40.0),
@@ -52,6 +53,7 @@ fn url_keys_are_the_apis_and_in_a_fixed_order() {
     let query = ConversationQuery {
         agent_id: Some("agent_1".to_owned()),
         status: Some(ConversationStatus::InProgress),
+        source: Some(ConversationSource::Sdk),
         has_failed_steps: Some(true),
         q: Some("late delivery".to_owned()),
         cursor: Some("abc=".to_owned()),
@@ -59,7 +61,7 @@ fn url_keys_are_the_apis_and_in_a_fixed_order() {
     };
     assert_eq!(
         query.to_url_query(),
-        "?agentId=agent_1&status=in_progress&hasFailedSteps=true&q=late%20delivery&cursor=abc%3D"
+        "?agentId=agent_1&status=in_progress&source=sdk&hasFailedSteps=true&q=late%20delivery&cursor=abc%3D"
     );
 }
 

@@ -139,6 +139,8 @@ pub enum VersionSource {
     Manual,
     Optimization,
     Sdk,
+    /// A system prompt seen in OpenTelemetry spans.
+    Otel,
 }
 
 impl VersionSource {
@@ -147,6 +149,7 @@ impl VersionSource {
             VersionSource::Manual => "manual",
             VersionSource::Optimization => "optimization",
             VersionSource::Sdk => "sdk",
+            VersionSource::Otel => "otel",
         }
     }
 }
@@ -158,6 +161,7 @@ impl std::str::FromStr for VersionSource {
             "manual" => Ok(VersionSource::Manual),
             "optimization" => Ok(VersionSource::Optimization),
             "sdk" => Ok(VersionSource::Sdk),
+            "otel" => Ok(VersionSource::Otel),
             other => Err(format!("unknown version source '{other}'")),
         }
     }

@@ -41,6 +41,45 @@ impl std::str::FromStr for ConversationStatus {
     }
 }
 
+/// How a conversation reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ConversationSource {
+    /// The official SDK (`POST /runs`).
+    Sdk,
+    /// The REST API (`POST /conversations`).
+    Api,
+    /// OpenTelemetry spans or log events (`POST /otel/v1/traces`, `/otel/v1/logs`).
+    Otel,
+}
+
+impl ConversationSource {
+    pub const ALL: [ConversationSource; 3] = [
+        ConversationSource::Sdk,
+        ConversationSource::Api,
+        ConversationSource::Otel,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationSource::Sdk => "sdk",
+            ConversationSource::Api => "api",
+            ConversationSource::Otel => "otel",
+        }
+    }
+}
+
+impl std::str::FromStr for ConversationSource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ConversationSource::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown conversation source '{s}'"))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
@@ -194,6 +233,7 @@ pub struct Conversation {
     pub messages: Option<Vec<Message>>,
     pub message_count: u32,
     pub status: ConversationStatus,
+    pub source: ConversationSource,
     pub llm_model: Option<String>,
     pub company_name: Option<String>,
     pub title: Option<String>,
@@ -281,6 +321,7 @@ pub struct ConversationFilter {
     #[serde(alias = "promptId")]
     pub agent_id: Option<String>,
     pub status: Option<ConversationStatus>,
+    pub source: Option<ConversationSource>,
     pub has_insights: Option<bool>,
     /// Created at or after (RFC 3339).
     pub from: Option<String>,
@@ -321,6 +362,7 @@ impl ConversationFilter {
 
     pub const AGENT_ID: &'static str = "agentId";
     pub const STATUS: &'static str = "status";
+    pub const SOURCE: &'static str = "source";
     pub const HAS_INSIGHTS: &'static str = "hasInsights";
     pub const FROM: &'static str = "from";
     pub const TO: &'static str = "to";
@@ -342,6 +384,7 @@ mod tests {
         let filter = ConversationFilter {
             agent_id: Some(String::new()),
             status: Some(ConversationStatus::Active),
+            source: Some(ConversationSource::Otel),
             has_insights: Some(true),
             from: Some(String::new()),
             to: Some(String::new()),
@@ -364,6 +407,7 @@ mod tests {
         let mut constants = vec![
             ConversationFilter::AGENT_ID,
             ConversationFilter::STATUS,
+            ConversationFilter::SOURCE,
             ConversationFilter::HAS_INSIGHTS,
             ConversationFilter::FROM,
             ConversationFilter::TO,

@@ -67,6 +67,7 @@ fn new_conversation(agent_id: &str, i: usize) -> NewConversation {
         agent_id: agent_id.to_owned(),
         messages: transcript(i),
         status: ConversationStatus::Completed,
+        source: converra_api::conversations::ConversationSource::Api,
         llm_model: Some("gpt-4o-mini".into()),
         company_name: None,
         title: None,

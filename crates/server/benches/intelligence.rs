@@ -120,6 +120,7 @@ async fn main() -> anyhow::Result<()> {
             agent_id: agent.id.clone(),
             messages: transcript(i),
             status: ConversationStatus::Completed,
+            source: converra_api::conversations::ConversationSource::Api,
             llm_model: None,
             company_name: None,
             title: None,

@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::conversations::router())
         .merge(routes::insights::router())
         .merge(routes::optimizations::router())
+        .merge(routes::otel::router())
         .merge(routes::sdk::router())
         .merge(routes::usage::router())
         .merge(routes::settings::router())

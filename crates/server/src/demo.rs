@@ -6,7 +6,7 @@
 
 use converra_api::agents::AgentStatus;
 use converra_api::conversations::{
-    ConversationStatus, InsightsStatus, Message, Role, TokenUsage, ToolCall,
+    ConversationSource, ConversationStatus, InsightsStatus, Message, Role, TokenUsage, ToolCall,
 };
 use converra_api::PlanId;
 use rand::rngs::StdRng;
@@ -555,6 +555,7 @@ pub async fn seed(store: &Store, now_ms: i64) -> anyhow::Result<String> {
         let new = NewConversation {
             agent_id: agent_ids[index].clone(),
             status,
+            source: ConversationSource::Api,
             llm_model: Some(demo.model.to_owned()),
             company_name: Some(COMPANIES[rng.random_range(0..COMPANIES.len())].to_owned()),
             title: Some(format!(

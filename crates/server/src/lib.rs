@@ -14,6 +14,7 @@ pub mod extract;
 pub mod ids;
 pub mod jobs;
 pub mod limits;
+pub mod otel;
 pub mod routes;
 pub mod state;
 pub mod store;

@@ -1,5 +1,6 @@
 //! `/settings`: the account and its plan, this browser's connection (API base URL and a
-//! masked key, with "Forget this key"), the server's settings form, and the webhooks.
+//! masked key, with "Forget this key"), how to connect an agent through OpenTelemetry, the
+//! server's settings form, and the webhooks.
 
 use converra_api::Account;
 use leptos::prelude::*;
@@ -11,10 +12,12 @@ use crate::format::{self, thousands};
 use crate::session;
 use crate::signed_in::{use_signed_in, Auth};
 
+pub mod connect_agent;
 mod general;
 pub mod model;
 pub mod webhooks;
 
+use connect_agent::ConnectAgentSection;
 use general::SettingsSection;
 use webhooks::WebhooksSection;
 
@@ -29,6 +32,8 @@ pub fn SettingsPage() -> impl IntoView {
             <h1>"Settings"</h1>
             <AccountSection account=signed_in.account/>
             <ConnectionSection client=client.clone()/>
+            <ConnectAgentSection api_base_url=client.credentials().base_url.clone()
+                api_key=client.credentials().api_key.clone()/>
             <SettingsSection client=client.clone()/>
             <WebhooksSection client=client/>
         </div>

@@ -1,11 +1,11 @@
 //! Conversations, and the same endpoints under the SDK's name for them, `/runs`.
 
-use axum::extract::{Path, State};
+use axum::extract::{MatchedPath, Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use converra_api::conversations::{
-    AppendMessages, Conversation, ConversationFilter, ConversationStatus, CreateConversation,
-    InsightsStatus, Message, Role,
+    AppendMessages, Conversation, ConversationFilter, ConversationSource, ConversationStatus,
+    CreateConversation, InsightsStatus, Message, Role,
 };
 use converra_api::webhooks::ConversationCreated;
 use converra_api::{Data, List, Paging};
@@ -93,7 +93,10 @@ enum AgentRef {
     Name(String),
 }
 
-fn validate_create(input: CreateConversation) -> ApiResult<(AgentRef, NewConversation)> {
+fn validate_create(
+    input: CreateConversation,
+    source: ConversationSource,
+) -> ApiResult<(AgentRef, NewConversation)> {
     let mut checks = Checks::default();
     let agent = match (&input.agent_id, &input.agent_name) {
         (Some(id), _) => Some(AgentRef::Id(id.clone())),
@@ -122,6 +125,7 @@ fn validate_create(input: CreateConversation) -> ApiResult<(AgentRef, NewConvers
     let new = NewConversation {
         agent_id: String::new(),
         status: input.status.unwrap_or(ConversationStatus::Completed),
+        source,
         llm_model: checks.optional_text("llmModel", input.llm_model.as_deref(), 100),
         company_name: checks.optional_text("companyName", input.company_name.as_deref(), 200),
         title: checks.optional_text("title", input.title.as_deref(), 500),
@@ -188,7 +192,8 @@ async fn resolve_agent(
 }
 
 /// Logs a conversation. Answered only once it is committed; a repeated `idempotencyKey`
-/// within 24 hours returns the first conversation.
+/// within 24 hours returns the first conversation. Under `/runs`, the SDK's name, the
+/// conversation's source is `sdk`; under `/conversations`, `api`.
 #[utoipa::path(post, path = "/conversations", tag = "conversations", request_body = CreateConversation,
     responses((status = 200, body = Data<Conversation>), (status = 400, body = converra_api::ErrorBody),
         (status = 403, body = converra_api::ErrorBody), (status = 404, body = converra_api::ErrorBody),
@@ -196,9 +201,15 @@ async fn resolve_agent(
 pub async fn create_conversation(
     State(state): State<AppState>,
     Caller(account): Caller,
+    path: MatchedPath,
     ApiJson(input): ApiJson<CreateConversation>,
 ) -> ApiResult<Json<Data<Conversation>>> {
-    let (agent, mut new) = validate_create(input)?;
+    let source = if path.as_str().ends_with("/runs") {
+        ConversationSource::Sdk
+    } else {
+        ConversationSource::Api
+    };
+    let (agent, mut new) = validate_create(input, source)?;
     let settings = state.store.settings(&account.id).await?;
     if !settings.insights.auto_generate {
         new.insights_status = InsightsStatus::Skipped;

@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod insights;
 pub mod openapi;
 pub mod optimizations;
+pub mod otel;
 pub mod sdk;
 pub mod settings;
 pub mod usage;

@@ -26,6 +26,7 @@ use crate::state::AppState;
         super::agents::update_agent, super::agents::list_versions,
         super::conversations::list_conversations, super::conversations::create_conversation,
         super::conversations::get_conversation, super::conversations::append_messages,
+        super::otel::export_traces, super::otel::export_logs,
         super::sdk::sdk_config, super::sdk::match_agent, super::sdk::active_variant,
         super::insights::conversation_insights, super::insights::regenerate_conversation_insights,
         super::insights::agent_insights, super::insights::regenerate_agent_insights,

@@ -97,6 +97,14 @@ impl VersionOrigin {
             variant_id: None,
         }
     }
+
+    pub fn otel() -> Self {
+        VersionOrigin {
+            source: VersionSource::Otel,
+            optimization_id: None,
+            variant_id: None,
+        }
+    }
 }
 
 fn agent_from_row(row: &SqliteRow) -> anyhow::Result<Agent> {

@@ -1,8 +1,8 @@
 //! Conversations: insert, append, read, and the filtered, paged, searchable list.
 
 use converra_api::conversations::{
-    Conversation, ConversationFilter, ConversationLinks, ConversationSort, ConversationStatus,
-    InsightsStatus, Message, ToolDefinition,
+    Conversation, ConversationFilter, ConversationLinks, ConversationSort, ConversationSource,
+    ConversationStatus, InsightsStatus, Message, ToolDefinition,
 };
 use converra_api::Pagination;
 use serde_json::{Map, Value};
@@ -51,6 +51,7 @@ pub struct NewConversation {
     pub agent_id: String,
     pub messages: Vec<Message>,
     pub status: ConversationStatus,
+    pub source: ConversationSource,
     pub llm_model: Option<String>,
     pub company_name: Option<String>,
     pub title: Option<String>,
@@ -99,12 +100,13 @@ pub fn totals(messages: &[Message]) -> MessageTotals {
 }
 
 /// The columns a list shows: all but the transcript.
-const SUMMARY_COLUMNS: &str = "c.rowid AS row_id, c.id, c.agent_id, a.name AS agent_name, c.status, c.llm_model, c.company_name, \
+const SUMMARY_COLUMNS: &str = "c.rowid AS row_id, c.id, c.agent_id, a.name AS agent_name, c.status, c.source, c.llm_model, c.company_name, \
     c.title, c.session_id, c.user_id, c.trace_id, c.parent_trace_id, c.metadata, c.message_count, c.total_tokens, \
     c.has_failed_steps, c.insights_status, c.quality_score, c.created_at, c.updated_at";
 
 fn conversation_from_row(row: &SqliteRow, with_transcript: bool) -> anyhow::Result<Conversation> {
     let status: String = row.try_get("status")?;
+    let source: String = row.try_get("source")?;
     let insights_status: String = row.try_get("insights_status")?;
     let insights_status: InsightsStatus = insights_status.parse().map_err(anyhow::Error::msg)?;
     let metadata: String = row.try_get("metadata")?;
@@ -131,6 +133,7 @@ fn conversation_from_row(row: &SqliteRow, with_transcript: bool) -> anyhow::Resu
         agent_name: row.try_get("agent_name")?,
         message_count: u32::try_from(row.try_get::<i64, _>("message_count")?)?,
         status: status.parse().map_err(anyhow::Error::msg)?,
+        source: source.parse().map_err(anyhow::Error::msg)?,
         llm_model: row.try_get("llm_model")?,
         company_name: row.try_get("company_name")?,
         title: row.try_get("title")?,
@@ -206,6 +209,18 @@ pub async fn insert_conversation(
     new: &NewConversation,
     now_ms: i64,
 ) -> StoreResult<Conversation> {
+    let id = insert_conversation_row(conn, account_id, new, None, now_ms).await?;
+    conversation_in(conn, account_id, &id).await
+}
+
+/// Inserts a conversation and returns its id; `otel_key` ties it to the spans that build it.
+pub async fn insert_conversation_row(
+    conn: &mut SqliteConnection,
+    account_id: &str,
+    new: &NewConversation,
+    otel_key: Option<&str>,
+    now_ms: i64,
+) -> StoreResult<String> {
     ensure_fits(&new.messages)?;
     let id = new_id("conv");
     let sums = totals(&new.messages);
@@ -214,8 +229,9 @@ pub async fn insert_conversation(
     sqlx::query(
         "INSERT INTO conversations (id, account_id, agent_id, status, llm_model, company_name, title, session_id, \
          user_id, trace_id, parent_trace_id, metadata, tool_definitions, messages, message_count, total_tokens, \
-         has_failed_steps, insights_status, variant_id, optimization_id, idempotency_key, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22)",
+         has_failed_steps, insights_status, variant_id, optimization_id, idempotency_key, source, otel_key, \
+         created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $24)",
     )
     .bind(&id)
     .bind(account_id)
@@ -238,6 +254,8 @@ pub async fn insert_conversation(
     .bind(variant_id)
     .bind(optimization_id)
     .bind(&new.idempotency_key)
+    .bind(new.source.as_str())
+    .bind(otel_key)
     .bind(now_ms)
     .execute(&mut *conn)
     .await?;
@@ -255,7 +273,7 @@ pub async fn insert_conversation(
     .bind(&new.agent_id)
     .execute(&mut *conn)
     .await?;
-    conversation_in(conn, account_id, &id).await
+    Ok(id)
 }
 
 /// A wire value as the text of a JSON column.
@@ -341,6 +359,49 @@ pub async fn append_messages(
         .execute(&mut *conn)
         .await?;
     Ok((conversation_in(conn, account_id, id).await?, added_tokens))
+}
+
+/// Replaces a conversation's transcript with one that grew (OpenTelemetry merges new spans
+/// into the whole transcript), whatever its status, inside the caller's transaction; 413
+/// past the limits. Returns the tokens the transcript gained.
+pub async fn rewrite_transcript(
+    conn: &mut SqliteConnection,
+    account_id: &str,
+    id: &str,
+    messages: &[Message],
+    llm_model: Option<&str>,
+    now_ms: i64,
+) -> StoreResult<i64> {
+    ensure_fits(messages)?;
+    let current = conversation_in(conn, account_id, id).await?;
+    let sums = totals(messages);
+    let before = i64::try_from(current.total_tokens).unwrap_or(i64::MAX);
+    sqlx::query(
+        "UPDATE conversations SET messages = $1, message_count = $2, total_tokens = $3, has_failed_steps = $4, \
+         llm_model = COALESCE(llm_model, $5), updated_at = $6 WHERE id = $7",
+    )
+    .bind(json(&messages)?)
+    .bind(i64::try_from(messages.len()).unwrap_or(i64::MAX))
+    .bind(sums.tokens)
+    .bind(sums.has_failed_steps)
+    .bind(llm_model)
+    .bind(now_ms)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    index_text(
+        conn,
+        id,
+        &searchable_text(current.title.as_deref(), messages),
+        true,
+    )
+    .await?;
+    sqlx::query("UPDATE agents SET last_activity_at = $1 WHERE id = $2")
+        .bind(now_ms)
+        .bind(&current.agent_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(sums.tokens.saturating_sub(before).max(0))
 }
 
 impl Store {
@@ -518,6 +579,9 @@ fn push_filter(
     }
     if let Some(status) = filter.status {
         query.push(" AND c.status = ").push_bind(status.as_str());
+    }
+    if let Some(source) = filter.source {
+        query.push(" AND c.source = ").push_bind(source.as_str());
     }
     match filter.has_insights {
         Some(true) => {

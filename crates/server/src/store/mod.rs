@@ -11,6 +11,7 @@ pub mod conversations;
 pub mod insights;
 pub mod logged_tools;
 pub mod optimizations;
+pub mod otel;
 pub mod paging;
 pub mod settings;
 pub mod usage;

@@ -634,6 +634,7 @@ async fn a_search_with_many_matches_pages_and_counts_like_one_with_few() {
             messages: parse_transcript(&format!("User: my {word} claim {i}\nAssistant: ok"))
                 .unwrap(),
             status: ConversationStatus::Completed,
+            source: converra_api::conversations::ConversationSource::Api,
             llm_model: None,
             company_name: None,
             title: None,

@@ -16,6 +16,7 @@ mod model_engine;
 mod model_world;
 mod optimization_world;
 mod optimizations;
+mod otel;
 mod process;
 mod reflective_world;
 mod settings;
