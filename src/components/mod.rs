@@ -11,6 +11,7 @@ pub mod confirm;
 pub mod conversation_insights;
 pub mod copy_button;
 pub mod diff;
+pub mod disclosure;
 pub mod empty_state;
 pub mod error_panel;
 pub mod export;

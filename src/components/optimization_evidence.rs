@@ -6,58 +6,18 @@
 //! winner: its arms may not have met the same cells.
 
 use converra_api::optimizations::{
-    Evidence, Optimization, OptimizationOutcome, OptimizationProgress, OptimizationResults,
-    OptimizationStatus, Retest, Variant,
+    Evidence, OptimizationOutcome, OptimizationProgress, OptimizationResults, Retest, Variant,
 };
 use leptos::prelude::*;
 
-use crate::components::optimization_stats::{format_interval, format_lift, format_p_value, signed};
+use crate::components::disclosure::Disclosure;
+use crate::components::optimization_stats::{
+    format_interval, format_level, format_lift, format_p_value, signed,
+};
 use crate::format::{duration_ms, epoch_ms};
 
 /// The notice every scripted run carries, in the words the page shows.
 pub const SCRIPTED_NOTICE: &str = "This is a scripted simulation: the offline engine plays scripted personas that reward the instructions its own variants add. It shows how an optimization works; it is not evidence about how this agent would do with real users. P-values, probabilities and confidence are left out for that reason.";
-
-/// What a view of a run may claim. The default, before a run is known, claims least.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Disclosure {
-    /// The offline engine's simulation: no p-values, probabilities or confidence.
-    pub scripted: bool,
-    /// Stopped before the end: no winner is named.
-    pub stopped: bool,
-}
-
-impl Default for Disclosure {
-    fn default() -> Self {
-        Disclosure {
-            scripted: true,
-            stopped: false,
-        }
-    }
-}
-
-impl Disclosure {
-    pub fn of(optimization: &Optimization) -> Disclosure {
-        Disclosure {
-            scripted: optimization.evidence == Evidence::Scripted,
-            stopped: optimization.status == OptimizationStatus::Stopped,
-        }
-    }
-
-    /// Whether p-values, probabilities and confidence may be shown.
-    pub fn shows_probabilities(self) -> bool {
-        !self.scripted
-    }
-
-    /// Whether a variant the engine marked may be called the winner.
-    pub fn names_winner(self) -> bool {
-        !self.stopped
-    }
-
-    /// Whether `variant` is shown as the winner.
-    pub fn shows_winner(self, variant: &Variant) -> bool {
-        variant.is_winner && self.names_winner()
-    }
-}
 
 /// The model an `engine` names (`model:gpt-4o-mini` → `gpt-4o-mini`).
 pub fn model_name(engine: &str) -> Option<&str> {
@@ -84,11 +44,6 @@ pub fn run_duration(
         None => now_ms,
     };
     (end >= start).then(|| duration_ms((end - start).round() as u64))
-}
-
-/// A confidence level as people read it: `"90%"`.
-pub fn format_level(level: f64) -> String {
-    format!("{:.0}%", level * 100.0)
 }
 
 /// The improvement in the results' own units: `"+6.1% of the control's mean (+4.3 points)"`.

@@ -7,7 +7,7 @@
 use converra_api::optimizations::{Difference, Variant};
 use leptos::prelude::*;
 
-use crate::components::optimization_evidence::{format_level, Disclosure};
+use crate::components::disclosure::Disclosure;
 
 /// The key of the objective (overall score) in a variant's `stats`.
 pub const OVERALL: &str = "overallScore";
@@ -58,6 +58,11 @@ pub fn format_score(value: f64) -> String {
     } else {
         "–".to_owned()
     }
+}
+
+/// A confidence level as people read it: `"90%"`.
+pub fn format_level(level: f64) -> String {
+    format!("{:.0}%", level * 100.0)
 }
 
 /// An interval in points: `−0.4 to +6.6`.

@@ -5,8 +5,8 @@ use converra_api::optimizations::{Optimization, OptimizationStatus, Variant};
 use leptos::prelude::*;
 
 use crate::components::diff::WordDiff;
+use crate::components::disclosure::Disclosure;
 use crate::components::optimization_charts::overall_mean;
-use crate::components::optimization_evidence::Disclosure;
 use crate::components::optimization_stats::{format_lift, format_score};
 
 /// The status of an arm a stopped run never simulated.

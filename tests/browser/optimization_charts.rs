@@ -14,10 +14,10 @@ use converra_dashboard::components::charts::{
     Bar, BarChart, BarChartData, BarColoring, ChartTheme, DrawContext, FramedChart, HeatMapChart,
     HeatMapData, ReferenceLine,
 };
+use converra_dashboard::components::disclosure::Disclosure;
 use converra_dashboard::components::optimization_charts::{
     metrics_heat_map_data, persona_chart_data, score_chart_data, spread_data,
 };
-use converra_dashboard::components::optimization_evidence::Disclosure;
 use converra_dashboard::components::optimization_stats::{
     format_interval, format_lift, format_p_value, format_probability, quartiles, signed, stats_row,
     VariantStatsTable, NOT_ENOUGH_DATA,

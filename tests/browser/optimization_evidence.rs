@@ -8,9 +8,10 @@ use converra_api::optimizations::{
     Difference, Evidence, Optimization, OptimizationOutcome, OptimizationResults,
     OptimizationStatus, Retest, Variant,
 };
+use converra_dashboard::components::disclosure::Disclosure;
 use converra_dashboard::components::optimization_evidence::{
-    model_name, results_sentence, retest_text, run_duration, simulations_text, Disclosure,
-    EvidenceNotice, OptimizationResultsCard, SCRIPTED_NOTICE,
+    model_name, results_sentence, retest_text, run_duration, simulations_text, EvidenceNotice,
+    OptimizationResultsCard, SCRIPTED_NOTICE,
 };
 use converra_dashboard::components::optimization_stats::VariantStatsTable;
 use converra_dashboard::components::variant_card::can_apply;

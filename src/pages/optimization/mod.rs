@@ -19,11 +19,12 @@ use leptos_router::NavigateOptions;
 
 use crate::api::optimizations::{apply_variant, stop_optimization};
 use crate::components::confirm::ConfirmDialog;
+use crate::components::disclosure::Disclosure;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::loading::Loading;
 use crate::components::optimization_charts::OptimizationCharts;
 use crate::components::optimization_evidence::{
-    run_duration, simulations_text, Disclosure, EvidenceNotice, OptimizationResultsCard,
+    run_duration, simulations_text, EvidenceNotice, OptimizationResultsCard,
 };
 use crate::components::optimization_progress::{is_live, phase_label, OptimizationProgressBar};
 use crate::components::optimization_stats::VariantStatsTable;
