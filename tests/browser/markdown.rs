@@ -160,3 +160,53 @@ fn nesting_past_the_limit_is_flattened_and_its_text_kept() {
     // Shallow documents keep their structure.
     assert_eq!(depth(&parse_markdown("> > quoted *twice*")), 4);
 }
+
+/// Seeded random Markdown made of the constructs that nest, escape or link: whatever comes,
+/// parsing neither panics nor yields more text than it was given, nor a deeper tree than
+/// the limit.
+#[wasm_bindgen_test]
+fn random_markdown_is_parsed_within_its_bounds() {
+    const PIECES: [&str; 22] = [
+        "> ",
+        "- ",
+        "1. ",
+        "* ",
+        "**",
+        "_",
+        "`",
+        "```\n",
+        "[a](",
+        "javascript:x)",
+        "](",
+        "![i](",
+        "<b>",
+        "</b>",
+        "| a | b |\n|---|---|\n",
+        "\n",
+        "\n\n",
+        "# ",
+        "~~",
+        "[^1]",
+        "word ",
+        "\\",
+    ];
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..300 {
+        let len = (next() % 200) as usize;
+        let text: String = (0..len)
+            .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+            .collect();
+        let nodes = parse_markdown(&text);
+        assert!(depth(&nodes) <= MAX_NESTING, "{text:?}");
+        assert!(
+            plain_text(&nodes).chars().count() <= text.chars().count(),
+            "{text:?}"
+        );
+    }
+}

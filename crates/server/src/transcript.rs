@@ -184,3 +184,75 @@ mod tests {
         assert_eq!(fts_query("é"), Err(SEARCH_TOO_SHORT));
     }
 }
+
+/// Property tests: whatever text arrives, the parsers neither panic nor produce more than
+/// they were given.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Text rich in what the parsers look for: labels, colons, newlines, quotes, operators.
+    fn transcript_like() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just("User: ".to_owned()),
+                Just("Assistant:".to_owned()),
+                Just("AI: ".to_owned()),
+                Just("Note: ".to_owned()),
+                Just("\n".to_owned()),
+                Just("\r\n".to_owned()),
+                Just("\"".to_owned()),
+                Just("*".to_owned()),
+                Just(" AND ".to_owned()),
+                Just(" NEAR(".to_owned()),
+                "\\PC{0,12}",
+            ],
+            0..64,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn a_transcript_parses_to_no_more_text_than_it_holds(text in transcript_like()) {
+            if let Some(messages) = parse_transcript(&text) {
+                prop_assert!(!messages.is_empty());
+                let content: usize = messages.iter().map(|m| m.content.chars().count()).sum();
+                prop_assert!(content <= text.chars().count());
+                // Rendered back, it stays within the input plus one label per message.
+                let rendered = render_transcript(&messages);
+                prop_assert!(rendered.chars().count() <= text.chars().count() + 12 * messages.len());
+            }
+        }
+
+        #[test]
+        fn a_search_is_a_bounded_query_of_quoted_words(text in transcript_like()) {
+            match fts_query(&text) {
+                Ok(Some(query)) => {
+                    // Every word quoted (so FTS5 syntax cannot leak in), at most 16 of them.
+                    let words = ConversationFilter::search_words(&text).take(16).count();
+                    prop_assert_eq!(query.matches('"').count(), 2 * words);
+                    prop_assert!(query.chars().count() <= text.chars().count() + 4 * words);
+                }
+                Ok(None) => prop_assert_eq!(ConversationFilter::search_words(&text).count(), 0),
+                Err(_) => prop_assert!(!ConversationFilter::is_searchable(&text)),
+            }
+        }
+
+        #[test]
+        fn any_query_string_is_a_filter_or_a_refusal(query in "[a-zA-Z=&%0-9,._:+-]{0,80}") {
+            let uri: axum::http::Uri = match format!("/conversations?{query}").parse() {
+                Ok(uri) => uri,
+                Err(_) => return Ok(()),
+            };
+            if let Ok(axum::extract::Query(filter)) =
+                axum::extract::Query::<ConversationFilter>::try_from_uri(&uri)
+            {
+                if let Some(q) = filter.q.as_deref() {
+                    let _ = fts_query(q);
+                }
+            }
+        }
+    }
+}
