@@ -229,7 +229,8 @@ pub fn ConversationInsightsPanel(
                     <BoundaryErrors errors/>
                     <button type="button" class="retry" on:click=move |_| insights.refetch()>"Retry"</button>
                 }>
-                    {move || insights.get().map(|result| result.map(|state| match state {
+                    // Fallible: a Transition may poll its child once more after the page is gone.
+                    {move || insights.try_get().flatten().map(|result| result.map(|state| match state {
                         ConversationInsightsState::Unavailable(not_ready) => view! { <InsightsLifecycle not_ready/> }.into_any(),
                         ConversationInsightsState::Ready(ready) => view! { <InsightsReadyView insights=*ready focus/> }.into_any(),
                     }))}

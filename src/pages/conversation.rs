@@ -36,7 +36,8 @@ pub fn ConversationPage() -> impl IntoView {
             <p class="breadcrumbs"><a href="/conversations">"Conversations"</a></p>
             <Transition fallback=|| view! { <Loading what="the conversation" rows=8/> }>
                 <ErrorBoundary fallback=|errors| view! { <h1>"Conversation"</h1><BoundaryErrors errors/> }>
-                    {move || conversation.get().map(|result| result.map(|conversation| view! {
+                    // Fallible: a Transition may poll its child once more after the page is gone.
+                    {move || conversation.try_get().flatten().map(|result| result.map(|conversation| view! {
                         <ConversationView conversation/>
                     }))}
                 </ErrorBoundary>

@@ -244,7 +244,8 @@ pub fn ConversationsPage() -> impl IntoView {
             </div>
             <Transition fallback=|| view! { <Loading what="conversations" rows=10/> }>
                 <ErrorBoundary fallback=|errors| view! { <BoundaryErrors errors/> }>
-                    {move || page.get().map(|result| result.map(|list| view! {
+                    // Fallible: a Transition may poll its child once more after the page is gone.
+                    {move || page.try_get().flatten().map(|result| result.map(|list| view! {
                         <ConversationTable list query go/>
                     }))}
                 </ErrorBoundary>
