@@ -215,3 +215,36 @@ test('an unknown agent shows the API error with a retry', async () => {
   // The 404s are expected console errors of this test.
   browser.errors.length = 0;
 });
+
+test('"Last activity" is the newest conversation, not the last edit, at 1366 and 390 px', async () => {
+  const { page } = browser;
+  const key = server.createKey('Activity Co');
+  const call = async (method, path, body) => {
+    const response = await fetch(`${server.origin}/api/v1${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    assert.ok(response.ok, `${method} ${path}: ${response.status}`);
+    return (await response.json()).data;
+  };
+  const quiet = await call('POST', '/agents', { name: 'Quiet Bot', content: 'You are quiet.' });
+  const busy = await call('POST', '/agents', { name: 'Busy Bot', content: 'You are busy.' });
+  await call('POST', '/conversations', { agentId: busy.id, messages: [{ role: 'user', content: 'Hello' }] });
+  // An edit is not activity.
+  await call('PATCH', `/agents/${quiet.id}`, { content: 'You are very quiet.' });
+
+  for (const width of [1366, 390]) {
+    await page.setViewportSize({ width, height: width > 500 ? 900 : 844 });
+    await signedIn(page, server.origin, key, '/agents');
+    const cell = (name) => rows(page).filter({ hasText: name }).locator('td[data-label="Last activity"]');
+    await cell('Busy Bot').waitFor();
+    assert.equal((await cell('Quiet Bot').innerText()).trim(), 'No conversations yet');
+    assert.match(await cell('Busy Bot').innerText(), /just now|s ago|min ago/);
+    assert.ok(await cell('Busy Bot').isVisible(), `the cell shows at ${width} px`);
+    assert.ok(await cell('Quiet Bot').isVisible(), `the cell shows at ${width} px`);
+    await screenshot(page, `agents-activity-${width}`);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  assert.deepEqual(browser.errors, []);
+});

@@ -71,16 +71,6 @@ impl AgentListQuery {
     }
 }
 
-/// The agent's most recent change: its last edit or optimization, whichever is later.
-pub fn last_activity(agent: &Agent) -> &str {
-    match agent.last_optimized_at.as_deref() {
-        Some(optimized) if format::epoch_ms(optimized) > format::epoch_ms(&agent.updated_at) => {
-            optimized
-        }
-        _ => &agent.updated_at,
-    }
-}
-
 /// The form that registers an agent; on success it opens the new agent's page.
 #[component]
 pub fn NewAgentForm(
@@ -298,7 +288,6 @@ fn AgentsTable(agents: Vec<Agent>) -> impl IntoView {
         .into_iter()
         .map(|agent| {
             let href = format!("/agents/{}", agent.id);
-            let activity = last_activity(&agent).to_owned();
             view! {
                 <tr>
                     <th scope="row" data-label="Name">
@@ -309,7 +298,10 @@ fn AgentsTable(agents: Vec<Agent>) -> impl IntoView {
                     <td data-label="Version" class="num">{format!("v{}", agent.version)}</td>
                     <td data-label="Conversations" class="num">{format::thousands(agent.conversation_count)}</td>
                     <td data-label="Avg quality" class="num">{format::quality_text(agent.avg_quality_score)}</td>
-                    <td data-label="Last activity"><RelativeTime at=activity/></td>
+                    <td data-label="Last activity">{match agent.last_activity_at.clone() {
+                        Some(at) => view! { <RelativeTime at/> }.into_any(),
+                        None => view! { <span class="muted">"No conversations yet"</span> }.into_any(),
+                    }}</td>
                 </tr>
             }
         })

@@ -55,6 +55,8 @@ pub struct Agent {
     pub is_active: bool,
     pub conversation_count: u64,
     pub last_optimized_at: Option<String>,
+    /// When one of its conversations was last logged or grew; `null` before the first.
+    pub last_activity_at: Option<String>,
     /// The business objective optimizations aim at.
     pub objective: Option<String>,
     /// What an optimization must not change (required sections, output formats); kept

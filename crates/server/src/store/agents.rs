@@ -127,6 +127,9 @@ fn agent_from_row(row: &SqliteRow) -> anyhow::Result<Agent> {
         last_optimized_at: row
             .try_get::<Option<i64>, _>("last_optimized_at")?
             .map(rfc3339),
+        last_activity_at: row
+            .try_get::<Option<i64>, _>("last_activity_at")?
+            .map(rfc3339),
         objective: row.try_get("objective")?,
         constraints: row.try_get("constraints")?,
         temperature: row.try_get("temperature")?,

@@ -49,6 +49,45 @@ async fn create_get_and_list_an_agent() {
 }
 
 #[tokio::test]
+async fn last_activity_is_the_newest_conversation_not_an_edit() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    let (_, body) = server
+        .post(
+            "/agents",
+            &key,
+            json!({"name": "Support", "content": PROMPT}),
+        )
+        .await;
+    let id = body["data"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(body["data"]["lastActivityAt"], serde_json::Value::Null);
+
+    let (status, body) = server
+        .patch(
+            &format!("/agents/{id}"),
+            &key,
+            json!({"content": "You are terse."}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["lastActivityAt"], serde_json::Value::Null);
+
+    let (status, body) = server
+        .post(
+            "/conversations",
+            &key,
+            json!({"agentId": id, "messages": [{"role": "user", "content": "Hi"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let logged_at = body["data"]["createdAt"].as_str().unwrap().to_owned();
+    let (_, body) = server.get(&format!("/agents/{id}"), &key).await;
+    assert_eq!(body["data"]["lastActivityAt"], logged_at.as_str());
+    let (_, body) = server.get("/agents", &key).await;
+    assert_eq!(body["data"][0]["lastActivityAt"], logged_at.as_str());
+}
+
+#[tokio::test]
 async fn content_hash_is_the_sdks_normalized_sha256() {
     let server = TestServer::start().await;
     let key = server.key("Acme", PlanId::Pro).await;
