@@ -248,3 +248,82 @@ test('"Last activity" is the newest conversation, not the last edit, at 1366 and
   await page.setViewportSize({ width: 1280, height: 800 });
   assert.deepEqual(browser.errors, []);
 });
+
+test('a refused save keeps everything typed (network error, 429, 409), at 1366 and 390 px', async () => {
+  const { page } = browser;
+  const key = server.createKey('Careful Co');
+  const call = async (method, path, body) => {
+    const response = await fetch(`${server.origin}/api/v1${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    assert.ok(response.ok, `${method} ${path}: ${response.status}`);
+    return (await response.json()).data;
+  };
+  await call('POST', '/agents', { name: 'Taken Name', content: 'You are another agent.' });
+
+  for (const width of [1366, 390]) {
+    await page.setViewportSize({ width, height: width > 500 ? 900 : 844 });
+    const agent = await call('POST', '/agents', { name: `Editable ${width}`, content: 'You answer questions.' });
+    await signedIn(page, server.origin, key, `/agents/${agent.id}`);
+    await page.getByRole('button', { name: 'Edit agent' }).click();
+    // The prompt shows once while editing: in the form.
+    assert.equal(await page.locator('pre.prompt').count(), 0);
+    const typed = {
+      '#edit-agent-name': 'Taken Name',
+      '#edit-agent-description': 'Answers billing questions',
+      '#edit-agent-tags': 'billing, support',
+      '#edit-agent-temperature': '0.4',
+      '#edit-agent-maxTokens': '800',
+      '#edit-agent-objective': 'Resolve refunds on the first contact.',
+      '#edit-agent-content': 'You answer billing questions, briefly.',
+    };
+    for (const [selector, value] of Object.entries(typed)) await page.locator(selector).fill(value);
+    const stillTyped = async (what) => {
+      for (const [selector, value] of Object.entries(typed)) {
+        assert.equal(await page.locator(selector).inputValue(), value, `${selector} after ${what} at ${width} px`);
+      }
+    };
+
+    // The network fails.
+    await page.route('**/api/v1/agents/*', (route) => (route.request().method() === 'PATCH' ? route.abort() : route.fallback()));
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('form.edit-agent [role=alert]').first().waitFor();
+    await stillTyped('a network error');
+    await page.unroute('**/api/v1/agents/*');
+
+    // Too many requests, for longer than the client waits out.
+    await page.route('**/api/v1/agents/*', (route) => (route.request().method() === 'PATCH'
+      ? route.fulfill({
+        status: 429,
+        headers: { 'Content-Type': 'application/json', 'Retry-After': '3600' },
+        body: JSON.stringify({ error: { code: 'RATE_LIMITED', message: 'Too many requests.' } }),
+      })
+      : route.fallback()));
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('form.edit-agent [role=alert]', { hasText: 'RATE_LIMITED' }).first().waitFor();
+    await stillTyped('a 429');
+    await page.unroute('**/api/v1/agents/*');
+
+    // The server refuses: the name is taken (a real 409).
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('form.edit-agent', { hasText: /CONFLICT|already/ }).waitFor();
+    await stillTyped('a 409');
+    await screenshot(page, `agent-edit-refused-${width}`);
+
+    // Fix the name: the save goes through with every field.
+    await page.locator('#edit-agent-name').fill(`Billing ${width}`);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText(`Saved. Billing ${width} is at version 2.`).waitFor();
+    const settings = await page.locator('.settings-list').innerText();
+    for (const expected of [/Temperature\s+0\.4/, /Max tokens\s+800/, /Tags\s+billing, support/, /Objective\s+Resolve refunds/]) {
+      assert.match(settings, expected);
+    }
+    assert.match(await page.locator('pre.prompt').innerText(), /briefly/);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  // The refusals above are expected console errors of this test.
+  assert.ok(browser.errors.every((e) => /409|429|Failed to load resource|ERR_FAILED/.test(e)), browser.errors.join('\n'));
+  browser.errors.length = 0;
+});

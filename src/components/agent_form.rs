@@ -16,6 +16,11 @@ const MAX_NAME_CHARS: usize = CreateAgent::MAX_NAME_CHARS;
 const MAX_PROMPT_CHARS: usize = CreateAgent::MAX_PROMPT_CHARS;
 const MAX_MODEL_CHARS: usize = CreateAgent::MAX_MODEL_CHARS;
 const MAX_DESCRIPTION_CHARS: usize = CreateAgent::MAX_DESCRIPTION_CHARS;
+const MAX_OBJECTIVE_CHARS: usize = CreateAgent::MAX_OBJECTIVE_CHARS;
+const MAX_TAGS: usize = CreateAgent::MAX_TAGS;
+const MAX_TAG_CHARS: usize = CreateAgent::MAX_TAG_CHARS;
+const MIN_TEMPERATURE: f64 = CreateAgent::TEMPERATURE_RANGE.0;
+const MAX_TEMPERATURE: f64 = CreateAgent::TEMPERATURE_RANGE.1;
 
 /// The fields of the new-agent and edit forms, as typed.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +31,13 @@ pub struct AgentForm {
     pub llm_model: String,
     pub status: AgentStatus,
     pub description: String,
+    /// Comma-separated.
+    pub tags: String,
+    pub objective: String,
+    /// As typed; empty means the model's default.
+    pub temperature: String,
+    /// As typed; empty means the model's default.
+    pub max_tokens: String,
 }
 
 impl Default for AgentForm {
@@ -36,6 +48,10 @@ impl Default for AgentForm {
             llm_model: String::new(),
             status: AgentStatus::Active,
             description: String::new(),
+            tags: String::new(),
+            objective: String::new(),
+            temperature: String::new(),
+            max_tokens: String::new(),
         }
     }
 }
@@ -49,13 +65,58 @@ impl AgentForm {
             llm_model: agent.llm_model.clone(),
             status: agent.status,
             description: agent.description.clone().unwrap_or_default(),
+            tags: agent.tags.join(", "),
+            objective: agent.objective.clone().unwrap_or_default(),
+            temperature: agent.temperature.map(|t| t.to_string()).unwrap_or_default(),
+            max_tokens: agent.max_tokens.map(|n| n.to_string()).unwrap_or_default(),
+        }
+    }
+
+    /// The tags typed, trimmed, without empty entries.
+    pub fn tag_list(&self) -> Vec<String> {
+        self.tags
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The temperature typed: `Ok(None)` when empty, `Err` when it is no number in range.
+    fn temperature_value(&self) -> Result<Option<f64>, String> {
+        let typed = self.temperature.trim();
+        if typed.is_empty() {
+            return Ok(None);
+        }
+        match typed.parse::<f64>() {
+            Ok(t) if (MIN_TEMPERATURE..=MAX_TEMPERATURE).contains(&t) => Ok(Some(t)),
+            _ => Err(format!(
+                "Enter a number from {MIN_TEMPERATURE} to {MAX_TEMPERATURE}, such as 0.7."
+            )),
+        }
+    }
+
+    /// The max tokens typed: `Ok(None)` when empty, `Err` when it is no whole number in range.
+    fn max_tokens_value(&self) -> Result<Option<u32>, String> {
+        let (min, max) = CreateAgent::MAX_TOKENS_RANGE;
+        let typed = self.max_tokens.trim();
+        if typed.is_empty() {
+            return Ok(None);
+        }
+        match typed.parse::<u32>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(format!(
+                "Enter a whole number from {min} to {}.",
+                format::thousands(u64::from(max))
+            )),
         }
     }
 
     /// What is wrong, field by field (named as the API names them), in the server's terms;
-    /// empty when the form can be sent. `model_required` on the edit form, where an empty
-    /// model cannot mean "the default".
-    pub fn validate(&self, model_required: bool) -> Vec<FieldError> {
+    /// empty when the form can be sent. `editing` is the agent the edit form changes: there
+    /// an empty model cannot mean "the default", and a set number cannot be emptied (the
+    /// API keeps a value it is not sent).
+    pub fn validate(&self, editing: Option<&Agent>) -> Vec<FieldError> {
         let mut errors = Vec::new();
         let mut fail = |field: &str, message: String| {
             errors.push(FieldError {
@@ -86,7 +147,7 @@ impl AgentForm {
             );
         }
         let model = self.llm_model.trim();
-        if model.is_empty() && model_required {
+        if model.is_empty() && editing.is_some() {
             fail("llmModel", "Enter a model, such as gpt-4o-mini.".to_owned());
         } else if model.chars().count() > MAX_MODEL_CHARS {
             fail(
@@ -100,6 +161,40 @@ impl AgentForm {
                 format!("A description has at most {MAX_DESCRIPTION_CHARS} characters."),
             );
         }
+        let tags = self.tag_list();
+        if tags.len() > MAX_TAGS {
+            fail(
+                "tags",
+                format!("At most {MAX_TAGS} tags; this has {}.", tags.len()),
+            );
+        } else if tags.iter().any(|t| t.chars().count() > MAX_TAG_CHARS) {
+            fail(
+                "tags",
+                format!("A tag has at most {MAX_TAG_CHARS} characters."),
+            );
+        }
+        if self.objective.trim().chars().count() > MAX_OBJECTIVE_CHARS {
+            fail(
+                "objective",
+                format!("An objective has at most {MAX_OBJECTIVE_CHARS} characters."),
+            );
+        }
+        match self.temperature_value() {
+            Err(message) => fail("temperature", message),
+            Ok(None) if editing.is_some_and(|a| a.temperature.is_some()) => fail(
+                "temperature",
+                "A set temperature can be changed but not removed.".to_owned(),
+            ),
+            Ok(_) => {}
+        }
+        match self.max_tokens_value() {
+            Err(message) => fail("maxTokens", message),
+            Ok(None) if editing.is_some_and(|a| a.max_tokens.is_some()) => fail(
+                "maxTokens",
+                "A set limit can be changed but not removed.".to_owned(),
+            ),
+            Ok(_) => {}
+        }
         errors
     }
 
@@ -112,6 +207,10 @@ impl AgentForm {
             llm_model: optional(&self.llm_model),
             description: optional(&self.description),
             status: Some(self.status),
+            tags: Some(self.tag_list()).filter(|t| !t.is_empty()),
+            objective: optional(&self.objective),
+            temperature: self.temperature_value().ok().flatten(),
+            max_tokens: self.max_tokens_value().ok().flatten(),
             ..CreateAgent::default()
         }
     }
@@ -130,6 +229,19 @@ impl AgentForm {
                 agent.description.as_deref().unwrap_or(""),
             )
             .filter(|d| !d.is_empty()),
+            tags: Some(self.tag_list()).filter(|t| *t != agent.tags),
+            objective: changed(&self.objective, agent.objective.as_deref().unwrap_or(""))
+                .filter(|o| !o.is_empty()),
+            temperature: self
+                .temperature_value()
+                .ok()
+                .flatten()
+                .filter(|t| Some(*t) != agent.temperature),
+            max_tokens: self
+                .max_tokens_value()
+                .ok()
+                .flatten()
+                .filter(|n| Some(*n) != agent.max_tokens),
             ..UpdateAgent::default()
         };
         (change != UpdateAgent::default()).then_some(change)
@@ -137,7 +249,17 @@ impl AgentForm {
 }
 
 /// The fields of the agent form, as the API names them.
-const AGENT_FIELDS: [&str; 5] = ["name", "content", "llmModel", "description", "status"];
+const AGENT_FIELDS: [&str; 9] = [
+    "name",
+    "content",
+    "llmModel",
+    "description",
+    "status",
+    "tags",
+    "objective",
+    "temperature",
+    "maxTokens",
+];
 
 /// The agent-form field a `VALIDATION_ERROR` names, with the server's words; other
 /// refusals stay in the error panel.
@@ -199,6 +321,19 @@ pub fn AgentFields(
                 }/>
             <TextField form errors field="description" id=id("description") label="Description (optional)"
                 get=|f| f.description.clone() set=|f, v| f.description = v/>
+            <TextField form errors field="tags" id=id("tags") label="Tags (optional)"
+                hint="Separated by commas, such as support, billing."
+                get=|f| f.tags.clone() set=|f, v| f.tags = v/>
+            <TextField form errors field="temperature" id=id("temperature") label="Temperature (optional)"
+                hint="0 to 2. Empty: the model's default." placeholder="0.7"
+                get=|f| f.temperature.clone() set=|f, v| f.temperature = v/>
+            <TextField form errors field="maxTokens" id=id("maxTokens") label="Max tokens (optional)"
+                hint="The longest reply. Empty: the model's default." placeholder="1024"
+                get=|f| f.max_tokens.clone() set=|f, v| f.max_tokens = v/>
+            <TextField form errors field="objective" id=id("objective") label="Objective (optional)"
+                hint="What optimizations aim at, such as: resolve refunds on the first contact."
+                multiline=true wide=true
+                get=|f| f.objective.clone() set=|f, v| f.objective = v/>
             <TextField form errors field="content" id=id("content") label="System prompt"
                 multiline=true rows=12 wide=true note=prompt_size
                 get=|f| f.content.clone() set=|f, v| f.content = v/>

@@ -113,7 +113,9 @@ pub fn AgentPage() -> impl IntoView {
         let client = client_of(signed_in.get_untracked());
         async move { update_agent(&client?, &id, &change).await }
     });
-    let saved = save.version();
+    // Bumped by a save that succeeded only: a refused one must not reload the agent, since
+    // that would rebuild the form over what the user typed.
+    let saved = RwSignal::new(0u32);
     let agent = LocalResource::new(move || {
         let id = id.get();
         saved.track();
@@ -128,10 +130,13 @@ pub fn AgentPage() -> impl IntoView {
     });
 
     let editing = RwSignal::new(false);
+    // Lives here rather than in the detail, so nothing the page redraws loses what is typed.
+    let form = RwSignal::new(AgentForm::default());
     let notice = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         if let Some(Ok(updated)) = save.value().get() {
             editing.set(false);
+            saved.update(|n| *n += 1);
             notice.set(Some(format!(
                 "Saved. {} is at version {}.",
                 updated.name, updated.version
@@ -142,7 +147,7 @@ pub fn AgentPage() -> impl IntoView {
     let detail = move || {
         Suspend::new(async move {
             agent.await.map(|agent| {
-                view! { <AgentDetail agent editing save notice/> }
+                view! { <AgentDetail agent editing form save notice/> }
             })
         })
     };
@@ -193,13 +198,13 @@ pub fn AgentPage() -> impl IntoView {
 fn AgentDetail(
     agent: Agent,
     editing: RwSignal<bool>,
+    form: RwSignal<AgentForm>,
     save: Action<(String, UpdateAgent), Result<Agent, ClientError>>,
     notice: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let agent = StoredValue::new(agent);
     let id = agent.with_value(|a| a.id.clone());
     let encoded_id = encode_component(&id);
-    let form = RwSignal::new(AgentForm::default());
     let field_errors = RwSignal::new(Vec::<FieldError>::new());
     let unchanged = RwSignal::new(false);
     let failure = Signal::derive(move || save.value().get().and_then(Result::err));
@@ -215,7 +220,7 @@ fn AgentDetail(
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let errors = form.with(|f| f.validate(true));
+        let errors = agent.with_value(|a| form.with(|f| f.validate(Some(a))));
         let valid = errors.is_empty();
         field_errors.set(errors);
         save.value().set(None);
@@ -292,10 +297,14 @@ fn AgentDetail(
             </form>
         </Show>
         <div class="agent-body">
-            <section class="card prompt-card" aria-labelledby="prompt-title">
-                <h2 id="prompt-title">"System prompt"</h2>
-                <pre class="prompt" tabindex="0" aria-labelledby="prompt-title">{a.content.clone()}</pre>
-            </section>
+            // While editing, the prompt is in the form; showing it twice invites editing the
+            // wrong one.
+            <Show when=move || !editing.get()>
+                <section class="card prompt-card" aria-labelledby="prompt-title">
+                    <h2 id="prompt-title">"System prompt"</h2>
+                    <pre class="prompt" tabindex="0" aria-labelledby="prompt-title">{agent.with_value(|a| a.content.clone())}</pre>
+                </section>
+            </Show>
             <section class="card settings-card" aria-labelledby="settings-title">
                 <h2 id="settings-title">"Settings"</h2>
                 {settings}

@@ -96,7 +96,7 @@ pub fn NewAgentForm(
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let errors = form.with(|f| f.validate(false));
+        let errors = form.with(|f| f.validate(None));
         let valid = errors.is_empty();
         field_errors.set(errors);
         create.value().set(None);

@@ -125,8 +125,9 @@ fn agent() -> Agent {
 
 #[wasm_bindgen_test]
 fn the_form_says_what_the_server_would_refuse() {
-    let fields = |form: &AgentForm, model_required: bool| -> Vec<String> {
-        form.validate(model_required)
+    let editing = agent();
+    let fields = |form: &AgentForm, editing: Option<&Agent>| -> Vec<String> {
+        form.validate(editing)
             .into_iter()
             .map(|e| e.field)
             .collect()
@@ -136,26 +137,74 @@ fn the_form_says_what_the_server_would_refuse() {
         content: "\n".to_owned(),
         ..AgentForm::default()
     };
-    assert_eq!(fields(&blank, false), ["name", "content"]);
-    assert_eq!(fields(&blank, true), ["name", "content", "llmModel"]);
+    assert_eq!(fields(&blank, None), ["name", "content"]);
+    assert_eq!(
+        fields(&blank, Some(&editing)),
+        ["name", "content", "llmModel"]
+    );
     let too_long = AgentForm {
         name: "n".repeat(201),
         content: "p".repeat(100_001),
         llm_model: "m".repeat(101),
         description: "d".repeat(2_001),
+        tags: "t".repeat(51),
+        objective: "o".repeat(2_001),
+        temperature: "2.5".to_owned(),
+        max_tokens: "0".to_owned(),
         ..AgentForm::default()
     };
     assert_eq!(
-        fields(&too_long, false),
-        ["name", "content", "llmModel", "description"]
+        fields(&too_long, None),
+        [
+            "name",
+            "content",
+            "llmModel",
+            "description",
+            "tags",
+            "objective",
+            "temperature",
+            "maxTokens"
+        ]
+    );
+    let many_tags = AgentForm {
+        name: "ok".to_owned(),
+        content: "ok".to_owned(),
+        tags: (0..21)
+            .map(|i| format!("t{i}"))
+            .collect::<Vec<_>>()
+            .join(","),
+        temperature: "warm".to_owned(),
+        max_tokens: "1.5".to_owned(),
+        ..AgentForm::default()
+    };
+    assert_eq!(
+        fields(&many_tags, None),
+        ["tags", "temperature", "maxTokens"]
     );
     // The limits count characters, not bytes, as the server does.
     let wide = AgentForm {
         name: "é".repeat(200),
         content: "ok".to_owned(),
+        temperature: " 0.7 ".to_owned(),
+        max_tokens: "1024".to_owned(),
+        tags: " support , , billing ".to_owned(),
         ..AgentForm::default()
     };
-    assert!(wide.validate(false).is_empty());
+    assert!(wide.validate(None).is_empty());
+    assert_eq!(wide.tag_list(), ["support", "billing"]);
+    // A set number cannot be emptied: the API keeps what it is not sent.
+    let tuned = Agent {
+        temperature: Some(0.3),
+        max_tokens: Some(500),
+        ..agent()
+    };
+    let emptied = AgentForm {
+        temperature: String::new(),
+        max_tokens: " ".to_owned(),
+        ..AgentForm::of(&tuned)
+    };
+    assert_eq!(fields(&emptied, Some(&tuned)), ["temperature", "maxTokens"]);
+    assert!(AgentForm::of(&tuned).validate(Some(&tuned)).is_empty());
 }
 
 #[wasm_bindgen_test]
@@ -176,6 +225,23 @@ fn the_form_sends_only_what_changed() {
             ..UpdateAgent::default()
         })
     );
+    let tuned = AgentForm {
+        tags: "billing, support".to_owned(),
+        temperature: "0.4".to_owned(),
+        max_tokens: "800".to_owned(),
+        objective: " Resolve refunds on the first contact. ".to_owned(),
+        ..form.clone()
+    };
+    assert_eq!(
+        tuned.to_update(&agent),
+        Some(UpdateAgent {
+            tags: Some(vec!["billing".to_owned(), "support".to_owned()]),
+            temperature: Some(0.4),
+            max_tokens: Some(800),
+            objective: Some("Resolve refunds on the first contact.".to_owned()),
+            ..UpdateAgent::default()
+        })
+    );
     let created = AgentForm {
         name: " New ".to_owned(),
         content: "Prompt".to_owned(),
@@ -185,6 +251,21 @@ fn the_form_sends_only_what_changed() {
     assert_eq!(created.name, "New");
     assert_eq!(created.llm_model, None);
     assert_eq!(created.status, Some(AgentStatus::Active));
+    assert_eq!(
+        (created.tags, created.temperature, created.max_tokens),
+        (None, None, None)
+    );
+    let full = AgentForm {
+        name: "New".to_owned(),
+        content: "Prompt".to_owned(),
+        tags: "a, b".to_owned(),
+        temperature: "1".to_owned(),
+        max_tokens: "256".to_owned(),
+        ..AgentForm::default()
+    }
+    .to_create();
+    assert_eq!(full.tags, Some(vec!["a".to_owned(), "b".to_owned()]));
+    assert_eq!((full.temperature, full.max_tokens), (Some(1.0), Some(256)));
 }
 
 #[wasm_bindgen_test]

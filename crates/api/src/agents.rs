@@ -102,6 +102,12 @@ impl CreateAgent {
     pub const MAX_MODEL_CHARS: usize = 100;
     pub const MAX_DESCRIPTION_CHARS: usize = 2_000;
     pub const MAX_OBJECTIVE_CHARS: usize = 2_000;
+    pub const MAX_TAGS: usize = 20;
+    pub const MAX_TAG_CHARS: usize = 50;
+    /// The inclusive range `temperature` takes.
+    pub const TEMPERATURE_RANGE: (f64, f64) = (0.0, 2.0);
+    /// The inclusive range `maxTokens` takes.
+    pub const MAX_TOKENS_RANGE: (u32, u32) = (1, 1_000_000);
 }
 
 /// `PATCH /agents/:id`: any create field; absent fields stay as they are.

@@ -27,17 +27,21 @@ pub fn router() -> Router<AppState> {
 }
 
 const MAX_PROMPT_CHARS: usize = CreateAgent::MAX_PROMPT_CHARS;
+const MIN_TEMPERATURE: f64 = CreateAgent::TEMPERATURE_RANGE.0;
+const MAX_TEMPERATURE: f64 = CreateAgent::TEMPERATURE_RANGE.1;
+const MIN_TOKENS: u32 = CreateAgent::MAX_TOKENS_RANGE.0;
+const MAX_TOKENS: u32 = CreateAgent::MAX_TOKENS_RANGE.1;
 const REASONING_EFFORTS: [&str; 4] = ["minimal", "low", "medium", "high"];
 
 fn check_tags(checks: &mut Checks, tags: Option<&Vec<String>>) -> Option<Vec<String>> {
     let tags = tags?;
-    if tags.len() > 20 {
-        checks.fail("tags", "at most 20 tags");
+    if tags.len() > CreateAgent::MAX_TAGS {
+        checks.fail("tags", format!("at most {} tags", CreateAgent::MAX_TAGS));
     }
     Some(
         tags.iter()
             .enumerate()
-            .map(|(i, tag)| checks.text(&format!("tags[{i}]"), tag, 50))
+            .map(|(i, tag)| checks.text(&format!("tags[{i}]"), tag, CreateAgent::MAX_TAG_CHARS))
             .collect(),
     )
 }
@@ -68,9 +72,14 @@ pub fn validate_create(input: &CreateAgent, default_model: &str) -> ApiResult<Ne
             CreateAgent::MAX_OBJECTIVE_CHARS,
         ),
         constraints: checks.optional_text("constraints", input.constraints.as_deref(), 10_000),
-        temperature: checks.range_f64("temperature", input.temperature, 0.0, 2.0),
+        temperature: checks.range_f64(
+            "temperature",
+            input.temperature,
+            MIN_TEMPERATURE,
+            MAX_TEMPERATURE,
+        ),
         top_p: checks.range_f64("topP", input.top_p, 0.0, 1.0),
-        max_tokens: checks.range_u32("maxTokens", input.max_tokens, 1, 1_000_000),
+        max_tokens: checks.range_u32("maxTokens", input.max_tokens, MIN_TOKENS, MAX_TOKENS),
         reasoning_effort: checks.one_of(
             "reasoningEffort",
             input.reasoning_effort.as_deref(),
@@ -104,9 +113,14 @@ fn validate_update(input: &UpdateAgent) -> ApiResult<AgentChange> {
             CreateAgent::MAX_OBJECTIVE_CHARS,
         ),
         constraints: checks.optional_text("constraints", input.constraints.as_deref(), 10_000),
-        temperature: checks.range_f64("temperature", input.temperature, 0.0, 2.0),
+        temperature: checks.range_f64(
+            "temperature",
+            input.temperature,
+            MIN_TEMPERATURE,
+            MAX_TEMPERATURE,
+        ),
         top_p: checks.range_f64("topP", input.top_p, 0.0, 1.0),
-        max_tokens: checks.range_u32("maxTokens", input.max_tokens, 1, 1_000_000),
+        max_tokens: checks.range_u32("maxTokens", input.max_tokens, MIN_TOKENS, MAX_TOKENS),
         reasoning_effort: checks.one_of(
             "reasoningEffort",
             input.reasoning_effort.as_deref(),
