@@ -1,7 +1,7 @@
 // First run: sign in with a key made by `keys create`, see the account (in Settings), sign out.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, openBrowser, screenshot } from './harness.mjs';
+import { startServer, openBrowser, screenshot, signedIn, seriousA11yViolations } from './harness.mjs';
 
 let server;
 let browser;
@@ -60,4 +60,41 @@ test('a deep link is served the dashboard, not a 404', async () => {
   const api = await fetch(`${server.origin}/api/v1/nope`);
   assert.equal(api.status, 404);
   assert.equal((await api.json()).error.code, 'NOT_FOUND');
+});
+
+test('the top bar keeps to one row at 1366 px and folds behind Menu at 390 px', async () => {
+  const own = await openBrowser();
+  const { page } = own;
+  const key = server.createKey('Stark Industries International Holdings', 'pro');
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  const barHeight = () => page.locator('header.top-bar').evaluate((el) => el.getBoundingClientRect().height);
+
+  await page.setViewportSize({ width: 1366, height: 900 });
+  await signedIn(page, server.origin, key, '/agents');
+  assert.ok(await barHeight() < 64, `one row at 1366 px, not ${await barHeight()} px`);
+  assert.ok(await nav.getByRole('link', { name: 'Settings' }).isVisible());
+  assert.ok(await page.getByRole('button', { name: 'Sign out' }).isVisible());
+  assert.equal(await page.getByRole('button', { name: 'Menu', exact: true }).isVisible(), false);
+  await screenshot(page, 'top-bar-1366');
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  assert.ok(await barHeight() < 64, `one row at 390 px, not ${await barHeight()} px`);
+  assert.match(await page.getByTestId('account-badge').innerText(), /Stark/);
+  assert.equal(await nav.isVisible(), false);
+  const menu = page.getByRole('button', { name: 'Menu', exact: true });
+  assert.equal(await menu.getAttribute('aria-expanded'), 'false');
+  await menu.click();
+  assert.equal(await page.getByRole('button', { name: 'Close menu' }).getAttribute('aria-expanded'), 'true');
+  await nav.getByRole('link', { name: 'Usage' }).waitFor();
+  assert.ok(await page.getByRole('button', { name: 'Sign out' }).isVisible());
+  assert.deepEqual(await seriousA11yViolations(page), []);
+  await screenshot(page, 'top-bar-menu-390');
+  // Going somewhere closes the menu.
+  await nav.getByRole('link', { name: 'Usage' }).click();
+  await page.waitForURL('**/usage');
+  await page.getByRole('button', { name: 'Menu', exact: true }).waitFor();
+  assert.equal(await nav.isVisible(), false);
+  await screenshot(page, 'top-bar-390');
+  assert.deepEqual(own.errors, []);
+  await own.browser.close();
 });

@@ -124,7 +124,8 @@ test('usage shows the limits, the days as charts and tables, and the headroom', 
   await page.waitForTimeout(300);
   await page.screenshot({ path: '/tmp/usage-dark-375.png', fullPage: true });
 
-  // Back to System: the attribute goes and the stored choice with it.
+  // Back to System, from the phone's menu: the attribute goes and the stored choice with it.
+  await page.getByRole('button', { name: 'Menu', exact: true }).click();
   await toggle.click();
   assert.match(await toggle.innerText(), /System/);
   assert.equal(await page.evaluate(() => document.documentElement.dataset.theme ?? null), null);

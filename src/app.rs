@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, Lazy};
+use wasm_bindgen::JsCast;
 
 use crate::api::account::get_account;
 use crate::api::{show_rate_limit_waits_in, ApiClient};
@@ -71,30 +72,56 @@ fn Shell(signed_in: SignedIn) -> impl IntoView {
     let palette_open = RwSignal::new(false);
     let cheat_sheet_open = RwSignal::new(false);
     install_shortcuts(palette_open, cheat_sheet_open);
+    let menu_open = RwSignal::new(false);
+    // The phone menu closes once a link in it is followed, or a tool in it opened.
+    let close_menu_after = move |ev: leptos::ev::MouseEvent| {
+        let followed = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|el| {
+                el.closest("a, .palette-button, .shortcuts-button")
+                    .ok()
+                    .flatten()
+            })
+            .is_some();
+        if followed {
+            menu_open.set(false);
+        }
+    };
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
-        <header class="top-bar">
+        <header class="top-bar" class:menu-open=move || menu_open.get()>
             <A href="/" attr:class="brand">"Converra"</A>
-            <nav aria-label="Main">
-                <A href="/agents">"Agents"</A>
-                <A href="/conversations">"Conversations"</A>
-                <A href="/optimizations">"Optimizations"</A>
-                <A href="/fleet">"Fleet"</A>
-                <A href="/benchmarks">"Benchmarks"</A>
-                <A href="/usage">"Usage"</A>
-                <A href="/settings">"Settings"</A>
-            </nav>
-            <div class="who" data-testid="account-badge">
+            <div class="who" data-testid="account-badge" title="The account this key belongs to">
                 <span class="account-name">{account.name.clone()}</span>
                 <span class="plan-badge">{account.plan.name.clone()}</span>
-                <button type="button" class="secondary palette-button" aria-keyshortcuts="Control+K"
-                    title="Go to any page, agent or conversation (Ctrl+K)"
-                    on:click=move |_| palette_open.set(true)>"Go to…"<kbd>"Ctrl K"</kbd></button>
-                <button type="button" class="secondary shortcuts-button" aria-keyshortcuts="?"
-                    title="Keyboard shortcuts (?)" aria-label="Keyboard shortcuts"
-                    on:click=move |_| cheat_sheet_open.set(true)>"?"</button>
-                <ThemeToggle/>
-                <button type="button" class="secondary" on:click=sign_out>"Sign out"</button>
+            </div>
+            // Only on a phone, where the links and tools fold behind it.
+            <button type="button" class="secondary menu-button" aria-controls="top-bar-menu"
+                aria-expanded=move || menu_open.get().to_string()
+                on:click=move |_| menu_open.update(|open| *open = !*open)>
+                {move || if menu_open.get() { "Close menu" } else { "Menu" }}
+            </button>
+            <div class="top-bar-menu" id="top-bar-menu" on:click=close_menu_after>
+                <nav aria-label="Main">
+                    <A href="/agents">"Agents"</A>
+                    <A href="/conversations">"Conversations"</A>
+                    <A href="/optimizations">"Optimizations"</A>
+                    <A href="/fleet">"Fleet"</A>
+                    <A href="/benchmarks">"Benchmarks"</A>
+                    <A href="/usage">"Usage"</A>
+                    <A href="/settings">"Settings"</A>
+                </nav>
+                <div class="top-bar-tools">
+                    <button type="button" class="secondary palette-button" aria-keyshortcuts="Control+K"
+                        title="Go to any page, agent or conversation (Ctrl+K)"
+                        on:click=move |_| palette_open.set(true)>"Go to…"<kbd>"Ctrl K"</kbd></button>
+                    <button type="button" class="secondary shortcuts-button" aria-keyshortcuts="?"
+                        title="Keyboard shortcuts (?)" aria-label="Keyboard shortcuts"
+                        on:click=move |_| cheat_sheet_open.set(true)>"?"</button>
+                    <ThemeToggle/>
+                    <button type="button" class="secondary" on:click=sign_out>"Sign out"</button>
+                </div>
             </div>
         </header>
         {move || rate_limit_wait.get().map(|seconds| view! {
