@@ -284,3 +284,47 @@ test('a conversation exported over OpenTelemetry shows its source and filters by
   assert.equal(await rows(page).locator('td:nth-child(5)').innerText(), 'OpenTelemetry');
   assert.deepEqual(browser.errors, []);
 });
+
+test('quality filters follow a pause or Enter, and impossible filters say why, at 1366 and 390 px', async () => {
+  const { page } = browser;
+  for (const width of [1366, 390]) {
+    await page.setViewportSize({ width, height: width > 500 ? 900 : 844 });
+    await signedIn(page, server.origin, server.demoKey, '/conversations');
+    await page.locator('table tbody tr').first().waitFor();
+    const min = page.getByLabel('Min quality');
+    const max = page.getByLabel('Max quality');
+
+    // Typing, with no blur: the list follows once typing pauses.
+    await min.pressSequentially('60');
+    await page.waitForURL((url) => url.searchParams.get('minQuality') === '60');
+    assert.equal(await min.evaluate((el) => el === document.activeElement), true);
+
+    // Out of range: said beside the box, and never sent.
+    await max.pressSequentially('500');
+    await page.locator('#f-max-error', { hasText: 'Quality runs from 0 to 100.' }).waitFor();
+    assert.equal(await max.getAttribute('aria-invalid'), 'true');
+    await page.waitForTimeout(800);
+    assert.equal(new URL(page.url()).searchParams.has('maxQuality'), false);
+
+    // Below the minimum, applied with Enter: the reason shows beside the box and in the list.
+    await max.fill('20');
+    await max.press('Enter');
+    await page.waitForURL((url) => url.searchParams.get('maxQuality') === '20');
+    assert.match(await page.locator('#f-max-error').innerText(), /Max quality is below min quality/);
+    await page.getByText('No conversation can match these filters').waitFor();
+
+    // Dates the wrong way round.
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.waitForURL((url) => !url.searchParams.has('minQuality'));
+    assert.equal(await min.inputValue(), '');
+    await page.getByLabel('From (UTC)').fill('2026-05-02');
+    await page.getByLabel('To (UTC)').fill('2026-05-01');
+    await page.waitForURL((url) => url.searchParams.get('to') === '2026-05-01');
+    assert.match(await page.locator('#f-to-error').innerText(), /To is before From/);
+    await page.getByText('No conversation can match these filters').waitFor();
+    assert.deepEqual(await seriousA11yViolations(page), []);
+    await screenshot(page, `conversations-impossible-${width}`);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  assert.deepEqual(browser.errors, []);
+});

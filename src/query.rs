@@ -5,6 +5,7 @@
 use converra_api::conversations::{
     ConversationFilter as Filter, ConversationSort, ConversationSource, ConversationStatus,
 };
+use converra_api::FieldError;
 
 /// Percent-encodes one query-string key or value: RFC 3986 unreserved characters stay,
 /// every other byte of the UTF-8 becomes `%XX` (a space too, so `+` is never ambiguous).
@@ -189,6 +190,22 @@ fn parse_bool(text: &str) -> Option<bool> {
     }
 }
 
+const QUALITY_RANGE: &str = "Quality runs from 0 to 100.";
+
+/// A quality filter as typed: `Ok(None)` when empty, the number when it is one from 0 to
+/// 100, otherwise what to say beside the field.
+pub fn typed_quality(text: &str) -> Result<Option<f64>, &'static str> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match parse_quality(text) {
+        Some(q) if (0.0..=100.0).contains(&q) => Ok(Some(q)),
+        Some(_) => Err(QUALITY_RANGE),
+        None => Err("Enter a number from 0 to 100."),
+    }
+}
+
 fn parse_quality(text: &str) -> Option<f64> {
     text.trim().parse::<f64>().ok().filter(|v| v.is_finite())
 }
@@ -334,6 +351,40 @@ impl ConversationQuery {
     /// `?agentId=…&status=…`: the page's own URL query (empty for the default view).
     pub fn to_url_query(&self) -> String {
         build_query(self.to_pairs())
+    }
+
+    /// Why no conversation can match this view, named by filter (`minQuality`, `maxQuality`,
+    /// `to`): a quality outside 0–100, a minimum above the maximum, a start after the end.
+    /// Empty when the view is possible.
+    pub fn impossible(&self) -> Vec<FieldError> {
+        let mut reasons = Vec::new();
+        let mut say = |field: &str, message: &str| {
+            reasons.push(FieldError {
+                field: field.to_owned(),
+                message: message.to_owned(),
+            })
+        };
+        let out_of_range = |q: Option<f64>| q.is_some_and(|q| !(0.0..=100.0).contains(&q));
+        if out_of_range(self.min_quality) {
+            say(Filter::MIN_QUALITY, QUALITY_RANGE);
+        }
+        if out_of_range(self.max_quality) {
+            say(Filter::MAX_QUALITY, QUALITY_RANGE);
+        }
+        if let (Some(min), Some(max)) = (self.min_quality, self.max_quality) {
+            if min > max {
+                say(
+                    Filter::MAX_QUALITY,
+                    "Max quality is below min quality, so nothing can match.",
+                );
+            }
+        }
+        if let (Some(from), Some(to)) = (&self.from, &self.to) {
+            if day_part(from) > day_part(to) {
+                say(Filter::TO, "To is before From, so nothing can match.");
+            }
+        }
+        reasons
     }
 
     /// The same view on its first page: what a changed filter or a saved view starts from.

@@ -9,7 +9,7 @@ use converra_api::conversations::{
     Conversation, ConversationFilter, ConversationSort, ConversationSource, ConversationStatus,
     InsightsStatus,
 };
-use converra_api::List;
+use converra_api::{FieldError, List};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_location, use_navigate};
@@ -25,11 +25,14 @@ use crate::components::error_panel::ErrorPanel;
 use crate::components::export::{
     dated_filename, download_text, to_csv, ExportControls, ExportFormat, ExportRequest, ExportScope,
 };
+use crate::components::form_fields::{invalid, FieldErrorLine};
 use crate::components::loading::Loading;
 use crate::components::saved_views::SavedViews;
 use crate::components::timestamp::Timestamp;
 use crate::format::thousands;
-use crate::query::{day_part, sort_pages_by_cursor, sort_url_name, ConversationQuery};
+use crate::query::{
+    day_part, sort_pages_by_cursor, sort_url_name, typed_quality, ConversationQuery,
+};
 use crate::signed_in::{not_signed_in, use_signed_in};
 
 /// Rows per page.
@@ -40,6 +43,8 @@ pub const EXPORT_MAX_ROWS: usize = 10_000;
 pub const SAVED_VIEWS_KEY: &str = "converra.savedViews.conversations";
 /// How long the search waits for typing to pause.
 const SEARCH_DEBOUNCE: Duration = Duration::from_millis(350);
+/// How long typing in a quality box pauses before the list follows.
+const QUALITY_PAUSE: Duration = Duration::from_millis(500);
 
 /// The columns of an export.
 pub const EXPORT_HEADERS: [&str; 15] = [
@@ -338,16 +343,69 @@ fn ConversationFilters(
         "false" => Some(false),
         _ => None,
     };
-    let number = |ev: &leptos::ev::Event| {
-        event_target_value(ev)
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite())
+
+    // The quality boxes keep what is typed; the URL follows once typing pauses or on Enter,
+    // and only with a number from 0 to 100 (anything else is explained beside the box).
+    let shown = |q: Option<f64>| q.map(|v| v.to_string()).unwrap_or_default();
+    let min_text = RwSignal::new(shown(query.get_untracked().min_quality));
+    let max_text = RwSignal::new(shown(query.get_untracked().max_quality));
+    Effect::new(move |_| {
+        let current = query.get();
+        for (text, from_url) in [
+            (min_text, current.min_quality),
+            (max_text, current.max_quality),
+        ] {
+            if typed_quality(&text.get_untracked()).ok().flatten() != from_url {
+                text.set(shown(from_url));
+            }
+        }
+    });
+    let apply_quality = move || {
+        let min = typed_quality(&min_text.get_untracked());
+        let max = typed_quality(&max_text.get_untracked());
+        update(&|n| {
+            if let Ok(min) = min {
+                n.min_quality = min;
+            }
+            if let Ok(max) = max {
+                n.max_quality = max;
+            }
+        });
     };
+    let quality_pause = StoredValue::new(None::<TimeoutHandle>);
+    let on_quality_input = move |text: RwSignal<String>, ev: leptos::ev::Event| {
+        text.set(event_target_value(&ev));
+        if let Some(handle) = quality_pause.get_value() {
+            handle.clear();
+        }
+        quality_pause.set_value(set_timeout_with_handle(apply_quality, QUALITY_PAUSE).ok());
+    };
+    on_cleanup(move || {
+        if let Some(handle) = quality_pause.try_get_value().flatten() {
+            handle.clear();
+        }
+    });
+    // What is typed and cannot be sent, then why the view cannot match anything.
+    let filter_errors = Signal::derive(move || {
+        let mut errors: Vec<FieldError> = [
+            (ConversationFilter::MIN_QUALITY, min_text),
+            (ConversationFilter::MAX_QUALITY, max_text),
+        ]
+        .into_iter()
+        .filter_map(|(field, text)| {
+            let message = typed_quality(&text.get()).err()?;
+            Some(FieldError {
+                field: field.to_owned(),
+                message: message.to_owned(),
+            })
+        })
+        .collect();
+        errors.extend(query.get().impossible());
+        errors
+    });
 
     view! {
-        <form class="filters card" role="search" aria-label="Filter conversations" on:submit=|ev| ev.prevent_default()>
+        <form class="filters card" role="search" aria-label="Filter conversations" on:submit=move |ev| { ev.prevent_default(); apply_quality(); }>
             <div class="field field-wide">
                 <label for="f-q">"Search"</label>
                 <input id="f-q" type="search" placeholder="Words in the messages"
@@ -395,21 +453,29 @@ fn ConversationFilters(
             </div>
             <div class="field">
                 <label for="f-to">"To (UTC)"</label>
-                <input id="f-to" type="date"
+                <input id="f-to" type="date" aria-invalid=invalid(filter_errors, ConversationFilter::TO)
+                    aria-describedby="f-to-error"
                     prop:value=move || query.get().to.map(|t| day_part(&t).to_owned()).unwrap_or_default()
                     on:change=move |ev| { let v = non_empty(&ev); update(&|n| n.to = v.clone()); }/>
+                <FieldErrorLine errors=filter_errors field=ConversationFilter::TO id="f-to"/>
             </div>
             <div class="field field-narrow">
                 <label for="f-min">"Min quality"</label>
                 <input id="f-min" type="number" min="0" max="100" step="1" inputmode="decimal"
-                    prop:value=move || query.get().min_quality.map(|v| v.to_string()).unwrap_or_default()
-                    on:change=move |ev| { let v = number(&ev); update(&|n| n.min_quality = v); }/>
+                    aria-invalid=invalid(filter_errors, ConversationFilter::MIN_QUALITY) aria-describedby="f-min-error"
+                    prop:value=move || min_text.get()
+                    on:input=move |ev| on_quality_input(min_text, ev)
+                    on:change=move |_| apply_quality()/>
+                <FieldErrorLine errors=filter_errors field=ConversationFilter::MIN_QUALITY id="f-min"/>
             </div>
             <div class="field field-narrow">
                 <label for="f-max">"Max quality"</label>
                 <input id="f-max" type="number" min="0" max="100" step="1" inputmode="decimal"
-                    prop:value=move || query.get().max_quality.map(|v| v.to_string()).unwrap_or_default()
-                    on:change=move |ev| { let v = number(&ev); update(&|n| n.max_quality = v); }/>
+                    aria-invalid=invalid(filter_errors, ConversationFilter::MAX_QUALITY) aria-describedby="f-max-error"
+                    prop:value=move || max_text.get()
+                    on:input=move |ev| on_quality_input(max_text, ev)
+                    on:change=move |_| apply_quality()/>
+                <FieldErrorLine errors=filter_errors field=ConversationFilter::MAX_QUALITY id="f-max"/>
             </div>
             <div class="field">
                 <label for="f-issues">"Issues"</label>
@@ -465,7 +531,20 @@ fn ConversationTable(
     let List { data, pagination } = list;
     if data.is_empty() {
         let filtered = query.get_untracked().is_filtered() || query.get_untracked().is_later_page();
-        return if filtered {
+        let impossible = query.get_untracked().impossible();
+        return if !impossible.is_empty() {
+            let reasons = impossible
+                .into_iter()
+                .map(|r| r.message)
+                .collect::<Vec<_>>()
+                .join(" ");
+            view! {
+                <EmptyState title="No conversation can match these filters" hint=reasons>
+                    <button type="button" class="secondary" on:click=move |_| go.run((ConversationQuery::default(), false))>"Show all conversations"</button>
+                </EmptyState>
+            }
+            .into_any()
+        } else if filtered {
             view! {
                 <EmptyState title="No conversations match this view" hint="Change or clear the filters, or go back to the first page.">
                     <button type="button" class="secondary" on:click=move |_| go.run((ConversationQuery::default(), false))>"Show all conversations"</button>

@@ -3,7 +3,8 @@
 
 use converra_api::conversations::{ConversationSort, ConversationSource, ConversationStatus};
 use converra_dashboard::query::{
-    build_query, decode_component, encode_component, next_day, parse_query, ConversationQuery,
+    build_query, decode_component, encode_component, next_day, parse_query, typed_quality,
+    ConversationQuery,
 };
 use wasm_bindgen_test::*;
 
@@ -200,4 +201,43 @@ fn next_day_knows_the_calendar() {
     assert_eq!(next_day("2024-12-31").as_deref(), Some("2025-01-01"));
     assert_eq!(next_day("2100-02-28").as_deref(), Some("2100-03-01"));
     assert_eq!(next_day("2024-04-31"), None);
+}
+
+#[wasm_bindgen_test]
+fn a_quality_box_takes_only_a_number_from_0_to_100() {
+    assert_eq!(typed_quality(""), Ok(None));
+    assert_eq!(typed_quality(" 72.5 "), Ok(Some(72.5)));
+    assert_eq!(typed_quality("0"), Ok(Some(0.0)));
+    assert_eq!(typed_quality("100"), Ok(Some(100.0)));
+    assert_eq!(typed_quality("500"), Err("Quality runs from 0 to 100."));
+    assert_eq!(typed_quality("-1"), Err("Quality runs from 0 to 100."));
+    assert_eq!(typed_quality("high"), Err("Enter a number from 0 to 100."));
+}
+
+#[wasm_bindgen_test]
+fn a_view_that_cannot_match_says_why_by_filter() {
+    let fields = |query: &ConversationQuery| -> Vec<String> {
+        query.impossible().into_iter().map(|e| e.field).collect()
+    };
+    assert!(ConversationQuery::default().impossible().is_empty());
+    let possible = ConversationQuery {
+        min_quality: Some(60.0),
+        max_quality: Some(60.0),
+        from: Some("2026-05-01".to_owned()),
+        to: Some("2026-05-01T23:00:00Z".to_owned()),
+        ..ConversationQuery::default()
+    };
+    assert!(possible.impossible().is_empty());
+    let inverted = ConversationQuery {
+        min_quality: Some(80.0),
+        max_quality: Some(20.0),
+        from: Some("2026-05-02".to_owned()),
+        to: Some("2026-05-01".to_owned()),
+        ..ConversationQuery::default()
+    };
+    assert_eq!(fields(&inverted), ["maxQuality", "to"]);
+    // A deep link may carry what the form refuses.
+    let linked = ConversationQuery::from_search("?minQuality=500");
+    assert_eq!(linked.min_quality, Some(500.0));
+    assert_eq!(fields(&linked), ["minQuality"]);
 }
