@@ -327,3 +327,28 @@ test('a refused save keeps everything typed (network error, 429, 409), at 1366 a
   assert.ok(browser.errors.every((e) => /409|429|Failed to load resource|ERR_FAILED/.test(e)), browser.errors.join('\n'));
   browser.errors.length = 0;
 });
+
+test('each page titles the tab after itself', async () => {
+  const { page } = browser;
+  await signedIn(page, server.origin, server.demoKey, '/agents');
+  const titled = (title) => page.waitForFunction((t) => document.title === t, title);
+  await titled('Agents · Converra');
+  await page.getByRole('link', { name: 'Acme Support' }).click();
+  await titled('Acme Support · Converra');
+  await page.getByRole('link', { name: 'Insights', exact: true }).first().click();
+  await titled('Insights · Acme Support · Converra');
+  for (const [path, title] of [
+    ['/conversations', 'Conversations · Converra'],
+    ['/optimizations/new', 'New optimization · Converra'],
+    ['/fleet', 'Fleet · Converra'],
+    ['/usage', 'Usage · Converra'],
+    ['/settings', 'Settings · Converra'],
+  ]) {
+    await page.goto(`${server.origin}${path}`);
+    await titled(title);
+  }
+  // Back restores the previous page's title with it.
+  await page.goBack();
+  await titled('Usage · Converra');
+  assert.deepEqual(browser.errors, []);
+});

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::agents::get_agent;
+use crate::components::page_title::use_page_title;
 use crate::query::encode_component;
 use crate::signed_in::client_of;
 use crate::signed_in::use_signed_in;
@@ -54,6 +55,7 @@ pub fn AgentSubpageHead(
             .map(|a| a.name)
             .unwrap_or_else(|| agent_id.get())
     };
+    use_page_title(move || format!("{} · {}", page.title(), agent_name()));
     let agent_href = move || format!("/agents/{}", encode_component(&agent_id.get()));
     let other_pages = AgentSubpage::ALL
         .into_iter()

@@ -17,6 +17,7 @@ use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::diff::WordDiff;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::loading::Loading;
+use crate::components::page_title::use_page_title;
 use crate::components::status_badge::StatusBadge;
 use crate::components::timestamp::RelativeTime;
 use crate::format;
@@ -121,6 +122,13 @@ pub fn AgentPage() -> impl IntoView {
         saved.track();
         let client = client_of(signed_in.get());
         async move { get_agent(&client?, &id).await }
+    });
+    use_page_title(move || {
+        agent
+            .try_get()
+            .flatten()
+            .and_then(Result::ok)
+            .map_or_else(|| "Agent".to_owned(), |a| a.name)
     });
     let versions = LocalResource::new(move || {
         let id = id.get();

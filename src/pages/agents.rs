@@ -17,6 +17,7 @@ use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::loading::Loading;
+use crate::components::page_title::use_page_title;
 use crate::components::status_badge::StatusBadge;
 use crate::components::timestamp::RelativeTime;
 use crate::format;
@@ -123,6 +124,7 @@ pub fn NewAgentForm(
 
 #[component]
 pub fn AgentsPage() -> impl IntoView {
+    use_page_title(|| "Agents".to_owned());
     let signed_in = use_signed_in();
     let query_map = use_query_map();
     let list_query = Memo::new(move |_| AgentListQuery::from_params(&query_map.get()));

@@ -19,6 +19,7 @@ use crate::components::charts::{Bar, BarChart, BarChartData, HeatMapChart, HeatM
 use crate::components::error_panel::ErrorPanel;
 use crate::components::insight_parts::{one_decimal, percent};
 use crate::components::loading::Loading;
+use crate::components::page_title::use_page_title;
 use crate::components::poll::Poll;
 use crate::components::progress_bar::ProgressBar;
 use crate::components::status_badge::BenchmarkStatusBadge;
@@ -83,6 +84,16 @@ pub fn BenchmarkPage() -> impl IntoView {
         cancelled.track();
         let client = client_of(signed_in.get());
         async move { get_benchmark(&client?, &id).await }
+    });
+    use_page_title(move || {
+        benchmark
+            .try_get()
+            .flatten()
+            .and_then(Result::ok)
+            .map_or_else(
+                || "Benchmark".to_owned(),
+                |b| format!("Benchmark {}", b.name),
+            )
     });
     // Follow a queued or running benchmark: quick looks first, then backing off.
     poll.while_live(

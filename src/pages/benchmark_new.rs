@@ -16,6 +16,7 @@ use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::form_fields::{invalid, FieldErrorLine, TextField};
 use crate::components::loading::Loading;
+use crate::components::page_title::use_page_title;
 use crate::query::encode_component;
 use crate::signed_in::client_of;
 use crate::signed_in::use_signed_in;
@@ -161,6 +162,7 @@ pub fn form_field_of(api_field: &str) -> &str {
 /// The page at `/benchmarks/new`.
 #[component]
 pub fn BenchmarkNewPage() -> impl IntoView {
+    use_page_title(|| "New benchmark".to_owned());
     let signed_in = use_signed_in();
     let query = use_query_map();
     let agents = LocalResource::new(move || {

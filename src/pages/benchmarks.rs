@@ -23,6 +23,7 @@ use crate::components::confirm::ConfirmDialog;
 use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::loading::Loading;
+use crate::components::page_title::use_page_title;
 use crate::components::poll::Poll;
 use crate::components::status_badge::BenchmarkStatusBadge;
 use crate::components::timestamp::RelativeTime;
@@ -166,6 +167,7 @@ pub fn bulk_outcome_text(result: &BenchmarkBulkResult) -> String {
 /// The page at `/benchmarks`.
 #[component]
 pub fn BenchmarksPage() -> impl IntoView {
+    use_page_title(|| "Benchmarks".to_owned());
     let signed_in = use_signed_in();
     let query_map = use_query_map();
     let navigate = use_navigate();

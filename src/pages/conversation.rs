@@ -10,6 +10,7 @@ use crate::api::conversations::get_conversation;
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::conversation_insights::{format_score, ConversationInsightsPanel};
 use crate::components::loading::Loading;
+use crate::components::page_title::use_page_title;
 use crate::components::timestamp::Timestamp;
 use crate::components::transcript::{format_latency, pretty_json, Transcript};
 use crate::format::thousands;
@@ -31,6 +32,14 @@ pub fn ConversationPage() -> impl IntoView {
             }
         }
     });
+    use_page_title(
+        move || match conversation.try_get().flatten().and_then(Result::ok) {
+            Some(c) => c
+                .title
+                .unwrap_or_else(|| format!("Conversation with {}", c.agent_name)),
+            None => "Conversation".to_owned(),
+        },
+    );
     view! {
         <div class="conversation-page">
             <p class="breadcrumbs"><a href="/conversations">"Conversations"</a></p>

@@ -27,6 +27,7 @@ use crate::components::export::{
 };
 use crate::components::form_fields::{invalid, FieldErrorLine};
 use crate::components::loading::Loading;
+use crate::components::page_title::use_page_title;
 use crate::components::saved_views::SavedViews;
 use crate::components::timestamp::Timestamp;
 use crate::format::thousands;
@@ -115,6 +116,7 @@ fn sort_label(sort: ConversationSort) -> &'static str {
 
 #[component]
 pub fn ConversationsPage() -> impl IntoView {
+    use_page_title(|| "Conversations".to_owned());
     let signed_in = use_signed_in();
     let location = use_location();
     let navigate = use_navigate();

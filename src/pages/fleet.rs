@@ -29,6 +29,7 @@ use crate::components::insight_parts::{
     one_decimal, percent, percent_of_100, period_days, period_pair, score_text, PeriodPicker,
 };
 use crate::components::loading::Loading;
+use crate::components::page_title::use_page_title;
 use crate::components::timestamp::Timestamp;
 use crate::format::thousands;
 use crate::query::{build_query, encode_component};
@@ -311,6 +312,7 @@ fn set_result(
 /// The page at `/fleet`.
 #[component]
 pub fn FleetPage() -> impl IntoView {
+    use_page_title(|| "Fleet".to_owned());
     let signed_in = use_signed_in();
     let query = use_query_map();
     let navigate = use_navigate();

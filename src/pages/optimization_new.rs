@@ -20,6 +20,7 @@ use crate::api::settings::get_settings;
 use crate::api::ClientError;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::form_fields::{invalid, FieldErrorLine, TextField};
+use crate::components::page_title::use_page_title;
 use crate::query::encode_component;
 use crate::signed_in::client_of;
 use crate::signed_in::use_signed_in;
@@ -308,6 +309,7 @@ pub fn concurrency_explanation(limit: u32) -> String {
 /// The start form, its account defaults filled in; on success, the new optimization's page.
 #[component]
 pub fn OptimizationNewPage() -> impl IntoView {
+    use_page_title(|| "New optimization".to_owned());
     let signed_in = use_signed_in();
     let query_map = use_query_map();
     let navigate = use_navigate();

@@ -20,6 +20,7 @@ use crate::components::empty_state::EmptyState;
 use crate::components::loading::Loading;
 use crate::components::optimization_progress::{is_live, phase_label, OptimizationProgressBar};
 use crate::components::optimization_stats::format_lift;
+use crate::components::page_title::use_page_title;
 use crate::components::poll::Poll;
 use crate::components::status_badge::{status_label, OptimizationStatusBadge};
 use crate::components::timestamp::RelativeTime;
@@ -115,6 +116,7 @@ pub fn outcome_text(optimization: &Optimization) -> String {
 /// The list with its filters, polling while anything on it is live.
 #[component]
 pub fn OptimizationsPage() -> impl IntoView {
+    use_page_title(|| "Optimizations".to_owned());
     let signed_in = use_signed_in();
     let query_map = use_query_map();
     let list_query = Memo::new(move |_| OptimizationListQuery::from_params(&query_map.get()));

@@ -7,6 +7,7 @@ use leptos::task::spawn_local;
 use crate::api::account::get_account;
 use crate::api::{ApiClient, ClientError};
 use crate::components::error_panel::ErrorPanel;
+use crate::components::page_title::use_page_title;
 use crate::session::{self, Credentials};
 use crate::signed_in::SignedIn;
 
@@ -44,6 +45,7 @@ pub fn validate_sign_in(api_key: &str, base_url: &str) -> Vec<FieldError> {
 
 #[component]
 pub fn SignIn(#[prop(into)] on_signed_in: Callback<SignedIn>) -> impl IntoView {
+    use_page_title(|| "Sign in".to_owned());
     let api_key = RwSignal::new(String::new());
     let base_url = RwSignal::new(session::stored_base_url());
     let field_errors = RwSignal::new(Vec::<FieldError>::new());

@@ -12,6 +12,7 @@ use crate::api::{last_rate_limit, ClientError, RateLimitHeadroom};
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::charts::{Series, TimeSeries, TimeSeriesChart};
 use crate::components::loading::Loading;
+use crate::components::page_title::use_page_title;
 use crate::components::progress_bar::ProgressBar;
 use crate::format::{self, thousands};
 use crate::signed_in::use_signed_in;
@@ -36,6 +37,7 @@ pub fn headroom_text(headroom: RateLimitHeadroom, now_secs: u64) -> String {
 
 #[component]
 pub fn UsagePage() -> impl IntoView {
+    use_page_title(|| "Usage".to_owned());
     let Some(signed_in) = use_signed_in().get_untracked() else {
         return ().into_any();
     };

@@ -14,6 +14,7 @@ use crate::components::confirm::{close_when_settled, ConfirmDialog};
 use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::loading::Loading;
+use crate::components::page_title::use_page_title;
 use crate::components::poll::Poll;
 use crate::format;
 use crate::signed_in::use_signed_in;
@@ -39,6 +40,7 @@ pub fn WebhookPage() -> impl IntoView {
     };
     let client = signed_in.client;
     let params = use_params_map();
+    use_page_title(|| "Webhook deliveries".to_owned());
     let webhook_id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
 
     let resend = Action::new_local({

@@ -1,6 +1,7 @@
 //! How numbers, dates, durations and keys read on screen.
 #![cfg(target_arch = "wasm32")]
 
+use converra_dashboard::components::page_title::full_title;
 use converra_dashboard::format::*;
 use wasm_bindgen_test::*;
 
@@ -103,4 +104,11 @@ fn keys_show_only_their_kind_and_last_four() {
     assert_eq!(masked_key("sk_live_abc"), "sk_live_…");
     assert_eq!(masked_key("whatever-else-9876"), "…9876");
     assert!(!masked_key("sk_live_secretpart1234").contains("secret"));
+}
+
+#[wasm_bindgen_test]
+fn a_tab_title_names_the_page_then_the_product() {
+    assert_eq!(full_title("Agents"), "Agents · Converra");
+    assert_eq!(full_title(" Acme Support "), "Acme Support · Converra");
+    assert_eq!(full_title("  "), "Converra");
 }

@@ -28,6 +28,7 @@ use crate::components::optimization_evidence::{
 };
 use crate::components::optimization_progress::{is_live, phase_label, OptimizationProgressBar};
 use crate::components::optimization_stats::VariantStatsTable;
+use crate::components::page_title::use_page_title;
 use crate::components::simulation_dialog::SimulationDialog;
 use crate::components::status_badge::OptimizationStatusBadge;
 use crate::components::timestamp::{now_ms, RelativeTime};
@@ -148,6 +149,14 @@ pub fn OptimizationPage() -> impl IntoView {
         error: RwSignal::new(None),
         current: StoredValue::new(0),
     };
+    use_page_title(move || {
+        followed.optimization.with(|o| {
+            o.as_ref().map_or_else(
+                || "Optimization".to_owned(),
+                |o| format!("Optimization of {}", o.agent_name),
+            )
+        })
+    });
     let restart = RwSignal::new(0u32);
     Effect::new(move |_| {
         let id = id.get();

@@ -8,6 +8,7 @@ use leptos_router::components::A;
 
 use crate::api::ApiClient;
 use crate::components::confirm::ConfirmDialog;
+use crate::components::page_title::use_page_title;
 use crate::format::{self, thousands};
 use crate::session;
 use crate::signed_in::{use_signed_in, Auth};
@@ -23,6 +24,7 @@ use webhooks::WebhooksSection;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
+    use_page_title(|| "Settings".to_owned());
     let Some(signed_in) = use_signed_in().get_untracked() else {
         return ().into_any();
     };
