@@ -64,6 +64,10 @@ pub struct PlanLimits {
     pub conversations_per_month: u32,
     pub requests_per_minute: u32,
     pub concurrent_optimizations: u32,
+    /// Tokens a month, logged conversations' and the model's work together; `null` when
+    /// there is no limit. No plan has one: an operator sets it per account.
+    #[serde(default)]
+    pub tokens_per_month: Option<u64>,
 }
 
 impl PlanLimits {
@@ -85,6 +89,7 @@ impl PlanLimits {
             conversations_per_month,
             requests_per_minute,
             concurrent_optimizations: Self::CONCURRENT_OPTIMIZATIONS,
+            tokens_per_month: None,
         }
     }
 }

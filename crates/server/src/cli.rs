@@ -1,5 +1,6 @@
-//! The command line: `serve`, `keys create|revoke`, `demo`. Every flag can also come from
-//! the environment (`CONVERRA_DB`, `CONVERRA_ADDR`, `CONVERRA_DIST`, …).
+//! The command line: `serve`, `keys create|revoke`, `accounts list|set-limits`, `demo`.
+//! Every flag can also come from the environment (`CONVERRA_DB`, `CONVERRA_ADDR`,
+//! `CONVERRA_DIST`, …).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,6 +9,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use converra_api::PlanId;
+
+mod accounts;
 
 use crate::clock::{Clock, SystemClock};
 use crate::engine::registry::ModelDefaults;
@@ -49,6 +52,9 @@ pub enum Command {
     Keys(KeysCommand),
     /// Fill a database with demo data and print a demo API key.
     Demo(DbArgs),
+    /// See every account's limits and usage, and set one account's limits.
+    #[command(subcommand)]
+    Accounts(accounts::AccountsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -196,6 +202,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("revoked");
             Ok(())
         }
+        Command::Accounts(command) => accounts::run(command).await,
         Command::Demo(db) => {
             let store = Store::open(&db.db, db.durability).await?;
             let key = crate::demo::seed(&store, SystemClock.now_ms()).await?;

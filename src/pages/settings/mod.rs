@@ -59,13 +59,14 @@ fn AccountSection(account: Account) -> impl IntoView {
                 <dd><time datetime=account.created_at.clone()>{format::date(&account.created_at)}</time></dd>
             </dl>
             <table class="limits">
-                <caption class="visually-hidden">"What the plan allows"</caption>
+                <caption class="visually-hidden">"What this account may use"</caption>
                 <tbody>
                     <tr><th scope="row">"Agents"</th><td>{thousands(u64::from(limits.agents))}</td></tr>
                     <tr><th scope="row">"Conversations"</th><td>{per_month(limits.conversations_per_month)}</td></tr>
                     <tr><th scope="row">"Optimizations"</th><td>{per_month(limits.optimizations_per_month)}</td></tr>
                     <tr><th scope="row">"Optimizations running at once"</th><td>{thousands(u64::from(limits.concurrent_optimizations))}</td></tr>
                     <tr><th scope="row">"API requests"</th><td>{format!("{} a minute", thousands(u64::from(limits.requests_per_minute)))}</td></tr>
+                    <tr><th scope="row">"Tokens"</th><td>{limits.tokens_per_month.map_or_else(|| "No limit".to_owned(), |n| format!("{} a month", thousands(n)))}</td></tr>
                 </tbody>
             </table>
             <p class="muted"><A href="/usage">"See this month's usage"</A></p>

@@ -122,16 +122,15 @@ pub async fn ensure_conversation_quota(
     account: &AccountRecord,
     now_ms: i64,
 ) -> ApiResult<()> {
-    let used = usage::period_totals(conn, &account.id, now_ms)
-        .await?
-        .conversations;
+    let used = usage::period_totals(conn, &account.id, now_ms).await?;
     ensure_monthly(
         account,
         "conversations",
-        used,
-        account.limits.conversations_per_month,
+        used.conversations,
+        u64::from(account.limits.conversations_per_month),
         now_ms,
-    )
+    )?;
+    ensure_tokens(account, used.tokens, now_ms)
 }
 
 /// 403 `LIMIT_EXCEEDED` once this month's optimizations reach the plan's limit. Call it in
@@ -141,16 +140,15 @@ pub async fn ensure_optimization_quota(
     account: &AccountRecord,
     now_ms: i64,
 ) -> ApiResult<()> {
-    let used = usage::period_totals(conn, &account.id, now_ms)
-        .await?
-        .optimizations;
+    let used = usage::period_totals(conn, &account.id, now_ms).await?;
     ensure_monthly(
         account,
         "optimizations",
-        used,
-        account.limits.optimizations_per_month,
+        used.optimizations,
+        u64::from(account.limits.optimizations_per_month),
         now_ms,
-    )
+    )?;
+    ensure_tokens(account, used.tokens, now_ms)
 }
 
 /// At most the plan's `concurrentOptimizations` (10) queued or running at once; the next
@@ -191,34 +189,46 @@ pub async fn ensure_benchmark_allowed(
             ),
         ));
     }
-    let used = usage::period_totals(conn, &account.id, now_ms)
-        .await?
-        .benchmarks;
+    let used = usage::period_totals(conn, &account.id, now_ms).await?;
     ensure_monthly(
         account,
         "benchmarks",
-        used,
-        account.limits.optimizations_per_month,
+        used.benchmarks,
+        u64::from(account.limits.optimizations_per_month),
         now_ms,
-    )
+    )?;
+    ensure_tokens(account, used.tokens, now_ms)
+}
+
+/// 403 `LIMIT_EXCEEDED` once this month's tokens reach the account's limit, if it has one.
+fn ensure_tokens(account: &AccountRecord, used: i64, now_ms: i64) -> ApiResult<()> {
+    match account.limits.tokens_per_month {
+        Some(limit) => ensure_monthly(account, "tokens", used, limit, now_ms),
+        None => Ok(()),
+    }
 }
 
 fn ensure_monthly(
     account: &AccountRecord,
     what: &str,
     used: i64,
-    limit: u32,
+    limit: u64,
     now_ms: i64,
 ) -> ApiResult<()> {
-    if used < i64::from(limit) {
+    if u64::try_from(used).unwrap_or(0) < limit {
         return Ok(());
     }
     let (_, next_period) = usage::billing_period(now_ms);
+    // Limits an operator set for this account are the account's, not the plan's.
+    let allowed_by = if account.limits == account.plan.default_limits() {
+        format!("The {} plan allows", account.plan.display_name())
+    } else {
+        "This account's limits allow".to_owned()
+    };
     Err(ApiError::new(
         ErrorCode::LimitExceeded,
         format!(
-            "The {} plan allows {limit} {what} a month and this month's are used up; {} or wait for the next period, which starts {}",
-            account.plan.display_name(),
+            "{allowed_by} {limit} {what} a month and this month's are used up; {} or wait for the next period, which starts {}",
             raise_limit(account.plan),
             rfc3339(next_period),
         ),

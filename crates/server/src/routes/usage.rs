@@ -57,10 +57,10 @@ pub async fn get_usage(
             used: count(period.totals.conversations),
             limit: Some(u64::from(limits.conversations_per_month)),
         },
-        // No plan limits tokens.
+        // No plan limits tokens; an operator may, per account.
         tokens: MeteredUsage {
             used: count(period.totals.tokens),
-            limit: None,
+            limit: limits.tokens_per_month,
         },
         requests: RequestUsage {
             used: count(period.totals.requests),

@@ -163,4 +163,39 @@ impl Store {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+
+    /// Every account, oldest first.
+    pub async fn accounts(&self) -> anyhow::Result<Vec<AccountRecord>> {
+        sqlx::query("SELECT * FROM accounts ORDER BY created_at, id")
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(AccountRecord::from_row)
+            .collect()
+    }
+
+    /// Gives the account called `name` limits of its own, or back its plan's with `None`.
+    /// They hold from the account's next request. `None` when no account has that name.
+    pub async fn set_account_limits(
+        &self,
+        name: &str,
+        limits: Option<&PlanLimits>,
+    ) -> anyhow::Result<Option<AccountRecord>> {
+        let mut tx = self.begin_write().await?;
+        let custom = limits.map(serde_json::to_string).transpose()?;
+        let updated = sqlx::query("UPDATE accounts SET custom_limits = $1 WHERE name = $2")
+            .bind(custom)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT * FROM accounts WHERE name = $1")
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(AccountRecord::from_row(&row)?))
+    }
 }

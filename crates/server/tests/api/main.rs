@@ -14,6 +14,7 @@ mod limits;
 mod model_calls;
 mod model_engine;
 mod model_world;
+mod operator;
 mod optimization_world;
 mod optimizations;
 mod otel;
