@@ -92,8 +92,9 @@ fn Shell(signed_in: SignedIn) -> impl IntoView {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="top-bar" class:menu-open=move || menu_open.get()>
             <A href="/" attr:class="brand">"Converra"</A>
-            <div class="who" data-testid="account-badge" title="The account this key belongs to">
-                <span class="account-name">{account.name.clone()}</span>
+            <div class="who" data-testid="account-badge">
+                // The name may be cut short to keep the bar one row; the whole of it on hover.
+                <span class="account-name" title=format!("Signed in to {}", account.name)>{account.name.clone()}</span>
                 <span class="plan-badge">{account.plan.name.clone()}</span>
             </div>
             // Only on a phone, where the links and tools fold behind it.
