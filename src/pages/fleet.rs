@@ -622,12 +622,20 @@ fn verification_label(status: VerificationStatus) -> &'static str {
 }
 
 /// How the failure rate moved, as a relative change with its direction in words, so that a
-/// rise never reads as a small fix.
-pub fn failure_change(reduction_percent: f64) -> String {
-    if reduction_percent > 0.0 {
-        format!("fell {}", percent_of_100(reduction_percent))
-    } else if reduction_percent < 0.0 {
-        format!("rose {}", percent_of_100(-reduction_percent))
+/// rise never reads as a small fix. The direction comes from the rates themselves: a change
+/// too small to show at one decimal still says which way it went.
+pub fn failure_change(rate_before: f64, rate_after: f64, reduction_percent: f64) -> String {
+    let amount = |percent: f64| {
+        if percent.abs() < 0.05 {
+            "under 0.1%".to_owned()
+        } else {
+            percent_of_100(percent.abs())
+        }
+    };
+    if rate_after < rate_before {
+        format!("fell {}", amount(reduction_percent))
+    } else if rate_after > rate_before {
+        format!("rose {}", amount(reduction_percent))
     } else {
         "unchanged".to_owned()
     }
@@ -691,7 +699,7 @@ fn DeploymentsSection(impact: DeploymentsImpact) -> impl IntoView {
                             <td class="nowrap"><Timestamp value=d.deployed_at/></td>
                             <td><span class=format!("status-badge verdict-{}", d.verification_status.as_str())>{verification_label(d.verification_status)}</span></td>
                             <td class="num">{format!("{} → {}", percent(d.failure_rate_before), percent(d.failure_rate_after))}</td>
-                            <td class="num">{failure_change(d.reduction_percent)}</td>
+                            <td class="num">{failure_change(d.failure_rate_before, d.failure_rate_after, d.reduction_percent)}</td>
                             <td class="num">{d.p_value.map_or_else(|| "—".to_owned(), p_value_label)}</td>
                             <td class="num">{format!("{} / {}", thousands(d.pre_fix_conversation_count), thousands(d.post_fix_conversation_count))}</td>
                         </tr>

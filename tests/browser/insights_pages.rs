@@ -503,8 +503,11 @@ fn an_agents_subpages_are_addressed_by_its_encoded_id() {
 
 #[wasm_bindgen_test]
 fn a_change_in_failures_says_its_direction_so_a_rise_never_reads_as_a_fix() {
-    assert_eq!(failure_change(75.0), "fell 75%");
-    // 49.5% → 49.6% is a 0.2% rise, not "0%".
-    assert_eq!(failure_change(-0.2), "rose 0.2%");
-    assert_eq!(failure_change(0.0), "unchanged");
+    assert_eq!(failure_change(0.4, 0.1, 75.0), "fell 75%");
+    // A 0.2% rise reads as one, not as "0%".
+    assert_eq!(failure_change(0.5, 0.501, -0.2), "rose 0.2%");
+    assert_eq!(failure_change(0.3, 0.3, 0.0), "unchanged");
+    // Rates shown as 49.5% and 49.6% whose change rounds to 0.0% still read as a rise.
+    assert_eq!(failure_change(0.495, 0.496, -0.0), "rose under 0.1%");
+    assert_eq!(failure_change(0.496, 0.495, 0.04), "fell under 0.1%");
 }
