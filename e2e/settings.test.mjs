@@ -234,6 +234,8 @@ test("a webhook's deliveries, and a redelivery", async () => {
   assert.match(await attempt.innerText(), /200/);
   assert.match(await attempt.innerText(), /\d+ ms|\d+(\.\d)? s/);
   assert.match(await page.locator('.webhook-summary').innerText(), /Local receiver/);
+  // Nothing failed, so no line says it did.
+  assert.equal(await page.locator('.delivery-health').count(), 0);
 
   // Redeliver: confirm, then the list shows the new delivery and the receiver gets it again.
   await first.getByRole('button', { name: 'Redeliver' }).click();

@@ -1,7 +1,7 @@
 //! `/webhooks/:id`: one webhook's deliveries, newest first, each with every attempt (event,
 //! status code, duration, error, time), and a way to send a finished one again.
 
-use converra_api::webhooks::{DeliveryStatus, Webhook, WebhookDelivery};
+use converra_api::webhooks::{DeliveryAttempt, DeliveryStatus, Webhook, WebhookDelivery};
 use converra_api::List;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -147,6 +147,61 @@ fn WebhookSummary(webhook: Option<Webhook>) -> impl IntoView {
     })
 }
 
+/// A line over the deliveries when some finished ones failed: how many, and the last error
+/// (a webhook whose every delivery fails should say so, not leave it to be read row by row).
+/// `None` while nothing finished has failed.
+pub fn delivery_health(deliveries: &[WebhookDelivery]) -> Option<String> {
+    let finished: Vec<&WebhookDelivery> = deliveries
+        .iter()
+        .filter(|d| d.status != DeliveryStatus::Pending)
+        .collect();
+    let failed = finished
+        .iter()
+        .filter(|d| d.status == DeliveryStatus::Failed)
+        .count();
+    if failed == 0 {
+        return None;
+    }
+    // Newest first, so the first failure's error is the latest.
+    let last_error = finished
+        .iter()
+        .find(|d| d.status == DeliveryStatus::Failed)
+        .and_then(|d| d.error.clone())
+        .map(|e| format!(" The latest error: {e}."))
+        .unwrap_or_default();
+    let count = if failed == finished.len() {
+        match failed {
+            1 => "The one finished delivery shown failed.".to_owned(),
+            n => format!("All {n} finished deliveries shown failed."),
+        }
+    } else {
+        format!(
+            "{failed} of the {} finished deliveries shown failed.",
+            finished.len()
+        )
+    };
+    Some(format!(
+        "{count}{last_error} Check that the endpoint is reachable and answers 2xx."
+    ))
+}
+
+/// Each attempt's error, or `None` where it repeats the attempt before it (shown once).
+pub fn attempt_errors(attempts: &[DeliveryAttempt]) -> Vec<Option<String>> {
+    let mut previous: Option<&str> = None;
+    attempts
+        .iter()
+        .map(|attempt| {
+            let error = attempt.error.as_deref();
+            let repeated = error.is_some() && error == previous;
+            previous = error;
+            match (repeated, error) {
+                (true, _) => None,
+                (false, error) => Some(error.unwrap_or("–").to_owned()),
+            }
+        })
+        .collect()
+}
+
 #[component]
 fn DeliveryList(
     deliveries: Vec<WebhookDelivery>,
@@ -160,7 +215,9 @@ fn DeliveryList(
         .into_any();
     }
     let now = web_sys::js_sys::Date::now();
+    let health = delivery_health(&deliveries);
     view! {
+        {health.map(|line| view! { <p class="notice delivery-health" role="status">{line}</p> })}
         <ol class="deliveries">
             {deliveries.into_iter().map(|delivery| {
                 let status = delivery.status.as_str();
@@ -200,7 +257,7 @@ fn DeliveryList(
 }
 
 #[component]
-fn AttemptTable(attempts: Vec<converra_api::webhooks::DeliveryAttempt>) -> impl IntoView {
+fn AttemptTable(attempts: Vec<DeliveryAttempt>) -> impl IntoView {
     if attempts.is_empty() {
         return view! { <p class="muted">"Not attempted yet."</p> }.into_any();
     }
@@ -219,7 +276,7 @@ fn AttemptTable(attempts: Vec<converra_api::webhooks::DeliveryAttempt>) -> impl 
                     </tr>
                 </thead>
                 <tbody>
-                    {attempts.into_iter().map(|attempt| {
+                    {attempts.iter().zip(attempt_errors(&attempts)).map(|(attempt, error)| {
                         let ok = attempt.status_code.is_some_and(|c| (200..300).contains(&c));
                         view! {
                             <tr>
@@ -229,7 +286,10 @@ fn AttemptTable(attempts: Vec<converra_api::webhooks::DeliveryAttempt>) -> impl 
                                     {attempt.status_code.map(|c| c.to_string()).unwrap_or_else(|| "none".to_owned())}
                                 </td>
                                 <td data-label="Duration" class="num">{format::duration_ms(attempt.duration_ms)}</td>
-                                <td data-label="Error" class="error-cell">{attempt.error.clone().unwrap_or_else(|| "–".to_owned())}</td>
+                                <td data-label="Error" class="error-cell">{match error {
+                                    Some(error) => view! { <span>{error}</span> }.into_any(),
+                                    None => view! { <span class="muted">"Same as the attempt before"</span> }.into_any(),
+                                }}</td>
                                 <td data-label="Time"><time datetime=attempt.attempted_at.clone()>{format::date_time(&attempt.attempted_at)}</time></td>
                             </tr>
                         }

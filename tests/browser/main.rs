@@ -23,3 +23,4 @@ mod settings_form;
 mod sign_in;
 mod support;
 mod transcript;
+mod webhook_deliveries;
