@@ -78,6 +78,11 @@ test('filters live in the URL, pages follow the cursor, a page exports to CSV', 
   const statusCells = await rows(page).locator('td:nth-child(4)').allInnerTexts();
   assert.ok(statusCells.every((s) => s === 'Completed'), statusCells.join(', '));
   assert.equal(await rows(page).first().locator('a.row-link').getAttribute('href'), `/conversations/${expected.data[0].id}`);
+  // Each result says where it matched, the word marked.
+  const marks = await rows(page).locator('.search-snippet mark').allInnerTexts();
+  assert.ok(marks.length >= Math.min(expected.data.length, 50), `${marks.length} marks`);
+  assert.ok(marks.every((m) => m.toLowerCase().startsWith(word)), marks.join(', '));
+  await screenshot(page, 'conversations-search');
 
   // Reload restores the view from the URL.
   await page.reload();

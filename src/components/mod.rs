@@ -28,6 +28,7 @@ pub mod page_title;
 pub mod poll;
 pub mod progress_bar;
 pub mod saved_views;
+pub mod search_snippet;
 pub mod simulation_dialog;
 pub mod status_badge;
 pub mod theme_toggle;

@@ -29,6 +29,7 @@ use crate::components::form_fields::{invalid, FieldErrorLine};
 use crate::components::loading::Loading;
 use crate::components::page_title::use_page_title;
 use crate::components::saved_views::SavedViews;
+use crate::components::search_snippet::SnippetText;
 use crate::components::timestamp::Timestamp;
 use crate::format::thousands;
 use crate::query::{
@@ -593,6 +594,7 @@ fn ConversationTable(
                         <a href=href class="row-link" class:untitled=untitled>
                             {label.unwrap_or_else(|| format!("Untitled · {}", c.id))}
                         </a>
+                        {c.snippet.clone().map(|snippet| view! { <SnippetText snippet/> })}
                     </td>
                     <td><span class=format!("status-badge status-{}", c.status.as_str())>{status_label(c.status)}</span></td>
                     <td><span class=format!("source-badge source-{}", c.source.as_str())>{source_label(c.source)}</span></td>

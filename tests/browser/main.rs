@@ -19,6 +19,7 @@ mod optimization_charts;
 mod optimization_evidence;
 mod query;
 mod saved_views;
+mod search_snippet;
 mod settings_form;
 mod sign_in;
 mod support;

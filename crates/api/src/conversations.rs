@@ -256,6 +256,28 @@ pub struct Conversation {
     pub updated_at: String,
     #[serde(rename = "_links", default, skip_serializing_if = "Option::is_none")]
     pub links: Option<ConversationLinks>,
+    /// In a list searched with `q`: where the words matched, with each match marked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<SearchSnippet>,
+}
+
+/// A short piece of a conversation's text around a search's first match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SearchSnippet {
+    /// Plain text on one line; `…` where it was cut from a longer text.
+    pub text: String,
+    /// The matching words in `text`, in order, as character (Unicode scalar) offsets.
+    pub highlights: Vec<TextRange>,
+}
+
+/// Characters `start..end` of a text (Unicode scalar offsets, end exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TextRange {
+    pub start: u32,
+    pub end: u32,
 }
 
 /// `POST /conversations` and `POST /runs`.

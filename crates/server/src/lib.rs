@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod limits;
 pub mod otel;
 pub mod routes;
+pub mod search_snippet;
 pub mod state;
 pub mod store;
 pub mod transcript;

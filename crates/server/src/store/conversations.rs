@@ -14,6 +14,7 @@ use super::Store;
 use super::{StoreError, StoreResult};
 use crate::clock::{parse_rfc3339, rfc3339};
 use crate::ids::new_id;
+use crate::search_snippet::snippet;
 use crate::transcript::{fts_query, render_transcript, searchable_text};
 
 /// Conversations are forgotten by their idempotency key after this long.
@@ -149,6 +150,7 @@ fn conversation_from_row(row: &SqliteRow, with_transcript: bool) -> anyhow::Resu
         has_failed_steps: row.try_get("has_failed_steps")?,
         created_at: rfc3339(row.try_get("created_at")?),
         updated_at: rfc3339(row.try_get("updated_at")?),
+        snippet: None,
         id,
     })
 }
@@ -501,7 +503,46 @@ impl Store {
         if !time_ordered {
             pagination.next_cursor = None;
         }
+        if let (Some(q), Some(_)) = (filter.q.as_deref(), &search) {
+            self.attach_snippets(&mut conversations, q).await?;
+        }
         Ok((conversations, pagination))
+    }
+
+    /// Marks where `q` matched each listed conversation, found again in the text the index
+    /// was given: in what was said, or else in the title.
+    async fn attach_snippets(
+        &self,
+        conversations: &mut [Conversation],
+        q: &str,
+    ) -> StoreResult<()> {
+        if conversations.is_empty() {
+            return Ok(());
+        }
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT id, title, messages FROM conversations WHERE id IN (",
+        );
+        let mut ids = query.separated(", ");
+        for conversation in conversations.iter() {
+            ids.push_bind(conversation.id.clone());
+        }
+        ids.push_unseparated(")");
+        let mut texts = std::collections::HashMap::new();
+        for row in query.build().fetch_all(self.pool()).await? {
+            let messages: Vec<Message> =
+                serde_json::from_str(&row.try_get::<String, _>("messages")?)
+                    .map_err(anyhow::Error::from)?;
+            let title: Option<String> = row.try_get("title")?;
+            let id: String = row.try_get("id")?;
+            texts.insert(id, (title, searchable_text(None, &messages)));
+        }
+        for conversation in conversations {
+            // What was said first: the title shows beside the snippet anyway.
+            conversation.snippet = texts.get(&conversation.id).and_then(|(title, said)| {
+                snippet(said, q).or_else(|| title.as_deref().and_then(|t| snippet(t, q)))
+            });
+        }
+        Ok(())
     }
 }
 

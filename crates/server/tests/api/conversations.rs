@@ -427,6 +427,23 @@ async fn list_filters_and_full_text_search() {
         2,
         "a 3-letter prefix"
     );
+    // A search marks where each result matched; a plain list has no snippets.
+    let (_, found) = server
+        .get("/conversations?q=refund&sort=createdAt", key)
+        .await;
+    let snippet = &found["data"][0]["snippet"];
+    assert_eq!(
+        snippet["text"], "where is my refund? It is on its way.",
+        "{found}"
+    );
+    assert_eq!(snippet["highlights"], json!([{"start": 12, "end": 18}]));
+    assert_eq!(
+        found["data"][1]["snippet"]["highlights"],
+        json!([{"start": 0, "end": 7}]),
+        "the prefix marks the whole word: refunds"
+    );
+    let (_, plain) = server.get("/conversations", key).await;
+    assert!(plain["data"][0].get("snippet").is_none(), "{plain}");
     // A lone word under 3 letters would match much of the index: refused, naming `q`.
     let (status, body) = server.get("/conversations?q=re", key).await;
     assert_eq!(status, 400, "{body}");
@@ -762,4 +779,43 @@ async fn a_billion_tokens_per_count_add_up_in_lists_and_usage() {
     let (status, body) = server.get("/usage", &key).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["tokens"]["used"], 6_000_000_000u64, "{body}");
+}
+
+#[tokio::test]
+async fn a_snippet_comes_from_what_was_said_and_from_the_title_only_when_nothing_said_matches() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    let a = agent(&server, &key, "A").await;
+    for (title, content) in [
+        (
+            "Parcel lost",
+            "User: my parcel never came\nAssistant: Sorry, I will check.",
+        ),
+        (
+            "Parcel question",
+            "User: where is it?\nAssistant: On its way.",
+        ),
+    ] {
+        let (status, body) = server
+            .post(
+                "/conversations",
+                &key,
+                json!({"agentId": a, "title": title, "content": content}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        server.clock.advance_ms(60_000);
+    }
+    let (_, found) = server
+        .get("/conversations?q=parcel&sort=createdAt", &key)
+        .await;
+    assert_eq!(
+        found["data"][0]["snippet"]["text"],
+        "my parcel never came Sorry, I will check."
+    );
+    assert_eq!(found["data"][1]["snippet"]["text"], "Parcel question");
+    assert_eq!(
+        found["data"][1]["snippet"]["highlights"],
+        json!([{"start": 0, "end": 6}])
+    );
 }
