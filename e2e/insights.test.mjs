@@ -166,7 +166,11 @@ test('step failures: totals, root causes and steps as charts and tables', async 
   await page.locator('[data-testid=step-rate-chart][data-drawn=true]').waitFor();
   await waitForDrawn(page, '[data-testid=root-cause-chart]');
   await waitForDrawn(page, '[data-testid=step-rate-chart]');
-  assert.equal(await page.locator('[data-testid=root-cause-table] tbody tr').count(), failures.byRootCause.length);
+  // Each figure is shown once: a chart with its table folded under "Show as table".
+  assert.equal(await page.getByRole('heading', { name: 'Failure rate per step' }).count(), 0);
+  assert.equal(await page.locator('[data-testid=root-cause-chart] details.chart-table').getAttribute('open'), null);
+  await page.getByTestId('root-cause-chart').getByText('Show as table').click();
+  assert.equal(await page.locator('[data-testid=root-cause-chart] table tbody tr').count(), failures.byRootCause.length);
   const stepRows = page.locator('[data-testid=steps-table] tbody tr');
   assert.equal(await stepRows.count(), failures.steps.length);
   const worst = [...failures.steps].sort((a, b) => b.failureRate - a.failureRate)[0];

@@ -139,8 +139,6 @@ fn StepFailuresReport(failures: StepFailures) -> impl IntoView {
         ..BarChartData::default()
     };
     let rate_format = Callback::new(percent_of_100);
-    let mut causes_table = by_root_cause;
-    causes_table.sort_by(|a, b| b.count.cmp(&a.count).then(a.kind.cmp(&b.kind)));
 
     view! {
         {totals}
@@ -150,26 +148,13 @@ fn StepFailuresReport(failures: StepFailures) -> impl IntoView {
                 {if has_causes {
                     view! {
                         <BarChart title="Failed steps by root cause" data=Signal::stored(causes) test_id="root-cause-chart"/>
-                        <table class="list-table compact-table" data-testid="root-cause-table">
-                            <caption class="visually-hidden">"Failed steps by root cause"</caption>
-                            <thead><tr><th scope="col">"Root cause"</th><th scope="col" class="num">"Failed steps"</th><th scope="col" class="num">"Share"</th></tr></thead>
-                            <tbody>
-                                {causes_table.into_iter().map(|c| view! {
-                                    <tr>
-                                        <th scope="row">{root_cause_label(c.kind)}</th>
-                                        <td class="num">{thousands(c.count)}</td>
-                                        <td class="num">{percent_of_100(c.percentage)}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
                     }.into_any()
                 } else {
                     view! { <p class="muted">"No step failed."</p> }.into_any()
                 }}
             </section>
             <section class="card" aria-labelledby="rates-title">
-                <h2 id="rates-title">"Failure rate per step"</h2>
+                <h2 id="rates-title">"Where steps fail"</h2>
                 <BarChart title="Failure rate per step" data=Signal::stored(rates)
                     format_value=rate_format test_id="step-rate-chart"/>
             </section>
