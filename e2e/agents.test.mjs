@@ -43,6 +43,17 @@ async function variants(page, name) {
 }
 
 const rows = (page) => page.locator('table.agents-table tbody tr');
+
+/** Calls the API with `key`; asserts a 2xx and returns the body's `data`. */
+async function apiAs(key, method, path, body) {
+  const response = await fetch(`${server.origin}/api/v1${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  assert.ok(response.ok, `${method} ${path}: ${response.status}`);
+  return (await response.json()).data;
+}
 const versionRows = (page) => page.locator('table.versions-table tbody tr');
 
 test('list, search, edit a prompt and diff two versions', async () => {
@@ -219,15 +230,7 @@ test('an unknown agent shows the API error with a retry', async () => {
 test('"Last activity" is the newest conversation, not the last edit, at 1366 and 390 px', async () => {
   const { page } = browser;
   const key = server.createKey('Activity Co');
-  const call = async (method, path, body) => {
-    const response = await fetch(`${server.origin}/api/v1${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    assert.ok(response.ok, `${method} ${path}: ${response.status}`);
-    return (await response.json()).data;
-  };
+  const call = (method, path, body) => apiAs(key, method, path, body);
   const quiet = await call('POST', '/agents', { name: 'Quiet Bot', content: 'You are quiet.' });
   const busy = await call('POST', '/agents', { name: 'Busy Bot', content: 'You are busy.' });
   await call('POST', '/conversations', { agentId: busy.id, messages: [{ role: 'user', content: 'Hello' }] });
@@ -252,15 +255,7 @@ test('"Last activity" is the newest conversation, not the last edit, at 1366 and
 test('a refused save keeps everything typed (network error, 429, 409), at 1366 and 390 px', async () => {
   const { page } = browser;
   const key = server.createKey('Careful Co');
-  const call = async (method, path, body) => {
-    const response = await fetch(`${server.origin}/api/v1${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    assert.ok(response.ok, `${method} ${path}: ${response.status}`);
-    return (await response.json()).data;
-  };
+  const call = (method, path, body) => apiAs(key, method, path, body);
   await call('POST', '/agents', { name: 'Taken Name', content: 'You are another agent.' });
 
   for (const width of [1366, 390]) {

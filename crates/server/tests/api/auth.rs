@@ -58,7 +58,8 @@ async fn good_key_gets_its_account_and_plan() {
         account["plan"],
         json!({"id": "pro", "name": "Pro", "limits": {
             "agents": 100, "prompts": 100, "optimizationsPerMonth": 50,
-            "conversationsPerMonth": 10000, "requestsPerMinute": 300, "concurrentOptimizations": 10
+            "conversationsPerMonth": 10000, "requestsPerMinute": 300, "concurrentOptimizations": 10,
+            "tokensPerMonth": null
         }})
     );
 }

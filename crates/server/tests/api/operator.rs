@@ -1,12 +1,11 @@
 //! What an operator does from the command line, against a running server process: list the
 //! accounts, and lift or lower one account's limits, which hold from its next request.
 
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_converra-server");
+use crate::process::{free_port, spawn_server, wait_until_up, BIN};
 
 fn run(db: &std::path::Path, args: &[&str]) -> Output {
     let (command, rest) = args.split_first().unwrap();
@@ -102,31 +101,11 @@ async fn set_limits_lifts_or_lowers_one_account_and_list_shows_them() {
     );
     assert!(listed.contains("tokens/month         0 of 100"), "{listed}");
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(BIN)
-        .args(["serve", "--db"])
-        .arg(&db)
-        .args(["--addr", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let port = free_port();
+    let mut server = spawn_server(&db, port);
     let base = format!("http://127.0.0.1:{port}/api/v1");
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while http
-        .get(format!("{base}/openapi.json"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "server did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_up(&http, &base).await;
 
     // The account's own limits: on the wire, in the rate limit and in the token quota.
     let account = http

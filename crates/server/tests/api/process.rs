@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_converra-server");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_converra-server");
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -15,7 +15,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn spawn_server(db: &std::path::Path, port: u16) -> Child {
+pub(crate) fn spawn_server(db: &std::path::Path, port: u16) -> Child {
     Command::new(BIN)
         .args(["serve", "--db"])
         .arg(db)
@@ -26,7 +26,7 @@ fn spawn_server(db: &std::path::Path, port: u16) -> Child {
         .expect("start the server")
 }
 
-async fn wait_until_up(http: &reqwest::Client, base: &str) {
+pub(crate) async fn wait_until_up(http: &reqwest::Client, base: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while http
         .get(format!("{base}/openapi.json"))
