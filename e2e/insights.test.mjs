@@ -225,7 +225,9 @@ test('the fleet compares every demo agent', async () => {
   assert.equal(await page.locator('[data-testid=deployments-table] tbody tr').count(), impact.agents.length);
   // Each change says which way failures moved, so a rise never reads as a small fix.
   const changes = await page.locator('[data-testid=deployments-table] tbody tr td:nth-of-type(5)').allInnerTexts();
-  const expected = impact.agents.map((d) => (d.reductionPercent > 0 ? /^fell / : d.reductionPercent < 0 ? /^rose / : /^unchanged$/));
+  // The direction comes from the rates, even when the change rounds to 0.0%.
+  const expected = impact.agents.map((d) => (d.failureRateAfter < d.failureRateBefore ? /^fell /
+    : d.failureRateAfter > d.failureRateBefore ? /^rose / : /^unchanged$/));
   changes.forEach((text, i) => assert.match(text, expected[i]));
 
   await page.goto(`${server.origin}/fleet`);
