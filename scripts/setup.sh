@@ -63,6 +63,16 @@ setup_browser() {
   fi
 }
 
+# The server's tests also run against PostgreSQL: scripts/postgres.sh starts a throwaway
+# server from these binaries (initdb as the `postgres` user the package creates).
+setup_postgres() {
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    run_step "PostgreSQL (Debian)" "under 1 min" \
+      "check that apt-get can reach Debian's package mirror, then run scripts/setup.sh again" \
+      debian_packages postgresql
+  fi
+}
+
 # Each check below asks for the pinned version, so when one fails, whatever binary of that
 # name is on the PATH (another version, or one cargo has no record of) is replaced: --force.
 
@@ -133,7 +143,7 @@ for group in "${groups[@]}"; do
   case "$group" in
     server) setup_crates ;;
     dashboard) setup_crates; setup_dashboard ;;
-    tests) setup_crates; setup_dashboard; setup_browser; setup_sdk_tests ;;
+    tests) setup_crates; setup_dashboard; setup_browser; setup_postgres; setup_sdk_tests ;;
     *) echo "scripts/setup.sh: unknown group '$group' (server, dashboard or tests)" >&2; exit 2 ;;
   esac
 done

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: formatting and lints, the server's and the types' tests (cargo test),
+# Runs every test: formatting and lints, the server's and the types' tests (cargo test, the
+# server's HTTP tests once over SQLite and once over a throwaway PostgreSQL),
 # the official Python SDK against the server, the dashboard's browser tests
 # (wasm-bindgen-test in headless Chromium), then the end-to-end tests (playwright-core
 # driving Chromium through the built dashboard against the real server). Installs what is
@@ -7,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/steps.sh
+source scripts/postgres.sh
 scripts/setup.sh tests
 source scripts/env.sh
 
@@ -24,6 +26,16 @@ run_step "Lints: dashboard (clippy, wasm32)" "about 3 min the first time, second
 run_step "Server and wire types (cargo test)" "about 3 min the first time, 1 min after" \
   "the failing test is named above; rerun it alone with 'cargo test -p converra-server NAME'" \
   cargo test --locked --workspace --exclude converra-dashboard
+
+# The same HTTP tests again, each over a database of its own on a throwaway PostgreSQL
+# server (scripts/postgres.sh), which is stopped when this script exits.
+postgres_tests() {
+  start_throwaway_postgres
+  cargo test --locked -p converra-server --test api
+}
+run_step "Server over PostgreSQL (cargo test)" "about 2 min" \
+  "the failing test is named above; rerun it with 'source scripts/postgres.sh; start_throwaway_postgres; cargo test -p converra-server --test api NAME'" \
+  postgres_tests
 
 sdk_tests() {
   cargo build --locked -p converra-server

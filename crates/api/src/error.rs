@@ -23,6 +23,8 @@ pub enum ErrorCode {
     InternalError,
     /// The server did not finish the request in time; it may be retried.
     RequestTimeout,
+    /// The server cannot reach its database just now; it may be retried.
+    ServiceUnavailable,
     /// Not from the server: the dashboard's code for a request that never got an answer.
     NetworkError,
 }
@@ -41,7 +43,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RateLimited | ErrorCode::ConcurrencyLimit => 429,
             ErrorCode::InternalError => 500,
-            ErrorCode::RequestTimeout => 503,
+            ErrorCode::RequestTimeout | ErrorCode::ServiceUnavailable => 503,
             ErrorCode::NetworkError => 0,
         }
     }
@@ -63,6 +65,7 @@ impl ErrorCode {
             ErrorCode::ConcurrencyLimit => "CONCURRENCY_LIMIT",
             ErrorCode::InternalError => "INTERNAL_ERROR",
             ErrorCode::RequestTimeout => "REQUEST_TIMEOUT",
+            ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             ErrorCode::NetworkError => "NETWORK_ERROR",
         }
     }

@@ -65,6 +65,7 @@ pub fn router(state: AppState) -> Router {
 
     let mut app = Router::new()
         .nest(converra_api::BASE_PATH, api)
+        .merge(routes::health::router())
         .route("/api", any(unknown_endpoint))
         .route("/api/{*rest}", any(unknown_endpoint));
     if let Some(dist) = &state.config.dist {

@@ -15,7 +15,7 @@ mod accounts;
 use crate::clock::{Clock, SystemClock};
 use crate::engine::registry::ModelDefaults;
 use crate::state::{AppState, ServerConfig};
-use crate::store::{Durability, Store};
+use crate::store::{Database, Durability, Store};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -59,9 +59,10 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct DbArgs {
-    /// The SQLite database file (created if missing).
+    /// The database: a SQLite file (created if missing), or a `postgres://` URL of a
+    /// PostgreSQL database that several `serve` processes may share.
     #[arg(long, env = "CONVERRA_DB")]
-    pub db: PathBuf,
+    pub db: Database,
     /// `full` also survives power loss; `normal` survives a crash of the process.
     #[arg(long, env = "CONVERRA_DURABILITY", value_enum, default_value = "full")]
     pub durability: Durability,
@@ -174,7 +175,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let account = account.trim();
             anyhow::ensure!(!account.is_empty(), "--account must not be empty");
-            let store = Store::open(&db.db, db.durability).await?;
+            let store = Store::connect(&db.db, db.durability).await?;
             let now = SystemClock.now_ms();
             let expires_at =
                 expires_in.map(|d| now + i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
@@ -194,7 +195,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys(KeysCommand::Revoke { db, key }) => {
-            let store = Store::open(&db.db, db.durability).await?;
+            let store = Store::connect(&db.db, db.durability).await?;
             anyhow::ensure!(
                 store.revoke_key(&key, SystemClock.now_ms()).await?,
                 "no active key matches"
@@ -204,7 +205,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Accounts(command) => accounts::run(command).await,
         Command::Demo(db) => {
-            let store = Store::open(&db.db, db.durability).await?;
+            let store = Store::connect(&db.db, db.durability).await?;
             let key = crate::demo::seed(&store, SystemClock.now_ms()).await?;
             println!("demo account: {}", crate::demo::DEMO_ACCOUNT);
             println!("{key}");
@@ -224,7 +225,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let store = Store::open(&args.db.db, args.db.durability).await?;
+    let store = Store::connect(&args.db.db, args.db.durability).await?;
     let config = ServerConfig {
         dist: args.dist,
         body_limit: args.body_limit,

@@ -79,9 +79,38 @@ impl ApiError {
     }
 }
 
+/// Seconds a client is asked to wait when the database cannot be reached.
+const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 5;
+
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
+        if database_unreachable(&err) {
+            tracing::warn!(error = %err, "the database cannot be reached");
+            return ApiError::new(
+                ErrorCode::ServiceUnavailable,
+                "The database cannot be reached just now; nothing was changed, try again",
+            )
+            .retry_after(RETRY_AFTER_UNAVAILABLE_SECS);
+        }
         ApiError::Internal(anyhow::Error::new(err).context("database"))
+    }
+}
+
+/// Whether `err` says the database is away (a lost or refused connection, a server shutting
+/// down) rather than that the query was wrong. The pool reconnects by itself once it is back.
+fn database_unreachable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL's class 08 (connection exception) and 57P01..57P03 (shutting down,
+        // crashed, starting up).
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
     }
 }
 
@@ -152,9 +181,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_database_out_of_reach_answers_503_with_retry_after() {
+        let lost = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        for error in [sqlx::Error::Io(lost), sqlx::Error::PoolTimedOut] {
+            let response = ApiError::from(error).into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers()["retry-after"], "5");
+            let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE");
+        }
+    }
+
+    #[tokio::test]
     async fn an_internal_error_answers_500_with_a_generic_message() {
         let database: ApiError = sqlx::Error::Protocol("secret table layout".into()).into();
-        let store: ApiError = crate::store::StoreError::Database(sqlx::Error::PoolTimedOut).into();
+        let store: ApiError = crate::store::StoreError::Database(sqlx::Error::RowNotFound).into();
         let other = ApiError::Internal(
             anyhow::anyhow!("/var/lib/converra/converra.db").context("opening the store"),
         );

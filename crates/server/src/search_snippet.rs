@@ -21,11 +21,19 @@ struct Token {
 }
 
 /// Lower case without diacritics, as the index's `remove_diacritics 2` reads a word.
-fn fold(word: &str) -> String {
+pub fn fold(word: &str) -> String {
     word.nfd()
         .filter(|c| !is_combining_mark(*c))
         .flat_map(char::to_lowercase)
         .collect()
+}
+
+/// `text` as the words the index keeps, folded and joined by spaces: what PostgreSQL's
+/// `to_tsvector('simple', …)` is given, so it reads words as SQLite's index does.
+pub fn folded_words(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let words: Vec<String> = tokens(&chars).into_iter().map(|t| t.folded).collect();
+    words.join(" ")
 }
 
 fn tokens(chars: &[char]) -> Vec<Token> {

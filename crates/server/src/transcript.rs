@@ -106,6 +106,26 @@ pub fn fts_query(q: &str) -> Result<Option<String>, &'static str> {
     Ok(Some(query.join(" ")))
 }
 
+/// The same search as a PostgreSQL `tsquery` over the folded words the server indexes
+/// there ([`crate::search_snippet::folded_words`]): every word required, the last a prefix
+/// on the same rule. Words are letters and digits only, so quoting them is enough.
+pub fn tsquery(q: &str) -> Result<Option<String>, &'static str> {
+    let words: Vec<String> = ConversationFilter::search_words(q)
+        .take(16)
+        .map(crate::search_snippet::fold)
+        .collect();
+    let Some((last, rest)) = words.split_last() else {
+        return Ok(None);
+    };
+    if !ConversationFilter::is_searchable(q) {
+        return Err(SEARCH_TOO_SHORT);
+    }
+    let prefix = last.chars().count() >= ConversationFilter::MIN_PREFIX_CHARS;
+    let mut query: Vec<String> = rest.iter().map(|w| format!("'{w}'")).collect();
+    query.push(format!("'{last}'{}", if prefix { ":*" } else { "" }));
+    Ok(Some(query.join(" & ")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +202,17 @@ mod tests {
         assert_eq!(fts_query("  ;; "), Ok(None));
         assert_eq!(fts_query("ab"), Err(SEARCH_TOO_SHORT));
         assert_eq!(fts_query("é"), Err(SEARCH_TOO_SHORT));
+    }
+
+    #[test]
+    fn tsqueries_fold_words_and_prefix_the_last_on_the_same_rule() {
+        assert_eq!(
+            tsquery("Refund AND'Crème"),
+            Ok(Some("'refund' & 'and' & 'creme':*".into()))
+        );
+        assert_eq!(tsquery("refund x"), Ok(Some("'refund' & 'x'".into())));
+        assert_eq!(tsquery("  ;; "), Ok(None));
+        assert_eq!(tsquery("ab"), Err(SEARCH_TOO_SHORT));
     }
 }
 

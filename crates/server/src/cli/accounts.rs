@@ -101,7 +101,7 @@ impl LimitChange {
 pub async fn run(command: AccountsCommand) -> anyhow::Result<()> {
     match command {
         AccountsCommand::List { db } => {
-            let store = Store::open(&db.db, db.durability).await?;
+            let store = Store::connect(&db.db, db.durability).await?;
             let now = SystemClock.now_ms();
             let accounts = store.accounts().await?;
             if accounts.is_empty() {
@@ -123,7 +123,7 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<()> {
                 reset || !change.is_empty(),
                 "name at least one limit to set (or --reset)"
             );
-            let store = Store::open(&db.db, db.durability).await?;
+            let store = Store::connect(&db.db, db.durability).await?;
             let current = store
                 .accounts()
                 .await?

@@ -116,7 +116,7 @@ async fn record(
 type Analysed = Result<Result<ConversationAnalysis, EngineError>, Panicked>;
 
 async fn record_ready(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     job: &InsightsJob,
     engine: &str,
     analysis: &ConversationAnalysis,

@@ -5,7 +5,9 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use converra_api::{ErrorCode, PlanId};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
+
+use crate::store::sql::lock_named;
 
 use crate::auth::Caller;
 use crate::clock::rfc3339;
@@ -69,12 +71,20 @@ fn raise_limit(plan: PlanId) -> &'static str {
     }
 }
 
+/// Makes the account's limit checks take turns with the writes they allow, across server
+/// processes sharing one PostgreSQL database, so a limit holds exactly.
+async fn lock_account_limits(conn: &mut AnyConnection, account: &AccountRecord) -> ApiResult<()> {
+    lock_named(conn, &format!("limits:{}", account.id)).await?;
+    Ok(())
+}
+
 /// 403 `LIMIT_EXCEEDED` unless the account may create one more agent. Call it in the
 /// write transaction that inserts the agent, so two creates cannot both take the last place.
 pub async fn ensure_agent_quota(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account: &AccountRecord,
 ) -> ApiResult<()> {
+    lock_account_limits(conn, account).await?;
     let limit = account.limits.agents;
     let used = usage::count_agents(conn, &account.id).await?;
     if used < i64::from(limit) {
@@ -101,9 +111,10 @@ pub const MAX_WEBHOOKS_PER_ACCOUNT: i64 = 20;
 /// 403 `LIMIT_EXCEEDED` once the account has [`MAX_WEBHOOKS_PER_ACCOUNT`]. Call it in the
 /// write transaction that inserts the webhook, so two creates cannot both take the last place.
 pub async fn ensure_webhook_limit(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account: &AccountRecord,
 ) -> ApiResult<()> {
+    lock_account_limits(conn, account).await?;
     if webhooks::count_webhooks(conn, &account.id).await? < MAX_WEBHOOKS_PER_ACCOUNT {
         return Ok(());
     }
@@ -118,10 +129,11 @@ pub async fn ensure_webhook_limit(
 /// 403 `LIMIT_EXCEEDED` once this month's conversations reach the plan's limit. Call it in
 /// the write transaction that inserts the conversation (and counts it with `add_usage`).
 pub async fn ensure_conversation_quota(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account: &AccountRecord,
     now_ms: i64,
 ) -> ApiResult<()> {
+    lock_account_limits(conn, account).await?;
     let used = usage::period_totals(conn, &account.id, now_ms).await?;
     ensure_monthly(
         account,
@@ -136,10 +148,11 @@ pub async fn ensure_conversation_quota(
 /// 403 `LIMIT_EXCEEDED` once this month's optimizations reach the plan's limit. Call it in
 /// the write transaction that inserts the optimization (and counts it with `add_usage`).
 pub async fn ensure_optimization_quota(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account: &AccountRecord,
     now_ms: i64,
 ) -> ApiResult<()> {
+    lock_account_limits(conn, account).await?;
     let used = usage::period_totals(conn, &account.id, now_ms).await?;
     ensure_monthly(
         account,
@@ -154,9 +167,10 @@ pub async fn ensure_optimization_quota(
 /// At most the plan's `concurrentOptimizations` (10) queued or running at once; the next
 /// one is refused with 429 `CONCURRENCY_LIMIT` until one finishes.
 pub async fn ensure_optimization_concurrency(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account: &AccountRecord,
 ) -> ApiResult<()> {
+    lock_account_limits(conn, account).await?;
     let running = usage::count_running_optimizations(conn, &account.id).await?;
     let limit = account.limits.concurrent_optimizations;
     if running < i64::from(limit) {
@@ -175,10 +189,11 @@ pub async fn ensure_optimization_concurrency(
 /// are queued or running. Call it in the write transaction that inserts the benchmark, and
 /// count it there with `add_usage`.
 pub async fn ensure_benchmark_allowed(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account: &AccountRecord,
     now_ms: i64,
 ) -> ApiResult<()> {
+    lock_account_limits(conn, account).await?;
     let running = usage::count_running_benchmarks(conn, &account.id).await?;
     let limit = converra_api::PlanLimits::CONCURRENT_BENCHMARKS;
     if running >= i64::from(limit) {

@@ -20,6 +20,7 @@ use crate::store::agents::{self as agent_store, NewAgent, VersionOrigin};
 use crate::store::conversations::{self as conversation_store, Appended, NewConversation};
 use crate::store::insights::queue_insights;
 use crate::store::paging::PageRequest;
+use crate::store::sql::lock_named;
 use crate::store::usage::{add_usage, UsageDelta};
 use crate::transcript::parse_transcript;
 use crate::validate::Checks;
@@ -157,7 +158,7 @@ fn validate_create(
 /// The agent a new conversation belongs to; an unknown name registers the agent with the
 /// conversation's system prompt (source `sdk`).
 async fn resolve_agent(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     account: &AccountRecord,
     agent: AgentRef,
     new: &NewConversation,
@@ -167,6 +168,8 @@ async fn resolve_agent(
     match agent {
         AgentRef::Id(id) => Ok(agent_store::agent_in(tx, &account.id, &id).await?.id),
         AgentRef::Name(name) => {
+            // Two first conversations of a new agent register it once.
+            lock_named(tx, &format!("agent-name:{}:{name}", account.id)).await?;
             if let Some(agent) = agent_store::agent_by_name(tx, &account.id, &name).await? {
                 return Ok(agent.id);
             }

@@ -4,6 +4,7 @@ pub mod account;
 pub mod agents;
 pub mod benchmarks;
 pub mod conversations;
+pub mod health;
 pub mod insights;
 pub mod openapi;
 pub mod optimizations;

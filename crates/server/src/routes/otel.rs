@@ -238,7 +238,7 @@ struct Export<'a> {
 /// Merges the export's turns into conversations inside the caller's transaction.
 async fn ingest(
     state: &AppState,
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     account: &AccountRecord,
     turns: Vec<Turn>,
 ) -> ApiResult<Woken> {
@@ -304,7 +304,7 @@ async fn ingest(
 /// The conversation a group's turns continue: the one under its key, else the one its trace
 /// already went to.
 async fn existing_conversation(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     account: &AccountRecord,
     key: &GroupKey,
     turns: &[Turn],
@@ -333,7 +333,7 @@ fn system_prompt(turns: &[Turn]) -> Option<String> {
 
 /// Writes the grown transcript of a conversation already started.
 async fn extend_conversation(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     export: &mut Export<'_>,
     current: &Conversation,
     messages: &[Message],
@@ -367,7 +367,7 @@ async fn extend_conversation(
 /// Starts a conversation from a group's first turns, registering its agent when new; counts
 /// it, queues its insights and its `conversation.created` event. Returns its id.
 async fn start_conversation(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     export: &mut Export<'_>,
     key: &GroupKey,
     messages: Vec<Message>,
@@ -454,7 +454,7 @@ async fn start_conversation(
 /// The agent called `name`; an unknown name registers it (its content the system prompt
 /// seen, if any), as `agentName` does for `POST /conversations`.
 async fn resolve_agent(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     account: &AccountRecord,
     name: String,
     system_prompt: Option<&str>,
@@ -479,7 +479,7 @@ async fn resolve_agent(
 /// A system prompt that differs from the agent's content (beyond whitespace) becomes its
 /// new version, with source `otel`.
 async fn follow_prompt(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     account: &AccountRecord,
     agent_id: &str,
     prompt: &str,

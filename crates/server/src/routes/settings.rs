@@ -13,6 +13,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::state::AppState;
 use crate::store::settings::{load_settings, save_settings, ApiKeyChange};
+use crate::store::sql::lock_named;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/settings", get(get_settings).patch(update_settings))
@@ -41,8 +42,10 @@ pub async fn update_settings(
 ) -> ApiResult<Json<SettingsUpdated>> {
     let (patch, mut api_key) = validate_patch(body)?;
     let now = state.clock.now_ms();
-    // Read, merge and write in one transaction, so concurrent patches both land.
+    // Read, merge and write in one transaction holding the account's settings lock, so
+    // concurrent patches both land.
     let mut tx = state.store.begin_write().await?;
+    lock_named(&mut tx, &format!("settings:{}", account.id)).await?;
     let current = load_settings(&mut tx, &account.id).await?;
     let merged = merge_settings(&current, patch, state.config.allow_private_network)?;
     if merged.llm.base_url != current.llm.base_url && api_key == ApiKeyChange::Keep {

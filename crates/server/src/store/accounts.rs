@@ -33,7 +33,7 @@ impl AccountRecord {
         }
     }
 
-    fn from_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<Self> {
+    fn from_row(row: &sqlx::any::AnyRow) -> anyhow::Result<Self> {
         let plan: PlanId = row
             .try_get::<String, _>("plan")?
             .parse()

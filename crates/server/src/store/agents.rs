@@ -5,8 +5,10 @@ use converra_api::agents::{
 };
 use converra_api::Pagination;
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::{Backend, SqlBuilder};
 
 use super::paging::{push_newest_first, PageRequest, Start};
 use super::Store;
@@ -107,7 +109,7 @@ impl VersionOrigin {
     }
 }
 
-fn agent_from_row(row: &SqliteRow) -> anyhow::Result<Agent> {
+fn agent_from_row(row: &AnyRow) -> anyhow::Result<Agent> {
     let status: String = row.try_get("status")?;
     let tags: String = row.try_get("tags")?;
     let quality_sum: f64 = row.try_get("quality_sum")?;
@@ -146,7 +148,7 @@ fn agent_from_row(row: &SqliteRow) -> anyhow::Result<Agent> {
 
 /// Reads one agent of the account inside a transaction.
 pub async fn agent_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     agent_id: &str,
 ) -> StoreResult<Agent> {
@@ -163,7 +165,7 @@ pub async fn agent_in(
 
 /// The agent of the account called `name`, if any.
 pub async fn agent_by_name(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     name: &str,
 ) -> StoreResult<Option<Agent>> {
@@ -177,7 +179,7 @@ pub async fn agent_by_name(
 
 /// Inserts an agent and its version 1, inside the caller's transaction.
 pub async fn insert_agent(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     agent: &NewAgent,
     origin: &VersionOrigin,
@@ -236,7 +238,7 @@ fn unique_name_conflict(err: sqlx::Error, name: &str) -> StoreError {
 
 #[allow(clippy::too_many_arguments)] // one row's columns
 async fn insert_version(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     agent_id: &str,
     version: u32,
     content: &str,
@@ -266,7 +268,7 @@ async fn insert_version(
 /// Applies a change inside the caller's transaction. A new `content` or `llmModel` makes a
 /// new version; other fields change in place. Returns the agent after the change.
 pub async fn update_agent(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     agent_id: &str,
     change: &AgentChange,
@@ -330,7 +332,7 @@ pub async fn update_agent(
 
 /// The agent whose current or earlier prompt has this content hash (the newest agent first).
 pub async fn agent_by_hash(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     hash: &str,
 ) -> StoreResult<Option<Agent>> {
@@ -373,12 +375,12 @@ impl Store {
         filter: &AgentFilter,
         page: &PageRequest,
     ) -> StoreResult<(Vec<Agent>, Pagination)> {
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM agents WHERE ");
-        push_agent_filter(&mut count, account_id, filter);
+        let mut count = SqlBuilder::new("SELECT COUNT(*) FROM agents WHERE ");
+        push_agent_filter(&mut count, self.backend(), account_id, filter);
         let total: i64 = count.build_query_scalar().fetch_one(self.pool()).await?;
 
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT * FROM agents WHERE ");
-        push_agent_filter(&mut query, account_id, filter);
+        let mut query = SqlBuilder::new("SELECT * FROM agents WHERE ");
+        push_agent_filter(&mut query, self.backend(), account_id, filter);
         push_newest_first(&mut query, "agents", page);
         let rows = query.build().fetch_all(self.pool()).await?;
         let mut agents = rows
@@ -426,8 +428,7 @@ impl Store {
                 .bind(agent_id)
                 .fetch_one(&mut *conn)
                 .await?;
-        let mut query =
-            QueryBuilder::<Sqlite>::new("SELECT * FROM agent_versions WHERE agent_id = ");
+        let mut query = SqlBuilder::new("SELECT * FROM agent_versions WHERE agent_id = ");
         query.push_bind(agent_id);
         if let Start::After { key, .. } = &page.start {
             query.push(" AND version < ").push_bind(*key);
@@ -454,7 +455,7 @@ impl Store {
     }
 }
 
-fn version_from_row(row: &SqliteRow) -> anyhow::Result<AgentVersion> {
+fn version_from_row(row: &AnyRow) -> anyhow::Result<AgentVersion> {
     let source: String = row.try_get("source")?;
     Ok(AgentVersion {
         version: u32::try_from(row.try_get::<i64, _>("version")?)?,
@@ -468,14 +469,20 @@ fn version_from_row(row: &SqliteRow) -> anyhow::Result<AgentVersion> {
     })
 }
 
-fn push_agent_filter(query: &mut QueryBuilder<Sqlite>, account_id: &str, filter: &AgentFilter) {
+fn push_agent_filter(
+    query: &mut SqlBuilder,
+    backend: Backend,
+    account_id: &str,
+    filter: &AgentFilter,
+) {
     query.push("account_id = ").push_bind(account_id.to_owned());
     if let Some(status) = filter.status {
         query.push(" AND status = ").push_bind(status.as_str());
     }
     if let Some(tag) = &filter.tag {
         query
-            .push(" AND EXISTS (SELECT 1 FROM json_each(agents.tags) WHERE value = ")
+            .push(" AND ")
+            .push(backend.json_array_contains("agents.tags"))
             .push_bind(tag.clone())
             .push(")");
     }

@@ -7,8 +7,11 @@ use converra_api::benchmarks::{
 };
 use converra_api::optimizations::JobError;
 use converra_api::Pagination;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::sql::lock_named;
+use super::{Backend, SqlBuilder};
 
 use super::paging::{push_newest_first, PageRequest};
 use super::usage::{add_usage, UsageDelta};
@@ -72,7 +75,7 @@ fn seed_from_column(seed: i64) -> u64 {
     u64::from_ne_bytes(seed.to_ne_bytes())
 }
 
-fn benchmark_from_row(row: &SqliteRow) -> anyhow::Result<Benchmark> {
+fn benchmark_from_row(row: &AnyRow) -> anyhow::Result<Benchmark> {
     let status: String = row.try_get("status")?;
     let models: Option<String> = row.try_get("models")?;
     let results: Option<String> = row.try_get("results")?;
@@ -107,7 +110,7 @@ fn benchmark_from_row(row: &SqliteRow) -> anyhow::Result<Benchmark> {
 /// Inserts a queued benchmark inside the caller's transaction. Call `AppState::wake_jobs`
 /// after the commit.
 pub async fn insert_benchmark(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     new: &NewBenchmark,
     now_ms: i64,
@@ -143,7 +146,7 @@ pub async fn insert_benchmark(
 
 /// One benchmark of the account; another account's id is not found, like an unknown one.
 pub async fn benchmark_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     benchmark_id: &str,
 ) -> StoreResult<Benchmark> {
@@ -161,7 +164,7 @@ pub async fn benchmark_in(
 /// Cancels a queued or running benchmark inside the caller's transaction. A running one
 /// stops at its next run: the runner's progress update finds it no longer running.
 pub async fn cancel_benchmark(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     benchmark_id: &str,
     now_ms: i64,
@@ -195,7 +198,7 @@ pub async fn cancel_benchmark(
 /// benchmark. Deleting a running one also stops it: the runner's next progress update
 /// finds no row and gives up, so a deleted benchmark never completes nor fires its event.
 pub async fn delete_benchmark(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     benchmark_id: &str,
 ) -> StoreResult<bool> {
@@ -211,7 +214,7 @@ pub async fn delete_benchmark(
 /// progress at its total. False when the benchmark was cancelled or deleted meanwhile;
 /// then nothing changes and no event must be sent.
 pub async fn complete_benchmark(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     benchmark_id: &str,
     results: &[BenchmarkResult],
     winner: Option<&str>,
@@ -244,12 +247,12 @@ impl Store {
         filter: &BenchmarkFilter,
         page: &PageRequest,
     ) -> StoreResult<(Vec<Benchmark>, Pagination)> {
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM benchmarks WHERE ");
-        push_benchmark_filter(&mut count, account_id, filter);
+        let mut count = SqlBuilder::new("SELECT COUNT(*) FROM benchmarks WHERE ");
+        push_benchmark_filter(&mut count, self.backend(), account_id, filter);
         let total: i64 = count.build_query_scalar().fetch_one(self.pool()).await?;
 
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT * FROM benchmarks WHERE ");
-        push_benchmark_filter(&mut query, account_id, filter);
+        let mut query = SqlBuilder::new("SELECT * FROM benchmarks WHERE ");
+        push_benchmark_filter(&mut query, self.backend(), account_id, filter);
         push_newest_first(&mut query, "benchmarks", page);
         let rows = query.build().fetch_all(self.pool()).await?;
         let mut benchmarks = rows
@@ -285,6 +288,7 @@ impl Store {
         now_ms: i64,
     ) -> anyhow::Result<Option<ClaimedBenchmark>> {
         let mut tx = self.begin_write().await?;
+        lock_named(&mut tx, "benchmarks").await?;
         // One running benchmark per account, the oldest queued of an idle account first: an
         // account whose benchmark hangs on its model holds one runner, never all of them.
         let next = sqlx::query(
@@ -398,14 +402,16 @@ impl Store {
 }
 
 fn push_benchmark_filter(
-    query: &mut QueryBuilder<Sqlite>,
+    query: &mut SqlBuilder,
+    backend: Backend,
     account_id: &str,
     filter: &BenchmarkFilter,
 ) {
     query.push("account_id = ").push_bind(account_id.to_owned());
     if let Some(agent_id) = &filter.agent_id {
         query
-            .push(" AND EXISTS (SELECT 1 FROM json_each(benchmarks.agent_ids) WHERE value = ")
+            .push(" AND ")
+            .push(backend.json_array_contains("benchmarks.agent_ids"))
             .push_bind(agent_id.clone())
             .push(")");
     }

@@ -6,16 +6,20 @@ use converra_api::conversations::{
 };
 use converra_api::Pagination;
 use serde_json::{Map, Value};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::sql::{flag, read_flag};
+use super::{Backend, SqlBuilder};
 
 use super::paging::{PageRequest, Start};
 use super::Store;
 use super::{StoreError, StoreResult};
 use crate::clock::{parse_rfc3339, rfc3339};
 use crate::ids::new_id;
+use crate::search_snippet::folded_words;
 use crate::search_snippet::snippet;
-use crate::transcript::{fts_query, render_transcript, searchable_text};
+use crate::transcript::{fts_query, render_transcript, searchable_text, tsquery};
 
 /// Conversations are forgotten by their idempotency key after this long.
 pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
@@ -101,11 +105,11 @@ pub fn totals(messages: &[Message]) -> MessageTotals {
 }
 
 /// The columns a list shows: all but the transcript.
-const SUMMARY_COLUMNS: &str = "c.rowid AS row_id, c.id, c.agent_id, a.name AS agent_name, c.status, c.source, c.llm_model, c.company_name, \
+const SUMMARY_COLUMNS: &str = "c.id, c.agent_id, a.name AS agent_name, c.status, c.source, c.llm_model, c.company_name, \
     c.title, c.session_id, c.user_id, c.trace_id, c.parent_trace_id, c.metadata, c.message_count, c.total_tokens, \
     c.has_failed_steps, c.insights_status, c.quality_score, c.created_at, c.updated_at";
 
-fn conversation_from_row(row: &SqliteRow, with_transcript: bool) -> anyhow::Result<Conversation> {
+fn conversation_from_row(row: &AnyRow, with_transcript: bool) -> anyhow::Result<Conversation> {
     let status: String = row.try_get("status")?;
     let source: String = row.try_get("source")?;
     let insights_status: String = row.try_get("insights_status")?;
@@ -147,7 +151,7 @@ fn conversation_from_row(row: &SqliteRow, with_transcript: bool) -> anyhow::Resu
         insights_status,
         quality_score: row.try_get("quality_score")?,
         total_tokens: u64::try_from(row.try_get::<i64, _>("total_tokens")?)?,
-        has_failed_steps: row.try_get("has_failed_steps")?,
+        has_failed_steps: read_flag(row, "has_failed_steps")?,
         created_at: rfc3339(row.try_get("created_at")?),
         updated_at: rfc3339(row.try_get("updated_at")?),
         snippet: None,
@@ -155,16 +159,32 @@ fn conversation_from_row(row: &SqliteRow, with_transcript: bool) -> anyhow::Resu
     })
 }
 
-/// One whole conversation of the account.
+/// One whole conversation of the account. In a write transaction on PostgreSQL it also
+/// locks the row until the transaction ends, so concurrent appends and insights queue
+/// behind each other instead of overwriting each other's transcript (SQLite's writer
+/// already serializes them).
 pub async fn conversation_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     id: &str,
 ) -> StoreResult<Conversation> {
-    let row = sqlx::query(
+    let lock = match Backend::of(conn) {
+        Backend::Postgres => " FOR UPDATE OF c",
+        Backend::Sqlite => "",
+    };
+    read_conversation(conn, account_id, id, lock).await
+}
+
+async fn read_conversation(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    id: &str,
+    lock: &str,
+) -> StoreResult<Conversation> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT c.*, a.name AS agent_name FROM conversations c JOIN agents a ON a.id = c.agent_id \
-         WHERE c.id = $1 AND c.account_id = $2",
-    )
+         WHERE c.id = $1 AND c.account_id = $2{lock}"
+    )))
     .bind(id)
     .bind(account_id)
     .fetch_optional(&mut *conn)
@@ -178,7 +198,7 @@ pub async fn conversation_in(
 /// The conversation created under this idempotency key in the last 24 hours. An older use
 /// of the key is released so the key can start a new conversation.
 pub async fn find_idempotent(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     key: &str,
     now_ms: i64,
@@ -206,7 +226,7 @@ pub async fn find_idempotent(
 /// Inserts a conversation, its search text, and the agent's counters, inside the caller's
 /// transaction; 413 when the transcript is over its limits.
 pub async fn insert_conversation(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     new: &NewConversation,
     now_ms: i64,
@@ -217,7 +237,7 @@ pub async fn insert_conversation(
 
 /// Inserts a conversation and returns its id; `otel_key` ties it to the spans that build it.
 pub async fn insert_conversation_row(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     new: &NewConversation,
     otel_key: Option<&str>,
@@ -251,7 +271,7 @@ pub async fn insert_conversation_row(
     .bind(json(&new.messages)?)
     .bind(i64::try_from(new.messages.len()).unwrap_or(i64::MAX))
     .bind(sums.tokens)
-    .bind(sums.has_failed_steps)
+    .bind(flag(sums.has_failed_steps))
     .bind(new.insights_status.as_str())
     .bind(variant_id)
     .bind(optimization_id)
@@ -283,12 +303,25 @@ fn json<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
     Ok(serde_json::to_string(value)?)
 }
 
+/// Gives the search index a conversation's text (replacing what it had when `replace`).
 async fn index_text(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: &str,
     text: &str,
     replace: bool,
 ) -> sqlx::Result<()> {
+    if Backend::of(conn) == Backend::Postgres {
+        sqlx::query(
+            "INSERT INTO conversation_search (conversation_id, account_id, body) \
+             SELECT id, account_id, to_tsvector('simple', $2) FROM conversations WHERE id = $1 \
+             ON CONFLICT (conversation_id) DO UPDATE SET body = excluded.body",
+        )
+        .bind(id)
+        .bind(folded_words(text))
+        .execute(&mut *conn)
+        .await?;
+        return Ok(());
+    }
     if replace {
         sqlx::query("DELETE FROM conversations_fts WHERE rowid = (SELECT rowid FROM conversations WHERE id = $1)")
             .bind(id)
@@ -307,7 +340,7 @@ async fn index_text(
 /// 413 when the transcript would outgrow its limits.
 /// Returns the conversation after the append and the tokens the new messages carry.
 pub async fn append_messages(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     id: &str,
     appended: &Appended,
@@ -339,7 +372,7 @@ pub async fn append_messages(
     .bind(json(&messages)?)
     .bind(i64::try_from(messages.len()).unwrap_or(i64::MAX))
     .bind(sums.tokens)
-    .bind(sums.has_failed_steps)
+    .bind(flag(sums.has_failed_steps))
     .bind(appended.status.unwrap_or(current.status).as_str())
     .bind(appended.session_id.clone().or(current.session_id))
     .bind(json(&metadata)?)
@@ -367,7 +400,7 @@ pub async fn append_messages(
 /// into the whole transcript), whatever its status, inside the caller's transaction; 413
 /// past the limits. Returns the tokens the transcript gained.
 pub async fn rewrite_transcript(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     id: &str,
     messages: &[Message],
@@ -385,7 +418,7 @@ pub async fn rewrite_transcript(
     .bind(json(&messages)?)
     .bind(i64::try_from(messages.len()).unwrap_or(i64::MAX))
     .bind(sums.tokens)
-    .bind(sums.has_failed_steps)
+    .bind(flag(sums.has_failed_steps))
     .bind(llm_model)
     .bind(now_ms)
     .bind(id)
@@ -409,7 +442,7 @@ pub async fn rewrite_transcript(
 impl Store {
     pub async fn conversation(&self, account_id: &str, id: &str) -> StoreResult<Conversation> {
         let mut conn = self.pool().acquire().await?;
-        conversation_in(&mut conn, account_id, id).await
+        read_conversation(&mut conn, account_id, id, "").await
     }
 
     /// A page of the account's conversations, without transcripts.
@@ -432,7 +465,12 @@ impl Store {
         }
         let bounds = TimeBounds::from_filter(filter)?;
 
-        let query = match filter.q.as_deref().map(fts_query).transpose() {
+        let backend = self.backend();
+        let to_query = match backend {
+            Backend::Sqlite => fts_query,
+            Backend::Postgres => tsquery,
+        };
+        let query = match filter.q.as_deref().map(to_query).transpose() {
             Ok(query) => query.flatten(),
             Err(message) => {
                 return Err(StoreError::InvalidField {
@@ -442,6 +480,7 @@ impl Store {
             }
         };
         let search = match query {
+            Some(query) if backend == Backend::Postgres => Some(Search::Postgres(query)),
             Some(query) => Some(self.plan_search(account_id, query).await?),
             None => None,
         };
@@ -452,11 +491,11 @@ impl Store {
             }
             _ => "conversations c",
         };
-        let mut count = QueryBuilder::<Sqlite>::new(format!("SELECT COUNT(*) FROM {from} WHERE "));
+        let mut count = SqlBuilder::new(format!("SELECT COUNT(*) FROM {from} WHERE "));
         push_filter(&mut count, account_id, filter, &bounds, search.as_ref());
         let total: i64 = count.build_query_scalar().fetch_one(self.pool()).await?;
 
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
+        let mut query = SqlBuilder::new(format!(
             "SELECT {SUMMARY_COLUMNS} FROM {from} JOIN agents a ON a.id = c.agent_id WHERE "
         ));
         push_filter(&mut query, account_id, filter, &bounds, search.as_ref());
@@ -519,14 +558,13 @@ impl Store {
         if conversations.is_empty() {
             return Ok(());
         }
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT id, title, messages FROM conversations WHERE id IN (",
-        );
+        let mut query =
+            SqlBuilder::new("SELECT id, title, messages FROM conversations WHERE id IN (");
         let mut ids = query.separated(", ");
         for conversation in conversations.iter() {
             ids.push_bind(conversation.id.clone());
         }
-        ids.push_unseparated(")");
+        query.push(")");
         let mut texts = std::collections::HashMap::new();
         for row in query.build().fetch_all(self.pool()).await? {
             let messages: Vec<Message> =
@@ -546,12 +584,14 @@ impl Store {
     }
 }
 
-/// How a full-text search runs. Few matches: start from them and look each up. Many: walk
-/// the account's conversations newest first and keep those in the match set, which stops
-/// as soon as a page is full instead of sorting every match.
+/// How a full-text search runs. On SQLite, few matches: start from them and look each up.
+/// Many: walk the account's conversations newest first and keep those in the match set,
+/// which stops as soon as a page is full instead of sorting every match. PostgreSQL's
+/// planner makes that choice itself from the `tsquery`.
 enum Search {
     FromMatches(String),
     WithinList(String),
+    Postgres(String),
 }
 
 /// Up to this many of the account's matches a search starts from the matches.
@@ -606,7 +646,7 @@ impl TimeBounds {
 
 /// The WHERE conditions; a search that starts from the matches needs `f` in the FROM.
 fn push_filter(
-    query: &mut QueryBuilder<Sqlite>,
+    query: &mut SqlBuilder,
     account_id: &str,
     filter: &ConversationFilter,
     bounds: &TimeBounds,
@@ -642,7 +682,9 @@ fn push_filter(
         });
     }
     if let Some(failed) = filter.has_failed_steps {
-        query.push(" AND c.has_failed_steps = ").push_bind(failed);
+        query
+            .push(" AND c.has_failed_steps = ")
+            .push_bind(flag(failed));
     }
     if let Some(from) = bounds.from {
         query.push(" AND c.created_at >= ").push_bind(from);
@@ -664,6 +706,14 @@ fn push_filter(
     match search {
         Some(Search::FromMatches(fts)) => {
             query.push(" AND f.body MATCH ").push_bind(fts.clone());
+        }
+        Some(Search::Postgres(tsquery)) => {
+            query
+                .push(" AND c.id IN (SELECT conversation_id FROM conversation_search WHERE account_id = ")
+                .push_bind(account_id.to_owned())
+                .push(" AND body @@ to_tsquery('simple', ")
+                .push_bind(tsquery.clone())
+                .push("))");
         }
         Some(Search::WithinList(fts)) => {
             query

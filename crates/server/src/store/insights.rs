@@ -3,7 +3,10 @@
 
 use converra_api::conversations::{InsightsStatus, Message};
 use converra_api::insights::{Metric, Severity};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{AnyConnection, Row};
+
+use super::sql::{flag, lock_conversation, read_flag};
+use super::SqlBuilder;
 
 use super::Store;
 use crate::engine::records::{ConversationFacts, InsightRow, IssueRow, StepRow};
@@ -31,7 +34,7 @@ pub const MAX_ATTEMPTS: i64 = 5;
 /// Queues a conversation for (new) insights inside the caller's transaction. Call
 /// `AppState::wake_jobs` after the commit.
 pub async fn queue_insights(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     conversation_id: &str,
     now_ms: i64,
@@ -186,7 +189,7 @@ impl Store {
     /// The account's mean of each metric over its ready insights: the benchmark a
     /// conversation's metrics are shown against.
     pub async fn fleet_metric_means(&self, account_id: &str) -> sqlx::Result<Option<MetricScores>> {
-        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*) AS n");
+        let mut query = SqlBuilder::new("SELECT COUNT(*) AS n");
         for column in METRIC_COLUMNS {
             query.push(format!(", AVG({column}) AS {column}"));
         }
@@ -211,7 +214,7 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> anyhow::Result<Vec<InsightRow>> {
-        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut query = SqlBuilder::new(
             "SELECT conversation_id, agent_id, conversation_created_at, quality_score, task_completed, sentiment, \
              sentiment_score, analysis",
         );
@@ -242,7 +245,7 @@ impl Store {
                     agent_id: row.try_get("agent_id")?,
                     conversation_created_at: row.try_get("conversation_created_at")?,
                     quality_score: row.try_get("quality_score")?,
-                    task_completed: row.try_get("task_completed")?,
+                    task_completed: read_flag(row, "task_completed")?,
                     sentiment: parse_snake(&row.try_get::<String, _>("sentiment")?)?,
                     sentiment_score: row.try_get("sentiment_score")?,
                     metrics,
@@ -309,7 +312,7 @@ impl Store {
                     conversation_id: row.try_get("conversation_id")?,
                     conversation_created_at: row.try_get("conversation_created_at")?,
                     name: row.try_get("name")?,
-                    failed: row.try_get("failed")?,
+                    failed: read_flag(row, "failed")?,
                     error: row.try_get("error")?,
                     root_cause: row
                         .try_get::<Option<String>, _>("root_cause")?
@@ -388,7 +391,7 @@ impl Store {
 /// transaction, and takes the job off the queue. Returns the insights' id.
 /// Whether `job` is still the conversation's newest queueing (nothing re-queued it while
 /// it ran).
-async fn is_current(conn: &mut SqliteConnection, job: &InsightsJob) -> sqlx::Result<bool> {
+async fn is_current(conn: &mut AnyConnection, job: &InsightsJob) -> sqlx::Result<bool> {
     let generation: Option<i64> =
         sqlx::query_scalar("SELECT generation FROM insights_jobs WHERE conversation_id = $1")
             .bind(&job.conversation_id)
@@ -400,12 +403,13 @@ async fn is_current(conn: &mut SqliteConnection, job: &InsightsJob) -> sqlx::Res
 /// Stores a reading and returns the insights' id; `None`, writing nothing, when the job is
 /// stale: the conversation was queued again while it ran, and the newer job will read it.
 pub async fn save_insights(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     job: &InsightsJob,
     engine: &str,
     analysis: &ConversationAnalysis,
     now_ms: i64,
 ) -> anyhow::Result<Option<String>> {
+    lock_conversation(conn, &job.conversation_id).await?;
     if !is_current(conn, job).await? {
         return Ok(None);
     }
@@ -423,7 +427,7 @@ pub async fn save_insights(
         .bind(&job.conversation_id)
         .execute(&mut *conn)
         .await?;
-    let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+    let mut insert = SqlBuilder::new(
         "INSERT INTO conversation_insights (conversation_id, id, account_id, agent_id, conversation_created_at, engine, \
          analysis, quality_score, gated_score, task_completed, sentiment, sentiment_score, created_at, updated_at",
     );
@@ -442,7 +446,7 @@ pub async fn save_insights(
         values.push_bind(serde_json::to_string(analysis)?);
         values.push_bind(analysis.quality_score);
         values.push_bind(analysis.gated_score);
-        values.push_bind(analysis.task_completed);
+        values.push_bind(flag(analysis.task_completed));
         values.push_bind(snake(&analysis.sentiment)?);
         values.push_bind(analysis.sentiment_score);
         values.push_bind(created_at);
@@ -493,7 +497,9 @@ pub async fn save_insights(
         .bind(&job.agent_id)
         .bind(job.conversation_created_at)
         .bind(&step.name)
-        .bind(step.status == converra_api::insights::StepStatus::Failed)
+        .bind(flag(
+            step.status == converra_api::insights::StepStatus::Failed,
+        ))
         .bind(&step.error)
         .bind(step.root_cause.map(|c| c.as_str()))
         .execute(&mut *conn)
@@ -531,12 +537,13 @@ pub async fn save_insights(
 /// Records a failed attempt: retried later with backoff while the error is transient and
 /// attempts remain, else the insights are marked failed. Returns whether it will retry.
 pub async fn record_insights_failure(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     job: &InsightsJob,
     code: &str,
     message: &str,
     retry_at: Option<i64>,
 ) -> sqlx::Result<bool> {
+    lock_conversation(conn, &job.conversation_id).await?;
     if !is_current(conn, job).await? {
         // The newer job is due now and starts its attempts afresh.
         return Ok(true);

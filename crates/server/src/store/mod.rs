@@ -1,8 +1,10 @@
 //! Storage: the only module that knows the database. One submodule per resource.
 //!
-//! SQLite through sqlx, in WAL mode with foreign keys on. Every write runs in a
-//! transaction and is committed before the handler answers, so a 2xx survives a crash.
-//! The SQL keeps to what PostgreSQL also accepts, so a second backend needs no rewrite.
+//! SQLite by default (one file, WAL mode, foreign keys on), or PostgreSQL, which several
+//! server processes can share; both through sqlx's `Any` driver, with one schema per backend
+//! (`migrations/sqlite`, `migrations/postgres`) and one SQL text where the two agree
+//! (`sql.rs` holds where they do not). Every write runs in a transaction and is committed
+//! before the handler answers, so a 2xx survives a crash.
 
 pub mod accounts;
 pub mod agents;
@@ -17,14 +19,16 @@ pub mod settings;
 pub mod usage;
 pub mod webhooks;
 
-use std::path::Path;
-use std::str::FromStr;
+pub mod sql;
+
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use sql::{Backend, SqlBuilder};
 
 /// How a store function fails: the rows a caller asked for are not there or not in a
 /// state that allows the change, its input does not fit the query, or the database failed.
@@ -65,25 +69,68 @@ impl StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// How hard a commit pushes to disk. `Full` also survives power loss; `Normal` survives
-/// a crash of the process (WAL), which is what `kill -9` tests.
+/// a crash of the process (WAL), which is what `kill -9` tests. PostgreSQL always flushes
+/// its WAL at commit (`synchronous_commit` on), so both mean `Full` there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Durability {
     Normal,
     Full,
 }
 
-#[derive(Clone)]
-pub struct Store {
-    pool: SqlitePool,
-    /// SQLite has one writer at a time. Queueing writers here, first come first served,
-    /// replaces SQLite's busy handler, which sleeps and retries and so gives long tails.
-    writer: Arc<tokio::sync::Mutex<()>>,
+/// Where the data lives: a SQLite file (the embedded default) or a PostgreSQL database,
+/// which several server processes can share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(String),
 }
 
-/// A write transaction holding the writer's turn until it commits or is dropped.
+impl std::str::FromStr for Database {
+    type Err = std::convert::Infallible;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(
+            if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+                Database::Postgres(value.to_owned())
+            } else {
+                Database::Sqlite(PathBuf::from(value))
+            },
+        )
+    }
+}
+
+impl std::fmt::Display for Database {
+    /// Names the database without its password, for logs and errors.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "{}", path.display()),
+            Database::Postgres(url) => match url::Url::parse(url) {
+                Ok(mut parsed) => {
+                    if parsed.password().is_some() {
+                        let _ = parsed.set_password(Some("***"));
+                    }
+                    write!(f, "{parsed}")
+                }
+                Err(_) => f.write_str("postgres://(unparsable URL)"),
+            },
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite has one writer at a time. Queueing writers here, first come first served,
+    /// replaces SQLite's busy handler, which sleeps and retries and so gives long tails.
+    /// PostgreSQL takes row locks instead, so it has none.
+    writer: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// A write transaction, holding SQLite's writer's turn until it commits or is dropped.
 pub struct WriteTransaction {
-    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
-    _turn: tokio::sync::OwnedMutexGuard<()>,
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl WriteTransaction {
@@ -93,7 +140,7 @@ impl WriteTransaction {
 }
 
 impl std::ops::Deref for WriteTransaction {
-    type Target = sqlx::SqliteConnection;
+    type Target = sqlx::AnyConnection;
     fn deref(&self) -> &Self::Target {
         &self.tx
     }
@@ -105,48 +152,120 @@ impl std::ops::DerefMut for WriteTransaction {
     }
 }
 
+/// Each backend's migrations, embedded: the two schemas hold the same data.
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
 impl Store {
-    /// Opens (creating if needed) the database at `path` and applies the embedded migrations.
+    /// Opens (creating if needed) the SQLite database at `path` and applies the migrations.
     pub async fn open(path: &Path, durability: Durability) -> anyhow::Result<Store> {
+        Store::connect(&Database::Sqlite(path.to_owned()), durability).await
+    }
+
+    /// Opens the database and brings its schema up to date.
+    pub async fn connect(database: &Database, durability: Durability) -> anyhow::Result<Store> {
+        sqlx::any::install_default_drivers();
+        let store = match database {
+            Database::Sqlite(path) => Store::connect_sqlite(path, durability).await?,
+            Database::Postgres(url) => Store::connect_postgres(url).await?,
+        }
+        .with_context(|| format!("opening the database {database}"))?;
+        let migrations = match store.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrations
+            .run(&store.pool)
+            .await
+            .context("applying database migrations")?;
+        Ok(store)
+    }
+
+    async fn connect_sqlite(
+        path: &Path,
+        durability: Durability,
+    ) -> anyhow::Result<sqlx::Result<Store>> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("creating the database folder {}", dir.display()))?;
         }
         let synchronous = match durability {
-            Durability::Normal => SqliteSynchronous::Normal,
-            Durability::Full => SqliteSynchronous::Full,
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
         };
-        let options = SqliteConnectOptions::from_str("sqlite:")?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(synchronous)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
+        let pragmas = format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
+             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;"
+        );
+        let options: AnyConnectOptions = sql::sqlite_url(path).parse()?;
+        let pool = AnyPoolOptions::new()
             .max_connections(8)
+            .after_connect(move |conn, _| {
+                let pragmas = pragmas.clone();
+                Box::pin(async move {
+                    conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
+                    Ok(())
+                })
+            })
             .connect_with(options)
-            .await
-            .with_context(|| format!("opening the database {}", path.display()))?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .context("applying database migrations")?;
-        Ok(Store {
+            .await;
+        Ok(pool.map(|pool| Store {
             pool,
-            writer: Arc::new(tokio::sync::Mutex::new(())),
-        })
+            backend: Backend::Sqlite,
+            writer: Some(Arc::new(tokio::sync::Mutex::new(()))),
+        }))
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    async fn connect_postgres(url: &str) -> anyhow::Result<sqlx::Result<Store>> {
+        let options: AnyConnectOptions = url.parse()?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect_with(options)
+            .await;
+        Ok(pool.map(|pool| Store {
+            pool,
+            backend: Backend::Postgres,
+            writer: None,
+        }))
+    }
+
+    /// Whether the database answers and holds every migration this build embeds: a process
+    /// of an older build, or one started before a migration finished, reads `false`.
+    pub async fn is_ready(&self) -> sqlx::Result<bool> {
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await?;
+        let embedded = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+        .iter()
+        .map(|m| m.version)
+        .max();
+        Ok(applied >= embedded)
+    }
+
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
-    /// A write transaction: waits for the writer's turn, then takes SQLite's write lock up
-    /// front (`BEGIN IMMEDIATE`), so a transaction never fails upgrading from a read.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A write transaction. On SQLite it waits for the writer's turn, then takes the write
+    /// lock up front (`BEGIN IMMEDIATE`), so a transaction never fails upgrading from a read.
     pub async fn begin_write(&self) -> sqlx::Result<WriteTransaction> {
-        let turn = self.writer.clone().lock_owned().await;
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let turn = match &self.writer {
+            Some(writer) => Some(writer.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         Ok(WriteTransaction { tx, _turn: turn })
     }
 

@@ -9,8 +9,11 @@ use converra_api::optimizations::{
 };
 use converra_api::webhooks::OptimizationCompleted;
 use converra_api::Pagination;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::sql::{flag, lock_named, read_flag};
+use super::SqlBuilder;
 
 use super::paging::{push_newest_first, PageRequest};
 use super::webhooks::queue_event;
@@ -116,7 +119,7 @@ fn parse<T: std::str::FromStr<Err = String>>(text: String) -> anyhow::Result<T> 
     text.parse().map_err(anyhow::Error::msg)
 }
 
-fn record_from_row(row: &SqliteRow) -> anyhow::Result<OptimizationRecord> {
+fn record_from_row(row: &AnyRow) -> anyhow::Result<OptimizationRecord> {
     let status: OptimizationStatus = parse(row.try_get("status")?)?;
     let phase: OptimizationPhase = parse(row.try_get("phase")?)?;
     let completed: i64 = row.try_get("simulations_completed")?;
@@ -195,7 +198,7 @@ const SELECT: &str =
     "SELECT o.*, a.name AS agent_name FROM optimizations o JOIN agents a ON a.id = o.agent_id";
 
 pub async fn insert_optimization(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     new: &NewOptimization,
     now_ms: i64,
@@ -229,7 +232,7 @@ pub async fn insert_optimization(
 }
 
 pub async fn optimization_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     id: &str,
 ) -> StoreResult<OptimizationRecord> {
@@ -248,7 +251,7 @@ pub async fn optimization_in(
 }
 
 pub async fn variants_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     optimization_id: &str,
 ) -> anyhow::Result<Vec<VariantRecord>> {
     let rows = sqlx::query(
@@ -281,7 +284,7 @@ pub struct Finish<'a> {
 }
 
 pub async fn finish_optimization(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: &str,
     finish: &Finish<'_>,
     now_ms: i64,
@@ -304,7 +307,7 @@ pub async fn finish_optimization(
 /// Records that `variant_id` of optimization `id` now is `agent_id`'s prompt, inside the
 /// caller's transaction (the one that changed the agent).
 pub async fn record_applied_variant(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: &str,
     agent_id: &str,
     variant_id: &str,
@@ -353,7 +356,7 @@ impl Store {
         filter: &OptimizationFilter,
         page: &PageRequest,
     ) -> StoreResult<(Vec<Optimization>, Pagination)> {
-        let push_filter = |query: &mut QueryBuilder<Sqlite>| {
+        let push_filter = |query: &mut SqlBuilder| {
             query
                 .push(" WHERE o.account_id = ")
                 .push_bind(account_id.to_owned());
@@ -364,11 +367,10 @@ impl Store {
                 query.push(" AND o.status = ").push_bind(status.as_str());
             }
         };
-        let mut count: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT COUNT(*) FROM optimizations o");
+        let mut count = SqlBuilder::new("SELECT COUNT(*) FROM optimizations o");
         push_filter(&mut count);
         let total: i64 = count.build_query_scalar().fetch_one(self.pool()).await?;
-        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(SELECT);
+        let mut query = SqlBuilder::new(SELECT);
         push_filter(&mut query);
         push_newest_first(&mut query, "o", page);
         let rows = query.build().fetch_all(self.pool()).await?;
@@ -416,12 +418,13 @@ impl Store {
         now_ms: i64,
     ) -> anyhow::Result<Option<OptimizationRecord>> {
         let mut tx = self.begin_write().await?;
+        lock_named(&mut tx, "optimizations").await?;
         // Fair across accounts: the account running the fewest goes first, and none holds
         // more than its share of the runners, so one account's stuck runs stall no other.
         let id: Option<String> = sqlx::query_scalar(
             "SELECT id FROM (SELECT o.id, o.created_at, \
                (SELECT COUNT(*) FROM optimizations r WHERE r.account_id = o.account_id AND r.status = 'running') AS running \
-               FROM optimizations o WHERE o.status = 'queued') \
+               FROM optimizations o WHERE o.status = 'queued') AS queued \
              WHERE running < $1 ORDER BY running, created_at, id LIMIT 1",
         )
         .bind(i64::from(RUNNING_PER_ACCOUNT))
@@ -538,11 +541,11 @@ impl Store {
             .bind(json(&s.messages)?)
             .bind(json(&s.metrics)?)
             .bind(s.overall)
-            .bind(s.task_completed)
+            .bind(flag(s.task_completed))
             .bind(i64::try_from(s.tokens).unwrap_or(i64::MAX))
             .bind(s.latency_ms)
             .bind(now_ms)
-            .bind(s.retest)
+            .bind(flag(s.retest))
             .execute(&mut *tx)
             .await?;
         }
@@ -562,7 +565,7 @@ impl Store {
              FROM simulations WHERE optimization_id = $1 AND retest = $2 ORDER BY variant_id, cell",
         )
         .bind(optimization_id)
-        .bind(retest)
+        .bind(flag(retest))
         .fetch_all(self.pool())
         .await?;
         rows.iter()
@@ -581,7 +584,7 @@ impl Store {
                         scenario_id: row.try_get("scenario_id")?,
                         metrics: serde_json::from_str(&row.try_get::<String, _>("scores")?)?,
                         overall: row.try_get("overall_score")?,
-                        task_completed: row.try_get("task_completed")?,
+                        task_completed: read_flag(row, "task_completed")?,
                         tokens: u64::try_from(row.try_get::<i64, _>("tokens")?)?,
                         latency_ms: row.try_get("latency_ms")?,
                     },
@@ -618,7 +621,7 @@ impl Store {
                 messages: serde_json::from_str(&row.try_get::<String, _>("messages")?)?,
                 metrics: serde_json::from_str(&row.try_get::<String, _>("scores")?)?,
                 overall: row.try_get("overall_score")?,
-                task_completed: row.try_get("task_completed")?,
+                task_completed: read_flag(&row, "task_completed")?,
             })
         };
         Ok(parse_row()?)

@@ -4,7 +4,9 @@
 
 use std::collections::HashSet;
 
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{AnyConnection, Row};
+
+use super::SqlBuilder;
 
 use super::StoreResult;
 use crate::otel::{span_key, Figures, GroupKey};
@@ -14,14 +16,13 @@ const KEYS_PER_QUERY: usize = 500;
 
 /// Which of `keys` were taken by an earlier export.
 pub async fn seen_items(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     keys: &[String],
 ) -> StoreResult<HashSet<String>> {
     let mut seen = HashSet::new();
     for slice in keys.chunks(KEYS_PER_QUERY) {
-        let mut query =
-            QueryBuilder::<Sqlite>::new("SELECT item_key FROM otel_items WHERE account_id = ");
+        let mut query = SqlBuilder::new("SELECT item_key FROM otel_items WHERE account_id = ");
         query
             .push_bind(account_id.to_owned())
             .push(" AND item_key IN (");
@@ -39,7 +40,7 @@ pub async fn seen_items(
 
 /// The conversation an earlier span or record of this trace went to.
 pub async fn trace_conversation(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     trace_id: &str,
 ) -> StoreResult<Option<String>> {
@@ -55,7 +56,7 @@ pub async fn trace_conversation(
 
 /// The conversation grouped under `otel_key`, if one was started.
 pub async fn conversation_by_key(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     otel_key: &str,
 ) -> StoreResult<Option<String>> {
@@ -71,7 +72,7 @@ pub async fn conversation_by_key(
 /// The conversation started under the trace, now keyed by `conversation_id` (its session
 /// id too, unless it has one), if there is one.
 pub async fn adopt_trace_conversation(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     trace_id: &str,
     conversation_id: &str,
@@ -90,7 +91,7 @@ pub async fn adopt_trace_conversation(
 
 /// A span's numbers kept because its messages had not arrived, taken so they are applied once.
 pub async fn take_pending_figures(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     trace_id: &str,
     span_id: &str,
@@ -118,7 +119,7 @@ pub async fn take_pending_figures(
 
 /// Remembers the items of one turn, with the numbers still waiting for their messages.
 pub async fn record_items(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     keys: &[String],
     trace_id: &str,

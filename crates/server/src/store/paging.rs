@@ -1,7 +1,7 @@
 //! Pages of a list: the limit, and where to start (an offset, or an opaque cursor).
 
+use super::SqlBuilder;
 use converra_api::{Pagination, Paging};
-use sqlx::{QueryBuilder, Sqlite};
 
 use super::{StoreError, StoreResult};
 
@@ -81,7 +81,7 @@ impl PageRequest {
 /// Appends to a query whose WHERE clause is open: the keyset condition of `page`, the
 /// newest-first order on `table`'s `created_at` and `id`, and the limit (one extra row, for
 /// [`PageRequest::finish`]) with the offset.
-pub fn push_newest_first(query: &mut QueryBuilder<Sqlite>, table: &str, page: &PageRequest) {
+pub fn push_newest_first(query: &mut SqlBuilder, table: &str, page: &PageRequest) {
     if let Start::After { key, id } = &page.start {
         query
             .push(format!(" AND ({table}.created_at < "))

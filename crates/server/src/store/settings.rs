@@ -2,7 +2,9 @@
 
 use anyhow::Context;
 use converra_api::settings::Settings;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
+
+use super::sql::read_flag;
 
 use super::Store;
 
@@ -36,12 +38,9 @@ impl Store {
 }
 
 /// The account's settings as seen by `conn` (inside a transaction: as of that transaction).
-pub async fn load_settings(
-    conn: &mut SqliteConnection,
-    account_id: &str,
-) -> anyhow::Result<Settings> {
+pub async fn load_settings(conn: &mut AnyConnection, account_id: &str) -> anyhow::Result<Settings> {
     let row = sqlx::query(
-        "SELECT document, llm_api_key IS NOT NULL AS has_api_key FROM settings WHERE account_id = $1",
+        "SELECT document, CASE WHEN llm_api_key IS NULL THEN 0 ELSE 1 END AS has_api_key FROM settings WHERE account_id = $1",
     )
     .bind(account_id)
     .fetch_optional(&mut *conn)
@@ -52,14 +51,14 @@ pub async fn load_settings(
     let document: String = row.try_get("document")?;
     let mut settings: Settings = serde_json::from_str(&document)
         .with_context(|| format!("reading the stored settings of account {account_id}"))?;
-    settings.llm.has_api_key = row.try_get("has_api_key")?;
+    settings.llm.has_api_key = read_flag(&row, "has_api_key")?;
     Ok(settings)
 }
 
 /// Replaces the account's settings document and applies `api_key`; returns the settings
 /// as now stored. Call it in the write transaction that read the settings it merged into.
 pub async fn save_settings(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     settings: &Settings,
     api_key: &ApiKeyChange,

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 use time::{Date, Duration};
 
 use super::Store;
@@ -84,7 +84,7 @@ pub fn billing_period(now_ms: i64) -> (i64, i64) {
 /// caller's connection, so inside its transaction the count commits (or rolls back)
 /// together with the thing counted.
 pub async fn add_usage(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     now_ms: i64,
     delta: UsageDelta,
@@ -120,7 +120,7 @@ pub async fn add_usage(
 /// The account's totals for the billing period holding `now_ms`: what the monthly quotas
 /// are checked against.
 pub async fn period_totals(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     now_ms: i64,
 ) -> sqlx::Result<UsageDelta> {
@@ -143,7 +143,7 @@ pub async fn period_totals(
     Ok(totals)
 }
 
-fn delta_from_row(row: &sqlx::sqlite::SqliteRow) -> sqlx::Result<UsageDelta> {
+fn delta_from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<UsageDelta> {
     Ok(UsageDelta {
         requests: row.try_get("requests")?,
         conversations: row.try_get("conversations")?,
@@ -155,7 +155,7 @@ fn delta_from_row(row: &sqlx::sqlite::SqliteRow) -> sqlx::Result<UsageDelta> {
 
 /// The period holding `now_ms`, totalled and day by day.
 pub async fn period_usage(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     now_ms: i64,
 ) -> sqlx::Result<PeriodUsage> {
@@ -204,7 +204,7 @@ pub async fn period_usage(
 }
 
 /// Agents that count against the plan's agent limit: archiving one frees its place.
-pub async fn count_agents(conn: &mut SqliteConnection, account_id: &str) -> sqlx::Result<i64> {
+pub async fn count_agents(conn: &mut AnyConnection, account_id: &str) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM agents WHERE account_id = $1 AND status <> 'archived'")
         .bind(account_id)
         .fetch_one(&mut *conn)
@@ -214,7 +214,7 @@ pub async fn count_agents(conn: &mut SqliteConnection, account_id: &str) -> sqlx
 /// Optimizations of the account running now.
 /// The account's benchmarks queued or running.
 pub async fn count_running_benchmarks(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
@@ -226,7 +226,7 @@ pub async fn count_running_benchmarks(
 }
 
 pub async fn count_running_optimizations(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
 ) -> sqlx::Result<i64> {
     // Queued runs hold their slot too: the runner starts them as soon as it can.

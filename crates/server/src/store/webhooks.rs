@@ -10,7 +10,10 @@ use converra_api::webhooks::{
 };
 use converra_api::Pagination;
 use rand::distr::{Alphanumeric, SampleString};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{AnyConnection, Row};
+
+use super::sql::lock_named;
+use super::SqlBuilder;
 
 use super::paging::{push_newest_first, PageRequest};
 use super::Store;
@@ -68,7 +71,7 @@ pub enum Redelivery {
 
 /// Queues `payload` as [`enqueue_event`] does, serialized from its wire type.
 pub async fn queue_event<P: WebhookPayload>(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     payload: &P,
     now_ms: i64,
@@ -82,7 +85,7 @@ pub async fn queue_event<P: WebhookPayload>(
 /// is delivered exactly when the change that caused it commits. After the commit, call
 /// `AppState::wake_webhooks` so the worker sends at once.
 pub async fn enqueue_event(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     event_type: &str,
     data: serde_json::Value,
@@ -132,7 +135,7 @@ pub async fn enqueue_event(
 }
 
 async fn insert_delivery(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     webhook_id: &str,
     event_id: &str,
     event_type: &str,
@@ -161,7 +164,7 @@ fn new_secret() -> String {
     format!("whsec_{}", Alphanumeric.sample_string(&mut rand::rng(), 32))
 }
 
-fn webhook_from_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<Webhook> {
+fn webhook_from_row(row: &sqlx::any::AnyRow) -> anyhow::Result<Webhook> {
     Ok(Webhook {
         id: row.try_get("id")?,
         url: row.try_get("url")?,
@@ -175,7 +178,7 @@ fn webhook_from_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<Webhook> {
     })
 }
 
-fn delivery_from_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<WebhookDelivery> {
+fn delivery_from_row(row: &sqlx::any::AnyRow) -> anyhow::Result<WebhookDelivery> {
     let status: DeliveryStatus = row
         .try_get::<String, _>("status")?
         .parse()
@@ -203,7 +206,7 @@ fn delivery_from_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<WebhookDel
 
 /// Fills in each delivery's attempts, oldest first, and the last one's summary fields.
 async fn attach_attempts(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     deliveries: &mut [WebhookDelivery],
 ) -> anyhow::Result<()> {
     if deliveries.is_empty() {
@@ -247,7 +250,7 @@ async fn attach_attempts(
 
 /// Every webhook of the account, disabled ones included (they still take a place until
 /// deleted).
-pub async fn count_webhooks(conn: &mut SqliteConnection, account_id: &str) -> sqlx::Result<i64> {
+pub async fn count_webhooks(conn: &mut AnyConnection, account_id: &str) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM webhooks WHERE account_id = $1")
         .bind(account_id)
         .fetch_one(&mut *conn)
@@ -257,7 +260,7 @@ pub async fn count_webhooks(conn: &mut SqliteConnection, account_id: &str) -> sq
 /// Inserts a webhook with a new secret inside the caller's transaction; the answer is the
 /// only place the secret shows.
 pub async fn insert_webhook(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     new: &NewWebhook,
     now_ms: i64,
@@ -317,7 +320,7 @@ impl Store {
             .bind(account_id)
             .fetch_one(&mut *conn)
             .await?;
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT * FROM webhooks WHERE account_id = ");
+        let mut query = SqlBuilder::new("SELECT * FROM webhooks WHERE account_id = ");
         query.push_bind(account_id.to_owned());
         push_newest_first(&mut query, "webhooks", page);
         let rows = query.build().fetch_all(&mut *conn).await?;
@@ -352,7 +355,7 @@ impl Store {
     }
 
     async fn webhook_status(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         account_id: &str,
         webhook_id: &str,
     ) -> anyhow::Result<Option<WebhookStatus>> {
@@ -387,8 +390,7 @@ impl Store {
                 .bind(webhook_id)
                 .fetch_one(&mut *conn)
                 .await?;
-        let mut query =
-            QueryBuilder::<Sqlite>::new("SELECT * FROM webhook_deliveries WHERE webhook_id = ");
+        let mut query = SqlBuilder::new("SELECT * FROM webhook_deliveries WHERE webhook_id = ");
         query.push_bind(webhook_id.to_owned());
         push_newest_first(&mut query, "webhook_deliveries", page);
         let rows = query.build().fetch_all(&mut *conn).await?;
@@ -491,6 +493,7 @@ impl Store {
             return Ok((Vec::new(), next_due));
         }
         let mut tx = self.begin_write().await?;
+        lock_named(&mut tx, "webhook-deliveries").await?;
         let rows = sqlx::query(due_query)
             .bind(now_ms)
             .bind(limit)

@@ -3,12 +3,11 @@
 //! determinism, the `benchmark.completed` webhook, models on a model engine (a fake
 //! chat-completions endpoint), engine failures and a rerun after a restart.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::common::fake_model::{CallKind, FakeModel, FAKE_MODEL_NAME};
-use crate::common::{send, TestServer, START_MS};
+use crate::common::{send, test_database, TestServer, START_MS};
 use axum::body::Bytes;
 use converra_api::PlanId;
 use converra_server::clock::ManualClock;
@@ -18,7 +17,7 @@ use converra_server::engine::registry::ModelDefaults;
 use converra_server::state::{AppState, ServerConfig};
 use converra_server::store::agents::{insert_agent, NewAgent, VersionOrigin};
 use converra_server::store::benchmarks::{insert_benchmark, NewBenchmark};
-use converra_server::store::{Durability, Store};
+use converra_server::store::{Database, Durability, Store};
 use serde_json::{json, Value};
 
 /// A prompt that asks for most of what the simulated users need.
@@ -784,8 +783,8 @@ async fn bulk_cancel_stops_a_running_benchmark_and_a_queued_one_never_starts() {
 #[tokio::test]
 async fn a_benchmark_left_running_by_a_stopped_server_is_rerun_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("converra.db");
-    let store = Store::open(&db, Durability::Normal).await.unwrap();
+    let db = test_database(dir.path()).await;
+    let store = Store::connect(&db, Durability::Normal).await.unwrap();
     let issued = store
         .issue_key("Acme", PlanId::Pro, START_MS)
         .await
@@ -851,8 +850,8 @@ async fn a_benchmark_left_running_by_a_stopped_server_is_rerun_after_a_restart()
 }
 
 /// Serves the database at `db` on a loopback port until the returned sender is dropped.
-async fn serve(db: &Path) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let store = Store::open(db, Durability::Normal).await.unwrap();
+async fn serve(db: &Database) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let store = Store::connect(db, Durability::Normal).await.unwrap();
     let clock = ManualClock::new(START_MS + 60_000);
     let state = AppState::new(store, Arc::new(clock), ServerConfig::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

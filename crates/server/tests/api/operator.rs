@@ -3,16 +3,19 @@
 
 use std::process::{Command, Output};
 
+use converra_server::store::Database;
 use serde_json::{json, Value};
+
+use crate::common::{db_arg, test_database};
 
 use crate::process::{free_port, spawn_server, wait_until_up, BIN};
 
-fn run(db: &std::path::Path, args: &[&str]) -> Output {
+fn run(db: &Database, args: &[&str]) -> Output {
     let (command, rest) = args.split_first().unwrap();
     let (sub, flags) = rest.split_first().unwrap();
     Command::new(BIN)
         .args([command, sub, "--db"])
-        .arg(db)
+        .arg(db_arg(db))
         .args(flags)
         .output()
         .expect("run the server binary")
@@ -30,7 +33,7 @@ fn stdout(out: &Output) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn set_limits_lifts_or_lowers_one_account_and_list_shows_them() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("converra.db");
+    let db = test_database(dir.path()).await;
     let key = stdout(&run(
         &db,
         &[

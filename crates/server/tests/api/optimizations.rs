@@ -1,7 +1,7 @@
 //! Optimizations over real HTTP: the lifecycle with the offline engine, the statistics on
 //! the wire, apply and stop, the concurrency limit, model failures and restarts.
 
-use crate::common::{TestServer, START_MS};
+use crate::common::{test_database, TestServer, START_MS};
 use converra_api::optimizations::{OptimizationOutcome, OptimizationResults};
 use converra_api::{Paging, PlanId};
 use converra_server::state::ServerConfig;
@@ -282,7 +282,7 @@ async fn completing_a_run_queues_optimization_completed_in_the_same_write() {
     let dir = server.stop().await;
 
     // With no server running, nothing but the completing write itself can queue the event.
-    let store = Store::open(&dir.path().join("converra.db"), Durability::Normal)
+    let store = Store::connect(&test_database(dir.path()).await, Durability::Normal)
         .await
         .unwrap();
     let run = store.optimization_by_id(&id).await.unwrap().unwrap();
@@ -472,7 +472,7 @@ async fn validation_errors_quota_and_other_accounts() {
 }
 
 /// A model endpoint that accepts connections and never answers: runs on it stay running.
-async fn silent_model() -> String {
+pub(crate) async fn silent_model() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {

@@ -3,7 +3,10 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use converra_server::store::Database;
 use serde_json::json;
+
+use crate::common::{db_arg, test_database};
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_converra-server");
 
@@ -15,10 +18,10 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
-pub(crate) fn spawn_server(db: &std::path::Path, port: u16) -> Child {
+pub(crate) fn spawn_server(db: &Database, port: u16) -> Child {
     Command::new(BIN)
         .args(["serve", "--db"])
-        .arg(db)
+        .arg(db_arg(db))
         .args(["--addr", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -42,10 +45,10 @@ pub(crate) async fn wait_until_up(http: &reqwest::Client, base: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_acknowledged_create_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("converra.db");
+    let db = test_database(dir.path()).await;
     let out = Command::new(BIN)
         .args(["keys", "create", "--db"])
-        .arg(&db)
+        .arg(db_arg(&db))
         .args(["--account", "Crash Test", "--plan", "enterprise"])
         .output()
         .unwrap();
@@ -124,10 +127,10 @@ async fn sigterm_finishes_the_request_in_flight_then_exits() {
     use std::io::{Read, Write};
 
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("converra.db");
+    let db = test_database(dir.path()).await;
     let out = Command::new(BIN)
         .args(["keys", "create", "--db"])
-        .arg(&db)
+        .arg(db_arg(&db))
         .args(["--account", "Stop Test"])
         .output()
         .unwrap();

@@ -2,17 +2,16 @@
 //! `add_usage` in a transaction, and requests counted in memory then flushed (on demand and
 //! on a clean shutdown).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::common::{send, START_MS};
+use crate::common::{send, test_database, START_MS};
 use converra_api::PlanId;
 use converra_server::clock::DAY_MS;
 use converra_server::clock::{Clock, ManualClock};
 use converra_server::state::{AppState, ServerConfig};
 use converra_server::store::accounts::AccountRecord;
 use converra_server::store::usage::{add_usage, UsageDelta};
-use converra_server::store::{Durability, Store};
+use converra_server::store::{Database, Durability, Store};
 use serde_json::{json, Value};
 
 /// Like `common::TestServer`, but keeps the state (to flush the limiter) and the serve task
@@ -22,7 +21,7 @@ struct UsageServer {
     state: AppState,
     clock: ManualClock,
     http: reqwest::Client,
-    db: PathBuf,
+    db: Database,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -31,8 +30,8 @@ struct UsageServer {
 impl UsageServer {
     async fn start() -> UsageServer {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("converra.db");
-        let store = Store::open(&db, Durability::Normal).await.unwrap();
+        let db = test_database(dir.path()).await;
+        let store = Store::connect(&db, Durability::Normal).await.unwrap();
         let clock = ManualClock::new(START_MS);
         let state = AppState::new(store, Arc::new(clock.clone()), ServerConfig::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -286,7 +285,9 @@ async fn a_clean_shutdown_flushes_every_counted_request() {
         assert_eq!(server.get("/account", &key).await.0, 200);
     }
     server.stop().await;
-    let reopened = Store::open(&server.db, Durability::Normal).await.unwrap();
+    let reopened = Store::connect(&server.db, Durability::Normal)
+        .await
+        .unwrap();
     let rows = UsageServer::stored_rows(&reopened, &acme.id).await;
     assert_eq!(rows, vec![("2026-11-28".to_owned(), 3, 0, 0, 0)]);
     reopened.close().await;

@@ -3,18 +3,17 @@
 //! attempts, redelivery, disabling after repeated failure, and a restart mid-retry.
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::common::{send, status_and_json, START_MS};
+use crate::common::{send, status_and_json, test_database, START_MS};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use converra_api::PlanId;
 use converra_server::clock::{Clock, ManualClock};
 use converra_server::state::{AppState, ServerConfig};
 use converra_server::store::webhooks::enqueue_event;
-use converra_server::store::{Durability, Store};
+use converra_server::store::{Database, Durability, Store};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -33,8 +32,8 @@ struct HookServer {
 }
 
 impl HookServer {
-    async fn start(db: &Path, clock: ManualClock, allow_private: bool) -> HookServer {
-        let store = Store::open(db, Durability::Normal).await.unwrap();
+    async fn start(db: &Database, clock: ManualClock, allow_private: bool) -> HookServer {
+        let store = Store::connect(db, Durability::Normal).await.unwrap();
         let config = ServerConfig {
             allow_private_network: allow_private,
             webhook_retry_base_ms: RETRY_BASE_MS,
@@ -260,9 +259,9 @@ fn verify_signature(r: &Received, secret: &str) -> i64 {
     t.parse().unwrap()
 }
 
-fn temp_db() -> (tempfile::TempDir, PathBuf) {
+async fn temp_db() -> (tempfile::TempDir, Database) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("converra.db");
+    let db = test_database(dir.path()).await;
     (dir, db)
 }
 
@@ -270,7 +269,7 @@ const PUBLIC_URL: &str = "https://93.184.215.14/hooks/converra";
 
 #[tokio::test]
 async fn create_answers_201_and_shows_the_secret_only_once() {
-    let (_dir, db) = temp_db();
+    let (_dir, db) = temp_db().await;
     let server = HookServer::start(&db, ManualClock::new(START_MS), false).await;
     let key = server.key("Acme").await;
     let (status, body) = server
@@ -308,7 +307,7 @@ async fn create_answers_201_and_shows_the_secret_only_once() {
 
 #[tokio::test]
 async fn the_twenty_first_webhook_is_refused_with_limit_exceeded() {
-    let (_dir, db) = temp_db();
+    let (_dir, db) = temp_db().await;
     let server = HookServer::start(&db, ManualClock::new(START_MS), false).await;
     let key = server.key("Acme").await;
     let mut first = String::new();
@@ -341,7 +340,7 @@ async fn the_twenty_first_webhook_is_refused_with_limit_exceeded() {
 
 #[tokio::test]
 async fn list_is_newest_first_and_pages_by_cursor() {
-    let (_dir, db) = temp_db();
+    let (_dir, db) = temp_db().await;
     let server = HookServer::start(&db, ManualClock::new(START_MS), false).await;
     let key = server.key("Acme").await;
     let mut ids = Vec::new();
@@ -377,7 +376,7 @@ async fn list_is_newest_first_and_pages_by_cursor() {
 
 #[tokio::test]
 async fn plain_http_and_internal_addresses_are_refused_on_url() {
-    let (_dir, db) = temp_db();
+    let (_dir, db) = temp_db().await;
     let server = HookServer::start(&db, ManualClock::new(START_MS), false).await;
     let key = server.key("Acme").await;
     for url in [
@@ -418,7 +417,7 @@ async fn plain_http_and_internal_addresses_are_refused_on_url() {
 
 #[tokio::test]
 async fn events_and_body_shape_are_validated() {
-    let (_dir, db) = temp_db();
+    let (_dir, db) = temp_db().await;
     let server = HookServer::start(&db, ManualClock::new(START_MS), false).await;
     let key = server.key("Acme").await;
     let fields = |body: &Value| -> Vec<String> {
@@ -503,7 +502,7 @@ async fn events_and_body_shape_are_validated() {
 
 #[tokio::test]
 async fn another_accounts_webhook_answers_404_like_an_unknown_id() {
-    let (_dir, db) = temp_db();
+    let (_dir, db) = temp_db().await;
     let server = HookServer::start(&db, ManualClock::new(START_MS), false).await;
     let owner = server.key("Acme").await;
     let other = server.key("Globex").await;
@@ -551,7 +550,7 @@ async fn another_accounts_webhook_answers_404_like_an_unknown_id() {
 
 #[tokio::test]
 async fn delete_answers_success_and_message_and_then_404() {
-    let (_dir, db) = temp_db();
+    let (_dir, db) = temp_db().await;
     let server = HookServer::start(&db, ManualClock::new(START_MS), true).await;
     let receiver = Receiver::start(&[]).await;
     let key = server.key("Acme").await;
@@ -590,7 +589,7 @@ async fn delete_answers_success_and_message_and_then_404() {
 
 #[tokio::test]
 async fn delivery_is_signed_retried_after_a_500_recorded_and_redeliverable() {
-    let (_dir, db) = temp_db();
+    let (_dir, db) = temp_db().await;
     let server = HookServer::start(&db, ManualClock::new(START_MS), true).await;
     let receiver = Receiver::start(&[500]).await;
     let key = server.key("Acme").await;
@@ -708,7 +707,7 @@ async fn delivery_is_signed_retried_after_a_500_recorded_and_redeliverable() {
 
 #[tokio::test]
 async fn only_subscribers_get_an_event_and_older_names_get_it_under_their_name() {
-    let (_dir, db) = temp_db();
+    let (_dir, db) = temp_db().await;
     let server = HookServer::start(&db, ManualClock::new(START_MS), true).await;
     let receiver = Receiver::start(&[]).await;
     let key = server.key("Acme").await;
@@ -755,7 +754,7 @@ async fn only_subscribers_get_an_event_and_older_names_get_it_under_their_name()
 
 #[tokio::test]
 async fn repeated_failed_deliveries_disable_the_webhook() {
-    let (_dir, db) = temp_db();
+    let (_dir, db) = temp_db().await;
     let server = HookServer::start(&db, ManualClock::new(START_MS), true).await;
     let receiver = Receiver::start(&[]).await;
     receiver.always(503);
@@ -823,7 +822,7 @@ async fn repeated_failed_deliveries_disable_the_webhook() {
 
 #[tokio::test]
 async fn a_pending_retry_survives_a_restart() {
-    let (_dir, db) = temp_db();
+    let (_dir, db) = temp_db().await;
     let clock = ManualClock::new(START_MS);
     let receiver = Receiver::start(&[500]).await;
     let server = HookServer::start(&db, clock.clone(), true).await;
@@ -859,7 +858,7 @@ async fn a_pending_retry_survives_a_restart() {
 
 #[tokio::test]
 async fn each_attempt_checks_the_address_again() {
-    let (_dir, db) = temp_db();
+    let (_dir, db) = temp_db().await;
     let clock = ManualClock::new(START_MS);
     let receiver = Receiver::start(&[]).await;
     let port = receiver
@@ -915,7 +914,7 @@ async fn each_attempt_checks_the_address_again() {
 
 #[tokio::test]
 async fn openapi_lists_the_webhook_and_settings_paths() {
-    let (_dir, db) = temp_db();
+    let (_dir, db) = temp_db().await;
     let server = HookServer::start(&db, ManualClock::new(START_MS), false).await;
     let (status, body) = status_and_json(
         server
@@ -937,7 +936,7 @@ async fn openapi_lists_the_webhook_and_settings_paths() {
 
 #[tokio::test]
 async fn logging_a_conversation_delivers_conversation_created_and_counts_usage() {
-    let (_dir, db) = temp_db();
+    let (_dir, db) = temp_db().await;
     let server = HookServer::start(&db, ManualClock::new(START_MS), true).await;
     let receiver = Receiver::start(&[]).await;
     let key = server.key("Acme").await;

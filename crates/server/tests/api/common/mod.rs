@@ -1,4 +1,6 @@
-//! A real server on a loopback port over a real SQLite file in a temp dir, for HTTP tests.
+//! A real server on a loopback port over a real database, for HTTP tests: a SQLite file in
+//! a temp dir, or, when `CONVERRA_TEST_POSTGRES` names a PostgreSQL server, a database of
+//! its own there.
 pub mod fake_model;
 
 use std::sync::Arc;
@@ -6,9 +8,53 @@ use std::sync::Arc;
 use converra_api::PlanId;
 use converra_server::clock::{Clock, ManualClock};
 use converra_server::state::{AppState, ServerConfig};
-use converra_server::store::{Durability, Store};
+use converra_server::store::{Database, Durability, Store};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
+
+/// The PostgreSQL server the tests run against instead of SQLite, when set: a URL whose
+/// user may create databases (`scripts/test.sh` starts a throwaway server and sets it).
+const POSTGRES_ENV: &str = "CONVERRA_TEST_POSTGRES";
+
+/// The database a test keeps in `dir`: a SQLite file there, or a PostgreSQL database
+/// created for this folder and named in it, so a restart over the same folder finds it.
+pub async fn test_database(dir: &std::path::Path) -> Database {
+    let Ok(server) = std::env::var(POSTGRES_ENV) else {
+        return Database::Sqlite(dir.join("converra.db"));
+    };
+    let marker = dir.join("postgres-url");
+    if let Ok(url) = std::fs::read_to_string(&marker) {
+        return Database::Postgres(url);
+    }
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let name = format!(
+        "converra_test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let mut admin = sqlx::AnyConnection::connect(&server)
+        .await
+        .expect("connect to the test PostgreSQL server");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create a test database");
+    let _ = admin.close().await;
+    let mut url = url::Url::parse(&server).expect("CONVERRA_TEST_POSTGRES is a URL");
+    url.set_path(&name);
+    std::fs::write(&marker, url.as_str()).expect("name the test database");
+    Database::Postgres(url.into())
+}
+
+/// `db` as the server's `--db` argument.
+pub fn db_arg(db: &Database) -> std::ffi::OsString {
+    match db {
+        Database::Sqlite(path) => path.clone().into_os_string(),
+        Database::Postgres(url) => url.into(),
+    }
+}
 
 /// 2026-11-28T00:00:00Z: tests start on a fixed day so dates in assertions are stable.
 pub const START_MS: i64 = 1_795_824_000_000;
@@ -34,7 +80,12 @@ impl TestServer {
 
     /// A server over the database already in `dir` (from [`TestServer::stop`]): a restart.
     pub async fn start_in(dir: tempfile::TempDir, config: ServerConfig) -> TestServer {
-        let store = Store::open(&dir.path().join("converra.db"), Durability::Normal)
+        // `CONVERRA_TEST_LOG=error` shows what the server logged, such as an internal error's cause.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_env("CONVERRA_TEST_LOG"))
+            .with_test_writer()
+            .try_init();
+        let store = Store::connect(&test_database(dir.path()).await, Durability::Normal)
             .await
             .expect("open store");
         let clock = ManualClock::new(START_MS);
