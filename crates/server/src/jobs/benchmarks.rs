@@ -35,21 +35,12 @@ pub const SUITE_SEED: u64 = 0x5EED_BE7C_0000_0001;
 /// waiting on the network (its client caps its own concurrency too).
 const CONCURRENCY: usize = 4;
 
-/// Puts benchmarks interrupted by the last stop back in the queue, then starts the worker.
-pub async fn start(state: &AppState) -> anyhow::Result<Vec<BackgroundTask>> {
-    let requeued = state
-        .store
-        .requeue_running_benchmarks(state.clock.now_ms())
-        .await?;
-    if requeued > 0 {
-        tracing::info!(
-            requeued,
-            "benchmarks interrupted by the last stop are queued again"
-        );
-    }
-    Ok((0..BENCHMARK_RUNNERS)
+/// Starts the runners. A benchmark queued again after its process stopped is rerun from
+/// the start (see `jobs/leases.rs`).
+pub fn start(state: &AppState) -> Vec<BackgroundTask> {
+    (0..BENCHMARK_RUNNERS)
         .map(|_| spawn_worker("benchmarks", state.clone(), run_next_benchmark))
-        .collect())
+        .collect()
 }
 
 /// Runs the oldest queued benchmark to its end (completed, failed, or stopped because it

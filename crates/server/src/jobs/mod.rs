@@ -3,6 +3,7 @@
 
 pub mod benchmarks;
 pub mod insights;
+pub mod leases;
 pub mod optimizations;
 pub mod usage;
 pub mod webhooks;
@@ -124,14 +125,18 @@ pub async fn isolated<T: Send + 'static>(
 pub struct Workers(Vec<BackgroundTask>);
 
 impl Workers {
-    /// Starts every job worker. Runs interrupted by the previous stop are resumed first.
+    /// Starts every job worker, after queueing again the jobs no live process holds.
     pub async fn start(state: &AppState) -> anyhow::Result<Workers> {
+        leases::requeue_abandoned(state).await?;
         let mut workers = vec![insights::start(state)];
-        workers.extend(benchmarks::start(state).await?);
-        workers.extend(optimizations::start(state).await?);
+        workers.extend(benchmarks::start(state));
+        workers.extend(optimizations::start(state));
+        // Last, so that it stops after the runners and gives back what they left running.
+        workers.push(leases::start(state));
         Ok(Workers(workers))
     }
 
+    /// Stops the workers, then (the lease keeper last) gives their running jobs back.
     pub async fn stop(self) {
         for worker in self.0 {
             worker.stop().await;

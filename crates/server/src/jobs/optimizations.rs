@@ -45,18 +45,12 @@ const VARIANT_NAMES: [&str; 5] = [
     "Variant E",
 ];
 
-/// Starts the runners, after queueing again whatever the previous process left running.
-pub async fn start(state: &AppState) -> anyhow::Result<Vec<BackgroundTask>> {
-    let resumed = state
-        .store
-        .requeue_interrupted_optimizations(state.clock.now_ms())
-        .await?;
-    for id in &resumed {
-        tracing::info!(optimization = %id, "resuming an optimization the previous process left running");
-    }
-    Ok((0..RUNNERS)
+/// Starts the runners. A run queued again after its process stopped resumes from its
+/// stored simulations (see `jobs/leases.rs`).
+pub fn start(state: &AppState) -> Vec<BackgroundTask> {
+    (0..RUNNERS)
         .map(|_| spawn_worker("optimizations", state.clone(), run_next))
-        .collect())
+        .collect()
 }
 
 /// Runs the next queued optimization (see `claim_queued_optimization`: fair across

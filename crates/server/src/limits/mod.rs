@@ -14,7 +14,7 @@ use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::accounts::AccountRecord;
-use crate::store::{usage, webhooks};
+use crate::store::{usage, webhooks, Backend};
 
 pub mod bad_keys;
 pub mod rate;
@@ -33,9 +33,22 @@ pub async fn enforce_rate_limit(
         )));
     };
     let (limit, plan) = (account.limits.requests_per_minute, account.plan);
-    let decision = state
-        .limiter
-        .admit(&account.id, limit, state.clock.now_ms());
+    let now = state.clock.now_ms();
+    let decision = match state.store.backend() {
+        Backend::Sqlite => state.limiter.admit(&account.id, limit, now),
+        // Several processes may serve this database: the window is counted in it.
+        Backend::Postgres => {
+            let admitted = state
+                .store
+                .admit_shared(&account.id, limit, rate::window_start(now))
+                .await?;
+            if admitted.is_some() {
+                state.limiter.count_request(&account.id, now);
+            }
+            let count = admitted.map_or(limit, |n| u32::try_from(n).unwrap_or(u32::MAX));
+            rate::RateDecision::new(admitted.is_some(), limit, count, now)
+        }
+    };
     let mut response = if decision.allowed {
         next.run(request).await
     } else {

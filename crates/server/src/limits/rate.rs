@@ -1,6 +1,6 @@
-//! The per-account rate-limit windows (fixed one-minute windows on the server's clock, in
-//! memory) and the request counts behind `/usage`, kept beside the windows and written to
-//! the database in batches. It knows nothing of HTTP state, so `AppState` can hold it.
+//! The per-account rate-limit windows (fixed one-minute windows on the server's clock: in
+//! memory on SQLite, in the shared database on PostgreSQL, see `store/rate_windows.rs`) and
+//! the request counts behind `/usage`, kept in memory and written to the database in batches. It knows nothing of HTTP state, so `AppState` can hold it.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -51,7 +51,26 @@ pub struct RateDecision {
     pub retry_after_secs: u64,
 }
 
+/// The start of the window `now_ms` falls in.
+pub fn window_start(now_ms: i64) -> i64 {
+    now_ms - now_ms.rem_euclid(WINDOW_MS)
+}
+
 impl RateDecision {
+    /// The verdict on a request at `now_ms`, once the window holds `admitted` requests (this
+    /// one included when `allowed`).
+    pub fn new(allowed: bool, limit: u32, admitted: u32, now_ms: i64) -> RateDecision {
+        let reset_ms = window_start(now_ms) + WINDOW_MS;
+        let wait_ms = u64::try_from(reset_ms - now_ms).unwrap_or(0);
+        RateDecision {
+            allowed,
+            limit,
+            remaining: limit.saturating_sub(admitted),
+            reset_ms,
+            retry_after_secs: wait_ms.div_ceil(1000).max(1),
+        }
+    }
+
     /// `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (Unix seconds).
     pub fn write_headers(&self, headers: &mut HeaderMap) {
         headers.insert("x-ratelimit-limit", HeaderValue::from(self.limit));
@@ -90,8 +109,7 @@ impl RateLimiter {
     /// Admits or refuses one request of `account_id`, whose plan allows `limit` a minute.
     /// An admitted request is also counted for the account's day.
     pub fn admit(&self, account_id: &str, limit: u32, now_ms: i64) -> RateDecision {
-        let start_ms = now_ms - now_ms.rem_euclid(WINDOW_MS);
-        let reset_ms = start_ms + WINDOW_MS;
+        let start_ms = window_start(now_ms);
         let mut state = self.lock();
         if state.windows.len() >= state.prune_at {
             state.windows.retain(|_, w| w.start_ms == start_ms);
@@ -114,21 +132,16 @@ impl RateLimiter {
         if allowed {
             window.admitted += 1;
         }
-        let remaining = limit.saturating_sub(window.admitted);
+        let admitted = window.admitted;
         if allowed {
-            *state
-                .unflushed
-                .entry((account_id.to_owned(), now_ms.div_euclid(DAY_MS)))
-                .or_default() += 1;
+            count_into(&mut state, account_id, now_ms);
         }
-        let wait_ms = u64::try_from(reset_ms - now_ms).unwrap_or(0);
-        RateDecision {
-            allowed,
-            limit,
-            remaining,
-            reset_ms,
-            retry_after_secs: wait_ms.div_ceil(1000).max(1),
-        }
+        RateDecision::new(allowed, limit, admitted, now_ms)
+    }
+
+    /// Counts an admitted request for the account's day, when the window lives elsewhere.
+    pub fn count_request(&self, account_id: &str, now_ms: i64) {
+        count_into(&mut self.lock(), account_id, now_ms);
     }
 
     /// The account's requests counted but not yet in the database: (UTC midnight of the
@@ -166,6 +179,13 @@ impl RateLimiter {
         }
         Ok(())
     }
+}
+
+fn count_into(state: &mut LimiterState, account_id: &str, now_ms: i64) {
+    *state
+        .unflushed
+        .entry((account_id.to_owned(), now_ms.div_euclid(DAY_MS)))
+        .or_default() += 1;
 }
 
 async fn write_requests(store: &Store, batch: &HashMap<(String, i64), i64>) -> sqlx::Result<()> {

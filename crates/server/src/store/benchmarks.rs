@@ -10,6 +10,7 @@ use converra_api::Pagination;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::leases::{take_lease, LeasedQueue};
 use super::sql::lock_named;
 use super::{Backend, SqlBuilder};
 
@@ -266,21 +267,6 @@ impl Store {
         Ok((benchmarks, pagination))
     }
 
-    /// Puts benchmarks left `running` by a previous process back in the queue, their
-    /// progress at zero: they are rerun from the start. Returns how many there were.
-    pub async fn requeue_running_benchmarks(&self, now_ms: i64) -> anyhow::Result<u64> {
-        let mut tx = self.begin_write().await?;
-        let requeued = sqlx::query(
-            "UPDATE benchmarks SET status = 'queued', completed_runs = 0, started_at = NULL, \
-             updated_at = $1 WHERE status = 'running'",
-        )
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(requeued.rows_affected())
-    }
-
     /// Moves the next benchmark to `running` and returns it: fair across accounts (see the
     /// query), at most one per account, and at most [`BENCHMARK_RUNNERS`] in the process.
     pub async fn claim_next_benchmark(
@@ -311,6 +297,14 @@ impl Store {
         .bind(now_ms)
         .bind(&id)
         .execute(&mut *tx)
+        .await?;
+        take_lease(
+            &mut tx,
+            LeasedQueue::Benchmarks,
+            &id,
+            self.instance_id(),
+            now_ms,
+        )
         .await?;
         let benchmark = benchmark_in(&mut tx, &account_id, &id)
             .await

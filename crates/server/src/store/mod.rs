@@ -11,10 +11,12 @@ pub mod agents;
 pub mod benchmarks;
 pub mod conversations;
 pub mod insights;
+pub mod leases;
 pub mod logged_tools;
 pub mod optimizations;
 pub mod otel;
 pub mod paging;
+pub mod rate_windows;
 pub mod settings;
 pub mod usage;
 pub mod webhooks;
@@ -121,6 +123,8 @@ impl std::fmt::Display for Database {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// This process's name on the leases of the jobs it runs.
+    instance_id: Arc<str>,
     /// SQLite has one writer at a time. Queueing writers here, first come first served,
     /// replaces SQLite's busy handler, which sleeps and retries and so gives long tails.
     /// PostgreSQL takes row locks instead, so it has none.
@@ -212,6 +216,7 @@ impl Store {
         Ok(pool.map(|pool| Store {
             pool,
             backend: Backend::Sqlite,
+            instance_id: crate::ids::new_id("inst").into(),
             writer: Some(Arc::new(tokio::sync::Mutex::new(()))),
         }))
     }
@@ -226,6 +231,7 @@ impl Store {
         Ok(pool.map(|pool| Store {
             pool,
             backend: Backend::Postgres,
+            instance_id: crate::ids::new_id("inst").into(),
             writer: None,
         }))
     }
@@ -253,6 +259,10 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    pub fn instance_id(&self) -> &str {
+        &self.instance_id
     }
 
     /// A write transaction. On SQLite it waits for the writer's turn, then takes the write

@@ -12,6 +12,7 @@ use converra_api::Pagination;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::leases::{take_lease, LeasedQueue};
 use super::sql::{flag, lock_named, read_flag};
 use super::SqlBuilder;
 
@@ -390,28 +391,6 @@ impl Store {
         variants_in(&mut conn, optimization_id).await
     }
 
-    /// Puts runs a stopped process left `running` back in the queue; returns their ids.
-    /// Their variants and simulations are kept, so the runner resumes where they stopped.
-    pub async fn requeue_interrupted_optimizations(
-        &self,
-        now_ms: i64,
-    ) -> anyhow::Result<Vec<String>> {
-        let mut tx = self.begin_write().await?;
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM optimizations WHERE status = 'running' ORDER BY created_at",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE optimizations SET status = 'queued', updated_at = $1 WHERE status = 'running'",
-        )
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(ids)
-    }
-
     /// Takes the oldest queued run and marks it running.
     pub async fn claim_queued_optimization(
         &self,
@@ -439,6 +418,14 @@ impl Store {
         .bind(now_ms)
         .bind(&id)
         .execute(&mut *tx)
+        .await?;
+        take_lease(
+            &mut tx,
+            LeasedQueue::Optimizations,
+            &id,
+            self.instance_id(),
+            now_ms,
+        )
         .await?;
         tx.commit().await?;
         self.optimization_by_id(&id).await

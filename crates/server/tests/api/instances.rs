@@ -1,5 +1,6 @@
-//! Several server instances over one PostgreSQL database behave as one server: the limits
-//! hold across them, and racing first writes register one agent. Runs in the PostgreSQL
+//! Several server instances over one PostgreSQL database behave as one server: the rate
+//! limit and the concurrency limit hold across them, and racing first writes register one
+//! agent. Runs in the PostgreSQL
 //! pass of `scripts/test.sh` (SQLite is one process's file, so there it does not apply).
 
 use std::sync::Arc;
@@ -10,25 +11,36 @@ use converra_server::state::{AppState, ServerConfig};
 use converra_server::store::{Database, Durability, Store};
 use serde_json::{json, Value};
 
-use crate::common::{send, test_database, START_MS};
+use crate::common::{db_arg, send, test_database, START_MS};
 use crate::optimizations::silent_model;
+use crate::process::{free_port, wait_until_up, BIN};
+use converra_server::store::leases::LEASE_MS;
 
 /// One instance serving `db` on a loopback port, with its own workers, until the sender drops.
 async fn instance(db: &Database) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let (base, stop, _) = instance_at(db, START_MS).await;
+    (base, stop)
+}
+
+/// An instance whose clock reads `now_ms`, and its store.
+async fn instance_at(
+    db: &Database,
+    now_ms: i64,
+) -> (String, tokio::sync::oneshot::Sender<()>, Store) {
     let store = Store::connect(db, Durability::Normal).await.unwrap();
     let config = ServerConfig {
         // The silent model listens on loopback.
         allow_private_network: true,
         ..ServerConfig::default()
     };
-    let state = AppState::new(store, Arc::new(ManualClock::new(START_MS)), config);
+    let state = AppState::new(store.clone(), Arc::new(ManualClock::new(now_ms)), config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(converra_server::app::serve(listener, state, async {
         let _ = rx.await;
     }));
-    (base, tx)
+    (base, tx, store)
 }
 
 /// Sends every body at once, the i-th to instance i mod 3, and answers in order.
@@ -129,6 +141,129 @@ async fn three_instances_on_one_database_hold_the_limits_and_register_an_agent_o
     assert_eq!(refused.len(), 5, "{started:?}");
     for body in refused {
         assert_eq!(body["error"]["code"], "CONCURRENCY_LIMIT");
+    }
+
+    // A free plan's 60 requests a minute, asked 90 times across the three instances.
+    let free_key = admin
+        .issue_key("Small Co", PlanId::Free, START_MS)
+        .await
+        .unwrap()
+        .key;
+    let reads: Vec<_> = (0..90)
+        .map(|i| {
+            let request = http
+                .get(format!("{}/account", bases[i % 3]))
+                .bearer_auth(&free_key);
+            tokio::spawn(send(request))
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for read in reads {
+        statuses.push(read.await.unwrap().0);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 60);
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 30);
+    admin.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_instances_running_job_is_taken_over_once_its_lease_runs_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = test_database(dir.path()).await;
+    if matches!(db, Database::Sqlite(_)) {
+        eprintln!("needs CONVERRA_TEST_POSTGRES: several instances share only PostgreSQL");
+        return;
+    }
+    let admin = Store::connect(&db, Durability::Normal).await.unwrap();
+    let key = admin
+        .issue_key("Acme", PlanId::Pro, START_MS)
+        .await
+        .unwrap()
+        .key;
+    // Instance A is a process on the real clock, killed while its run waits on the model.
+    let port = free_port();
+    let a = format!("http://127.0.0.1:{port}/api/v1");
+    let mut process = std::process::Command::new(BIN)
+        .args([
+            "serve",
+            "--allow-private-network",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--db",
+        ])
+        .arg(db_arg(&db))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    wait_until_up(&http, &a).await;
+    let auth = |request: reqwest::RequestBuilder| request.bearer_auth(&key);
+    let (_, agent) = send(
+        auth(http.post(format!("{a}/agents")))
+            .json(&json!({"name": "Support", "content": "You help customers with orders."})),
+    )
+    .await;
+    let (status, body) = send(
+        auth(http.patch(format!("{a}/settings")))
+            .json(&json!({"llm": {"baseUrl": silent_model().await, "model": "slow-model"}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, created) = send(
+        auth(http.post(format!("{a}/optimizations")))
+            .json(&json!({"agentId": agent["data"]["id"], "variantCount": 1})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    let lease = |store: Store, id: String| async move {
+        sqlx::query_as::<_, (String, Option<String>)>(
+            "SELECT status, lease_owner FROM optimizations WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while lease(admin.clone(), id.clone()).await.0 != "running" {
+        assert!(std::time::Instant::now() < deadline, "A never ran the job");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    process.kill().unwrap(); // SIGKILL: A gives nothing back
+    process.wait().unwrap();
+    let (status, owner_a) = lease(admin.clone(), id.clone()).await;
+    assert_eq!(status, "running", "a killed process leaves its job running");
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    // Instance C starts while A's lease still holds: it leaves the job alone.
+    let (_c, _stop_c, c) = instance_at(&db, now).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+    assert_eq!(
+        lease(admin.clone(), id.clone()).await,
+        ("running".to_owned(), owner_a.clone()),
+        "a live lease is not taken over"
+    );
+
+    // Instance B's clock is past A's lease: B queues the job again at its start, and a
+    // live instance (B or C) runs it.
+    let (_b, _stop, b) = instance_at(&db, now + LEASE_MS + 5_000).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (status, owner) = lease(admin.clone(), id.clone()).await;
+        let live = [Some(b.instance_id()), Some(c.instance_id())];
+        if status == "running" && live.contains(&owner.as_deref()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B never took the job over: {status} {owner:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     admin.close().await;
 }

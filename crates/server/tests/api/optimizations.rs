@@ -2,7 +2,7 @@
 //! the wire, apply and stop, the concurrency limit, model failures and restarts.
 
 use crate::common::{test_database, TestServer, START_MS};
-use converra_api::optimizations::{OptimizationOutcome, OptimizationResults};
+use converra_api::optimizations::{OptimizationOutcome, OptimizationResults, OptimizationStatus};
 use converra_api::{Paging, PlanId};
 use converra_server::state::ServerConfig;
 use converra_server::store::paging::PageRequest;
@@ -285,7 +285,15 @@ async fn completing_a_run_queues_optimization_completed_in_the_same_write() {
     let store = Store::connect(&test_database(dir.path()).await, Durability::Normal)
         .await
         .unwrap();
-    let run = store.optimization_by_id(&id).await.unwrap().unwrap();
+    // A clean stop gave the run back to the queue; claim it as a runner would.
+    let queued = store.optimization_by_id(&id).await.unwrap().unwrap();
+    assert_eq!(queued.wire.status, OptimizationStatus::Queued);
+    let run = store
+        .claim_queued_optimization(START_MS + 30_000)
+        .await
+        .unwrap()
+        .expect("the run is queued again");
+    assert_eq!(run.id, id);
     let results = OptimizationResults {
         winner_selected: false,
         winning_variant_id: None,
