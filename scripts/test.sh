@@ -39,9 +39,11 @@ run_step "Server over PostgreSQL (cargo test)" "about 2 min" \
 
 sdk_tests() {
   cargo build --locked -p converra-server
+  # Over SQLite, then over the throwaway PostgreSQL the step above started.
+  (unset CONVERRA_TEST_POSTGRES; CONVERRA_SERVER_BIN="$SERVER_BIN" .venv-sdk/bin/python -m pytest -q sdk-tests)
   CONVERRA_SERVER_BIN="$SERVER_BIN" .venv-sdk/bin/python -m pytest -q sdk-tests
 }
-run_step "The official Python SDK and OpenTelemetry clients against the server (pytest)" "under 1 min" \
+run_step "The official Python SDK and OpenTelemetry clients against the server, over SQLite and PostgreSQL (pytest)" "under 2 min" \
   "the failing test is named above; rerun with '.venv-sdk/bin/python -m pytest -q sdk-tests -k NAME'" \
   sdk_tests
 

@@ -5,6 +5,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 
 import httpx
 import pytest
@@ -21,10 +22,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def database(tmp: str) -> str:
+    """A SQLite file in `tmp`, or, when CONVERRA_TEST_POSTGRES names a PostgreSQL server
+    (scripts/test.sh starts a throwaway one), a new database there."""
+    server = os.environ.get("CONVERRA_TEST_POSTGRES")
+    if not server:
+        return os.path.join(tmp, "converra.db")
+    name = f"sdk_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    subprocess.run(["psql", server, "-q", "-c", f"CREATE DATABASE {name}"], check=True)
+    return server.rsplit("/", 1)[0] + "/" + name
+
+
 @pytest.fixture(scope="module")
 def server():
     with tempfile.TemporaryDirectory() as tmp:
-        db = os.path.join(tmp, "converra.db")
+        db = database(tmp)
         out = subprocess.run(
             [SERVER_BIN, "keys", "create", "--db", db, "--account", "SDK Test", "--plan", "pro"],
             check=True, capture_output=True, text=True,

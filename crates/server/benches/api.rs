@@ -1,9 +1,12 @@
 //! API benchmarks; prints numbers, asserts nothing. Run with
-//! `cargo bench -p converra-server --bench api` (release build, loopback only).
+//! `cargo bench -p converra-server --bench api` (release build, loopback only) for SQLite,
+//! or with `CONVERRA_BENCH_POSTGRES` set to a PostgreSQL server's URL (a user that may
+//! create databases; `scripts/bench-postgres.sh` starts a throwaway one) for PostgreSQL.
 //!
 //! 1. `POST /conversations` with 8 concurrent clients: throughput, p50, p99; beside the same
-//!    rows inserted straight into SQLite by one process with the same durability (one
-//!    transaction a row, as the server commits each create before answering).
+//!    rows inserted straight into the database by one process with the same durability (one
+//!    transaction a row, as the server commits each create before answering). On
+//!    PostgreSQL also with the clients spread over 1, 2 and 3 server instances.
 //! 2. With 100,000 conversations stored: `GET /conversations?limit=50` and a full-text
 //!    search, each p50/p99 over sequential requests.
 
@@ -16,7 +19,7 @@ use converra_server::clock::{Clock, SystemClock};
 use converra_server::state::{AppState, ServerConfig};
 use converra_server::store::agents::{insert_agent, NewAgent, VersionOrigin};
 use converra_server::store::conversations::{insert_conversation, NewConversation};
-use converra_server::store::{Durability, Store};
+use converra_server::store::{Database, Durability, Store};
 use serde_json::json;
 
 const CLIENTS: usize = 8;
@@ -90,6 +93,42 @@ fn agent(name: &str) -> NewAgent {
     )
 }
 
+/// A fresh store: a SQLite file in `dir`, or a new database on the PostgreSQL server named by
+/// `CONVERRA_BENCH_POSTGRES`.
+async fn open_store(
+    dir: &std::path::Path,
+    name: &str,
+    durability: Durability,
+) -> anyhow::Result<Store> {
+    Store::connect(&bench_database(dir, name).await?, durability).await
+}
+
+async fn bench_database(dir: &std::path::Path, name: &str) -> anyhow::Result<Database> {
+    let Ok(server) = std::env::var("CONVERRA_BENCH_POSTGRES") else {
+        return Ok(Database::Sqlite(dir.join(format!("{name}.db"))));
+    };
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    // Unquoted names are folded to lower case by PostgreSQL: the URL must name it so.
+    let database = format!("bench_{name}_{}", std::process::id()).to_lowercase();
+    let mut admin = sqlx::AnyConnection::connect(&server).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await?;
+    let mut url = url::Url::parse(&server)?;
+    url.set_path(&database);
+    Ok(Database::Postgres(url.into()))
+}
+
+fn backend_name() -> &'static str {
+    if std::env::var_os("CONVERRA_BENCH_POSTGRES").is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    }
+}
+
 async fn start_server(store: Store) -> String {
     let state = AppState::new(store, Arc::new(SystemClock), ServerConfig::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -103,9 +142,9 @@ async fn start_server(store: Store) -> String {
 }
 
 async fn bench_creates(durability: Durability) -> anyhow::Result<()> {
-    // Straight into SQLite, one process, one transaction per row.
+    // Straight into the database, one process, one transaction per row.
     let dir = tempfile::tempdir()?;
-    let store = Store::open(&dir.path().join("direct.db"), durability).await?;
+    let store = open_store(dir.path(), &format!("direct_{durability:?}"), durability).await?;
     let account = store
         .issue_key("Direct", PlanId::Enterprise, SystemClock.now_ms())
         .await?
@@ -138,21 +177,39 @@ async fn bench_creates(durability: Durability) -> anyhow::Result<()> {
     }
     let direct_wall = started.elapsed();
     report(
-        &format!("direct SQLite insert ({durability:?})"),
+        &format!("direct {} insert ({durability:?})", backend_name()),
         samples,
         direct_wall,
     );
 
-    // Over HTTP, 8 clients.
+    let direct_rate = CREATES as f64 / direct_wall.as_secs_f64();
+    let instances = if backend_name() == "PostgreSQL" { 3 } else { 1 };
+    for n in 1..=instances {
+        let http_rate = bench_http_creates(durability, n).await?;
+        println!(
+            "  ratio HTTP/direct throughput: {:.2}",
+            http_rate / direct_rate
+        );
+    }
+    Ok(())
+}
+
+/// Creates over HTTP from 8 clients spread over `instances` servers on one database;
+/// returns the throughput.
+async fn bench_http_creates(durability: Durability, instances: usize) -> anyhow::Result<f64> {
     let dir = tempfile::tempdir()?;
-    let store = Store::open(&dir.path().join("http.db"), durability).await?;
+    let database = bench_database(dir.path(), &format!("http_{durability:?}_{instances}")).await?;
+    let store = Store::connect(&database, durability).await?;
     let key = store
         .issue_key("Http", PlanId::Enterprise, SystemClock.now_ms())
         .await?
         .key;
-    let base = start_server(store).await;
+    let mut bases = vec![start_server(store).await];
+    for _ in 1..instances {
+        bases.push(start_server(Store::connect(&database, durability).await?).await);
+    }
     let http = reqwest::Client::new();
-    http.post(format!("{base}/agents"))
+    http.post(format!("{}/agents", bases[0]))
         .bearer_auth(&key)
         .json(&json!({"name": "Bench", "content": "x"}))
         .send()
@@ -160,7 +217,7 @@ async fn bench_creates(durability: Durability) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for client in 0..CLIENTS {
-        let (http, base, key) = (http.clone(), base.clone(), key.clone());
+        let (http, base, key) = (http.clone(), bases[client % instances].clone(), key.clone());
         tasks.push(tokio::spawn(async move {
             let mut samples = Vec::new();
             for i in (client..CREATES).step_by(CLIENTS) {
@@ -183,21 +240,18 @@ async fn bench_creates(durability: Durability) -> anyhow::Result<()> {
     let http_wall = started.elapsed();
     let http_rate = samples.len() as f64 / http_wall.as_secs_f64();
     report(
-        &format!("POST /conversations, {CLIENTS} clients ({durability:?})"),
+        &format!(
+            "POST /conversations, {CLIENTS} clients, {instances} instance(s) ({durability:?})"
+        ),
         samples,
         http_wall,
     );
-    let direct_rate = CREATES as f64 / direct_wall.as_secs_f64();
-    println!(
-        "  ratio HTTP/direct throughput: {:.2}",
-        http_rate / direct_rate
-    );
-    Ok(())
+    Ok(http_rate)
 }
 
 async fn bench_reads() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let store = Store::open(&dir.path().join("reads.db"), Durability::Normal).await?;
+    let store = open_store(dir.path(), "reads", Durability::Normal).await?;
     let issued = store
         .issue_key("Reads", PlanId::Enterprise, SystemClock.now_ms())
         .await?;
@@ -277,9 +331,12 @@ async fn bench_reads() -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    println!("== creates ({CREATES} rows)");
+    println!("== creates ({CREATES} rows, {})", backend_name());
     bench_creates(Durability::Full).await?;
-    bench_creates(Durability::Normal).await?;
+    // PostgreSQL flushes its WAL at every commit whatever the durability asked.
+    if backend_name() == "SQLite" {
+        bench_creates(Durability::Normal).await?;
+    }
     println!("== reads ({STORED} conversations)");
     bench_reads().await
 }
