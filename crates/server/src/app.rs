@@ -50,6 +50,11 @@ pub fn router(state: AppState) -> Router {
         .merge(authed)
         .fallback(unknown_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
+        // Inside the routing, where the matched route template is known.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::count_request,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.config.body_limit,
             refuse_oversized_body,
@@ -63,11 +68,18 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(cors());
 
+    // Paths under /api that are no endpoint: counted in the metrics under this route.
+    let unknown = Router::new()
+        .route("/api", any(unknown_endpoint))
+        .route("/api/{*rest}", any(unknown_endpoint))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::count_request,
+        ));
     let mut app = Router::new()
         .nest(converra_api::BASE_PATH, api)
         .merge(routes::health::router())
-        .route("/api", any(unknown_endpoint))
-        .route("/api/{*rest}", any(unknown_endpoint));
+        .merge(unknown);
     if let Some(dist) = &state.config.dist {
         app = app.fallback_service(crate::dashboard::service(
             dist,
@@ -204,6 +216,7 @@ pub async fn serve(
     let usage_flusher = crate::jobs::usage::start_flusher(&state);
     let webhook_worker = crate::jobs::webhooks::start(&state)?;
     let workers = crate::jobs::Workers::start(&state).await?;
+    let wakeups = crate::jobs::wakeups::start(&state);
     // A response may leave in more than one small write; with Nagle's algorithm on, a small
     // write that follows an unacknowledged one waits for the client's delayed ACK (up to
     // 40 ms). An HTTP server wants every write out at once.
@@ -222,6 +235,9 @@ pub async fn serve(
     usage_flusher.stop().await;
     workers.stop().await;
     webhook_worker.stop().await;
+    if let Some(wakeups) = wakeups {
+        wakeups.stop().await;
+    }
     state.store.close().await;
     Ok(())
 }

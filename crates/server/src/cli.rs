@@ -75,6 +75,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "CONVERRA_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
+    /// Serve Prometheus metrics at `/metrics` on this address (apart from the API, so it
+    /// can stay inside the operators' network). Without it, no metrics are served.
+    #[arg(long, env = "CONVERRA_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
     /// The dashboard's built files (trunk's dist/), served at /.
     #[arg(long, env = "CONVERRA_DIST")]
     pub dist: Option<PathBuf>,
@@ -244,7 +248,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.addr))?;
     tracing::info!(addr = %listener.local_addr()?, "serving the API under /api/v1");
-    crate::app::serve(listener, state, shutdown_signal()).await
+    let metrics = match args.metrics_addr {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening for metrics on {addr}"))?;
+            tracing::info!(addr = %listener.local_addr()?, "serving Prometheus metrics at /metrics");
+            let metrics = crate::metrics::router(state.clone());
+            Some(tokio::spawn(
+                async move { axum::serve(listener, metrics).await },
+            ))
+        }
+        None => None,
+    };
+    let served = crate::app::serve(listener, state, shutdown_signal()).await;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
+    served
 }
 
 /// `CONVERRA_ALLOW_PRIVATE_WEBHOOKS`, the environment's older name for

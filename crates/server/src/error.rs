@@ -17,7 +17,7 @@ pub enum ApiError {
     },
     /// A bug or an outage: logged in full, answered without internals.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -85,15 +85,34 @@ const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 5;
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
         if database_unreachable(&err) {
-            tracing::warn!(error = %err, "the database cannot be reached");
-            return ApiError::new(
-                ErrorCode::ServiceUnavailable,
-                "The database cannot be reached just now; nothing was changed, try again",
-            )
-            .retry_after(RETRY_AFTER_UNAVAILABLE_SECS);
+            return unavailable(&err);
         }
         ApiError::Internal(anyhow::Error::new(err).context("database"))
     }
+}
+
+/// An error from deeper down: 503 when a database error somewhere in its chain says the
+/// database is away, else internal.
+impl From<anyhow::Error> for ApiError {
+    fn from(err: anyhow::Error) -> Self {
+        let away = err
+            .chain()
+            .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
+            .find(|cause| database_unreachable(cause));
+        match away {
+            Some(cause) => unavailable(cause),
+            None => ApiError::Internal(err),
+        }
+    }
+}
+
+fn unavailable(err: &sqlx::Error) -> ApiError {
+    tracing::warn!(error = %err, "the database cannot be reached");
+    ApiError::new(
+        ErrorCode::ServiceUnavailable,
+        "The database cannot be reached just now; nothing was changed, try again",
+    )
+    .retry_after(RETRY_AFTER_UNAVAILABLE_SECS)
 }
 
 /// Whether `err` says the database is away (a lost or refused connection, a server shutting
@@ -123,7 +142,7 @@ impl From<crate::store::StoreError> for ApiError {
             StoreError::TooLarge(message) => ApiError::new(ErrorCode::PayloadTooLarge, message),
             StoreError::InvalidField { field, message } => ApiError::invalid_field(field, message),
             StoreError::Database(err) => err.into(),
-            StoreError::Internal(err) => ApiError::Internal(err),
+            StoreError::Internal(err) => err.into(),
         }
     }
 }
@@ -183,8 +202,15 @@ mod tests {
     #[tokio::test]
     async fn a_database_out_of_reach_answers_503_with_retry_after() {
         let lost = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
-        for error in [sqlx::Error::Io(lost), sqlx::Error::PoolTimedOut] {
-            let response = ApiError::from(error).into_response();
+        let eof = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "eof");
+        // Also when it comes up through a store function's anyhow chain, under context.
+        let wrapped = ApiError::from(anyhow::Error::new(sqlx::Error::Io(eof)).context("loading"));
+        for error in [
+            ApiError::from(sqlx::Error::Io(lost)),
+            ApiError::from(sqlx::Error::PoolTimedOut),
+            wrapped,
+        ] {
+            let response = error.into_response();
             assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
             assert_eq!(response.headers()["retry-after"], "5");
             let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)

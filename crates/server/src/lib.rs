@@ -14,6 +14,7 @@ pub mod extract;
 pub mod ids;
 pub mod jobs;
 pub mod limits;
+pub mod metrics;
 pub mod otel;
 pub mod routes;
 pub mod search_snippet;

@@ -8,7 +8,8 @@ use crate::clock::SharedClock;
 use crate::engine::model::ModelConfig;
 use crate::engine::registry::{EngineRegistry, ModelDefaults};
 use crate::engine::Engine;
-use crate::store::Store;
+use crate::store::notify::Channel;
+use crate::store::{Backend, Store};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -25,19 +26,48 @@ pub struct AppState {
     /// Wakes the insights, optimization and benchmark workers after a commit that queued work.
     pub jobs_wakeup: Arc<tokio::sync::Notify>,
     pub engines: Arc<EngineRegistry>,
+    /// Requests and webhook attempts counted for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
-    /// Tells the webhook worker that deliveries were queued; call it after the commit.
+    /// Tells the webhook workers (this process's, and on PostgreSQL every process's) that
+    /// deliveries were queued; call it after the commit.
     pub fn wake_webhooks(&self) {
-        // A stored permit: a wake-up sent while the worker is busy is not lost.
-        self.webhook_wakeup.notify_one();
+        self.wake_local(Channel::Webhooks);
+        self.announce(Channel::Webhooks);
     }
 
-    /// Tells the background workers that work was queued; call it after the commit.
+    /// Tells the background workers (this process's, and on PostgreSQL every process's)
+    /// that work was queued; call it after the commit.
     pub fn wake_jobs(&self) {
-        self.jobs_wakeup.notify_waiters();
-        self.jobs_wakeup.notify_one();
+        self.wake_local(Channel::Jobs);
+        self.announce(Channel::Jobs);
+    }
+
+    /// Wakes this process's workers of `channel`.
+    pub fn wake_local(&self, channel: Channel) {
+        match channel {
+            // A stored permit: a wake-up sent while the worker is busy is not lost.
+            Channel::Webhooks => self.webhook_wakeup.notify_one(),
+            Channel::Jobs => {
+                self.jobs_wakeup.notify_waiters();
+                self.jobs_wakeup.notify_one();
+            }
+        }
+    }
+
+    /// Announces `channel` to the other processes without holding up the caller; a lost
+    /// announcement costs only the wait until their next poll.
+    fn announce(&self, channel: Channel) {
+        if self.store.backend() == Backend::Postgres {
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                if let Err(error) = store.announce(channel).await {
+                    tracing::warn!(?channel, %error, "announcing queued work failed");
+                }
+            });
+        }
     }
 
     /// The engine that serves this account now (its settings may change at any time).
@@ -66,6 +96,7 @@ impl AppState {
                 allow_private_network,
                 config_tune_model,
             )),
+            metrics: Arc::default(),
         }
     }
 }
@@ -87,6 +118,9 @@ pub struct ServerConfig {
     pub webhook_retry_base_ms: u64,
     /// The first retry delay of failed insights; each retry doubles it.
     pub insights_retry_base_ms: u64,
+    /// How long an idle job worker sleeps before looking for due work it was not woken for
+    /// (retries whose time came, announcements missed while disconnected).
+    pub job_poll: std::time::Duration,
     /// Origins besides this one the dashboard may call (its CSP `connect-src`): an API
     /// served elsewhere than the dashboard.
     pub dashboard_connect_src: Vec<String>,
@@ -105,6 +139,7 @@ impl Default for ServerConfig {
             allow_private_network: false,
             webhook_retry_base_ms: 10_000,
             insights_retry_base_ms: 30_000,
+            job_poll: std::time::Duration::from_millis(500),
             dashboard_connect_src: Vec::new(),
             model_defaults: ModelDefaults::default(),
             tune_model: |_| {},

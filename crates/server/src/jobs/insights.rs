@@ -12,6 +12,7 @@ use crate::clock::rfc3339;
 use crate::engine::{AnalysisInput, ConversationAnalysis, Engine, EngineError};
 use crate::state::AppState;
 use crate::store::insights::{record_insights_failure, save_insights, InsightsJob};
+use crate::store::sql::lock_all_named;
 use crate::store::usage::{add_usage, UsageDelta};
 use crate::store::webhooks::queue_event;
 
@@ -26,7 +27,7 @@ pub fn start(state: &AppState) -> BackgroundTask {
 /// work was due.
 pub async fn run_due_insights(state: AppState) -> anyhow::Result<bool> {
     let now = state.clock.now_ms();
-    let jobs = state.store.due_insights(now, BATCH).await?;
+    let jobs = state.store.claim_due_insights(now, BATCH).await?;
     if jobs.is_empty() {
         return Ok(false);
     }
@@ -79,6 +80,18 @@ async fn record(
 ) -> anyhow::Result<()> {
     let now = state.clock.now_ms();
     let mut tx = state.store.begin_write().await?;
+    // Two processes recording readings of one account's conversations would update its
+    // agents' and usage rows in different orders and deadlock: they take turns per account.
+    let accounts: std::collections::BTreeSet<&str> = finished
+        .iter()
+        .filter_map(|(index, _, _)| jobs.get(*index))
+        .map(|job| job.account_id.as_str())
+        .collect();
+    let turns: Vec<String> = accounts
+        .into_iter()
+        .map(|account| format!("insights-record:{account}"))
+        .collect();
+    lock_all_named(&mut tx, &turns).await?;
     for (index, engine, outcome) in finished {
         let Some(job) = jobs.get(index) else {
             continue;

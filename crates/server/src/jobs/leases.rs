@@ -1,4 +1,5 @@
-//! The lease keeper: renews this process's leases on the jobs it runs, and, on PostgreSQL,
+//! The lease keeper: renews this process's leases on the jobs it runs (and the insights it
+//! reads; those need no taking over: a claim takes any whose lease ran out), and, on PostgreSQL,
 //! queues again the jobs of processes that died (their leases ran out) for any process to
 //! take. At the start of a SQLite server, the only process, every job left running is
 //! queued again at once; a clean stop gives this process's jobs back.
@@ -8,6 +9,7 @@ use std::time::Duration;
 use super::{BackgroundTask, StopSignal};
 use crate::state::AppState;
 use crate::store::leases::{Abandoned, LeasedQueue, LEASE_MS};
+use crate::store::notify::Channel;
 use crate::store::Backend;
 
 /// How often leases are renewed and expired ones looked for: a third of a lease, so one
@@ -21,6 +23,9 @@ pub async fn requeue_abandoned(state: &AppState) -> anyhow::Result<()> {
         Backend::Sqlite => Abandoned::AllRunning,
         Backend::Postgres => Abandoned::LeaseExpired,
     };
+    if which == Abandoned::AllRunning {
+        state.store.release_insights_leases(None).await?;
+    }
     for queue in LeasedQueue::ALL {
         let ids = state
             .store
@@ -56,11 +61,24 @@ async fn keep_leases(state: AppState, mut stopped: StopSignal) {
             .await
         {
             Ok(0) => {}
-            Ok(released) => tracing::info!(?queue, released, "running jobs given back at stop"),
+            Ok(released) => {
+                tracing::info!(?queue, released, "running jobs given back at stop");
+                // Awaited, not spawned: the process is about to end.
+                if let Err(error) = state.store.announce(Channel::Jobs).await {
+                    tracing::warn!(%error, "announcing the jobs given back failed; others find them at their next poll");
+                }
+            }
             Err(err) => {
                 tracing::warn!(?queue, error = %err, "giving jobs back at stop failed; their leases will run out")
             }
         }
+    }
+    if let Err(err) = state
+        .store
+        .release_insights_leases(Some(state.store.instance_id()))
+        .await
+    {
+        tracing::warn!(error = %err, "giving queued insights back at stop failed; their leases will run out");
     }
 }
 
@@ -69,6 +87,13 @@ async fn renew_and_take_over(state: &AppState) {
         if let Err(err) = state.store.renew_leases(queue, state.clock.now_ms()).await {
             tracing::warn!(?queue, error = %err, "renewing leases failed; will retry");
         }
+    }
+    if let Err(err) = state
+        .store
+        .renew_insights_leases(state.clock.now_ms())
+        .await
+    {
+        tracing::warn!(error = %err, "renewing insights leases failed; will retry");
     }
     if state.store.backend() == Backend::Postgres {
         match requeue_abandoned(state).await {

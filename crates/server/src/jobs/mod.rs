@@ -6,19 +6,14 @@ pub mod insights;
 pub mod leases;
 pub mod optimizations;
 pub mod usage;
+pub mod wakeups;
 pub mod webhooks;
 
 use std::future::Future;
-use std::time::Duration;
-
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::state::AppState;
-
-/// How long an idle worker sleeps before looking for due work it was not woken for
-/// (retries whose time came).
-const IDLE_POLL: Duration = Duration::from_millis(500);
 
 /// Resolves when the task's [`BackgroundTask`] is stopped or dropped: either ends the loop.
 pub type StopSignal = oneshot::Receiver<()>;
@@ -55,7 +50,7 @@ impl BackgroundTask {
 }
 
 /// A background loop that runs `step` while it finds work, and otherwise waits for
-/// [`AppState::wake_jobs`] or the idle poll. Stopping drops the step in progress at its
+/// [`AppState::wake_jobs`] or the idle poll (`ServerConfig::job_poll`). Stopping drops the step in progress at its
 /// next await: its work stays in the database and is resumed on the next start.
 ///
 /// `step` returns whether it did some work (then it runs again at once).
@@ -87,7 +82,7 @@ where
             tokio::select! {
                 _ = &mut stopped => return,
                 () = &mut woken => {},
-                () = tokio::time::sleep(IDLE_POLL) => {},
+                () = tokio::time::sleep(state.config.job_poll) => {},
             }
         }
     })
@@ -147,6 +142,7 @@ impl Workers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[tokio::test]
     async fn a_panicking_job_is_caught_with_its_message_and_others_run_on() {

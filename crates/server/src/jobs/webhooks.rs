@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 use super::{BackgroundTask, StopSignal};
 use crate::clock::{rfc3339, SharedClock};
 use crate::egress::{check_url_literal, guarded_client, Destination};
+use crate::metrics::{AttemptResult, Metrics};
 use crate::state::AppState;
 use crate::store::webhooks::{AttemptRecord, DueDelivery, NextStep};
 use crate::store::Store;
@@ -69,6 +70,7 @@ struct Sender {
     client: reqwest::Client,
     allow_private: bool,
     retry_base_ms: u64,
+    metrics: Arc<Metrics>,
 }
 
 /// Starts the worker that sends due deliveries. [`BackgroundTask::stop`] stops claiming
@@ -87,6 +89,7 @@ pub fn start(state: &AppState) -> anyhow::Result<BackgroundTask> {
         client,
         allow_private: state.config.allow_private_network,
         retry_base_ms: state.config.webhook_retry_base_ms,
+        metrics: state.metrics.clone(),
     });
     let wakeup = state.webhook_wakeup.clone();
     Ok(BackgroundTask::spawn("webhook worker", |stopped| {
@@ -160,6 +163,11 @@ async fn send_and_record(sender: Arc<Sender>, delivery: DueDelivery) {
             now.saturating_add(retry_delay_ms(sender.retry_base_ms, delivery.attempt)),
         )
     };
+    sender.metrics.record_webhook_attempt(match next {
+        NextStep::Succeeded => AttemptResult::Succeeded,
+        NextStep::GiveUp => AttemptResult::GaveUp,
+        NextStep::RetryAt(_) => AttemptResult::Retrying,
+    });
     let record = AttemptRecord {
         status_code,
         duration_ms,

@@ -5,10 +5,9 @@ use converra_api::conversations::{InsightsStatus, Message};
 use converra_api::insights::{Metric, Severity};
 use sqlx::{AnyConnection, Row};
 
+use super::leases::LEASE_MS;
 use super::sql::{flag, lock_conversation, read_flag};
-use super::SqlBuilder;
-
-use super::Store;
+use super::{Backend, SqlBuilder, Store};
 use crate::engine::records::{ConversationFacts, InsightRow, IssueRow, StepRow};
 use crate::engine::{ConversationAnalysis, IssueKind, MetricScores};
 use crate::ids::new_id;
@@ -42,7 +41,7 @@ pub async fn queue_insights(
     sqlx::query(
         "INSERT INTO insights_jobs (conversation_id, account_id, next_attempt_at, created_at) VALUES ($1, $2, $3, $3) \
          ON CONFLICT (conversation_id) DO UPDATE SET next_attempt_at = excluded.next_attempt_at, \
-         generation = insights_jobs.generation + 1",
+         generation = insights_jobs.generation + 1, lease_owner = NULL, lease_expires_at = NULL",
     )
     .bind(conversation_id)
     .bind(account_id)
@@ -107,17 +106,47 @@ fn snake<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
 }
 
 impl Store {
-    /// Up to `limit` conversations whose insights are due at `now_ms`.
-    pub async fn due_insights(&self, now_ms: i64, limit: i64) -> anyhow::Result<Vec<InsightsJob>> {
-        let rows = sqlx::query(
-            "SELECT j.conversation_id, j.account_id, j.generation, c.agent_id, c.messages, c.insights_attempts, c.created_at, a.content \
-             FROM insights_jobs j JOIN conversations c ON c.id = j.conversation_id JOIN agents a ON a.id = c.agent_id \
-             WHERE j.next_attempt_at <= $1 ORDER BY j.next_attempt_at, j.conversation_id LIMIT $2",
-        )
+    /// Leases to this process up to `limit` conversations whose insights are due at
+    /// `now_ms` and that no live process is reading (their lease is absent or ran out), and
+    /// returns them. On PostgreSQL, rows another claim holds are skipped, not waited for.
+    pub async fn claim_due_insights(
+        &self,
+        now_ms: i64,
+        limit: i64,
+    ) -> anyhow::Result<Vec<InsightsJob>> {
+        let skip_locked = match self.backend() {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let mut tx = self.begin_write().await?;
+        let claimed: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "UPDATE insights_jobs SET lease_owner = $1, lease_expires_at = $2 WHERE conversation_id IN ( \
+             SELECT conversation_id FROM insights_jobs WHERE next_attempt_at <= $3 \
+             AND (lease_expires_at IS NULL OR lease_expires_at < $3) \
+             ORDER BY next_attempt_at, conversation_id LIMIT $4{skip_locked}) RETURNING conversation_id"
+        )))
+        .bind(self.instance_id())
+        .bind(now_ms + LEASE_MS)
         .bind(now_ms)
         .bind(limit)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *tx)
         .await?;
+        if claimed.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+        let mut query = SqlBuilder::new(
+            "SELECT j.conversation_id, j.account_id, j.generation, c.agent_id, c.messages, c.insights_attempts, c.created_at, a.content \
+             FROM insights_jobs j JOIN conversations c ON c.id = j.conversation_id JOIN agents a ON a.id = c.agent_id \
+             WHERE j.conversation_id IN (",
+        );
+        let mut ids = query.separated(", ");
+        for id in &claimed {
+            ids.push_bind(id.clone());
+        }
+        query.push(") ORDER BY j.next_attempt_at, j.conversation_id");
+        let rows = query.build().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
         rows.iter()
             .map(|row| {
                 Ok(InsightsJob {
@@ -387,8 +416,6 @@ impl Store {
     }
 }
 
-/// Stores ready insights for a job (replacing earlier ones), inside the caller's
-/// transaction, and takes the job off the queue. Returns the insights' id.
 /// Whether `job` is still the conversation's newest queueing (nothing re-queued it while
 /// it ran).
 async fn is_current(conn: &mut AnyConnection, job: &InsightsJob) -> sqlx::Result<bool> {
@@ -563,11 +590,14 @@ pub async fn record_insights_failure(
     .await?;
     match retry_at {
         Some(at) => {
-            sqlx::query("UPDATE insights_jobs SET next_attempt_at = $1 WHERE conversation_id = $2")
-                .bind(at)
-                .bind(&job.conversation_id)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query(
+                "UPDATE insights_jobs SET next_attempt_at = $1, lease_owner = NULL, \
+                 lease_expires_at = NULL WHERE conversation_id = $2",
+            )
+            .bind(at)
+            .bind(&job.conversation_id)
+            .execute(&mut *conn)
+            .await?;
         }
         None => {
             sqlx::query("DELETE FROM insights_jobs WHERE conversation_id = $1")

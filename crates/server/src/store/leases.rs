@@ -1,11 +1,11 @@
-//! Leases on running jobs (optimizations and benchmarks), so several server processes on
+//! Leases on running jobs (optimizations, benchmarks, and the insights being read), so several server processes on
 //! one PostgreSQL database share the queues: a claim leases the job to its process, the
 //! process renews its leases while it lives, gives them back when it stops, and a job whose
 //! lease ran out (its process died) is queued again for any process to take.
 
 use sqlx::AnyConnection;
 
-use super::Store;
+use super::{Backend, Store};
 
 /// How long a lease holds without a renewal.
 pub const LEASE_MS: i64 = 30_000;
@@ -123,5 +123,40 @@ impl Store {
         .rows_affected();
         tx.commit().await?;
         Ok(released)
+    }
+
+    /// Extends this process's leases on the insights it is reading. Rows a recording
+    /// transaction holds are skipped, not waited for (it is about to take them off the
+    /// queue; waiting on several of them in another order could deadlock).
+    pub async fn renew_insights_leases(&self, now_ms: i64) -> sqlx::Result<u64> {
+        let skip_locked = match self.backend() {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE insights_jobs SET lease_expires_at = $1 WHERE conversation_id IN ( \
+             SELECT conversation_id FROM insights_jobs WHERE lease_owner = $2{skip_locked})"
+        )))
+        .bind(now_ms + LEASE_MS)
+        .bind(self.instance_id())
+        .execute(self.pool())
+        .await?
+        .rows_affected())
+    }
+
+    /// Lifts the leases on queued insights: this process's at a clean stop, or every
+    /// process's (`owner` `None`) at the start of the only one (SQLite). Their jobs are then
+    /// claimable at once; a claim skips only leased ones.
+    pub async fn release_insights_leases(&self, owner: Option<&str>) -> sqlx::Result<u64> {
+        let release = "UPDATE insights_jobs SET lease_owner = NULL, lease_expires_at = NULL \
+                       WHERE lease_owner IS NOT NULL";
+        let query = match owner {
+            Some(owner) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{release} AND lease_owner = $1"
+            )))
+            .bind(owner.to_owned()),
+            None => sqlx::query(release),
+        };
+        Ok(query.execute(self.pool()).await?.rows_affected())
     }
 }

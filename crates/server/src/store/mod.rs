@@ -13,9 +13,11 @@ pub mod conversations;
 pub mod insights;
 pub mod leases;
 pub mod logged_tools;
+pub mod notify;
 pub mod optimizations;
 pub mod otel;
 pub mod paging;
+pub mod queues;
 pub mod rate_windows;
 pub mod settings;
 pub mod usage;
@@ -30,6 +32,7 @@ use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use queues::QueueStats;
 pub use sql::{Backend, SqlBuilder};
 
 /// How a store function fails: the rows a caller asked for are not there or not in a
@@ -129,6 +132,8 @@ pub struct Store {
     /// replaces SQLite's busy handler, which sleeps and retries and so gives long tails.
     /// PostgreSQL takes row locks instead, so it has none.
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// PostgreSQL's URL, for the connection that `LISTEN`s apart from the pool.
+    listen_url: Option<Arc<str>>,
 }
 
 /// A write transaction, holding SQLite's writer's turn until it commits or is dropped.
@@ -218,6 +223,7 @@ impl Store {
             backend: Backend::Sqlite,
             instance_id: crate::ids::new_id("inst").into(),
             writer: Some(Arc::new(tokio::sync::Mutex::new(()))),
+            listen_url: None,
         }))
     }
 
@@ -233,6 +239,7 @@ impl Store {
             backend: Backend::Postgres,
             instance_id: crate::ids::new_id("inst").into(),
             writer: None,
+            listen_url: Some(url.into()),
         }))
     }
 

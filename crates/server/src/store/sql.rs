@@ -55,6 +55,30 @@ pub async fn lock_named(conn: &mut sqlx::AnyConnection, name: &str) -> sqlx::Res
     Ok(())
 }
 
+/// Holds every lock in `names` until the transaction on `conn` ends, taken in one global
+/// order (of their keys), so two transactions that each need several of them never
+/// deadlock. A no-op on SQLite, as [`lock_named`].
+pub async fn lock_all_named(conn: &mut sqlx::AnyConnection, names: &[String]) -> sqlx::Result<()> {
+    if Backend::of(conn) != Backend::Postgres || names.is_empty() {
+        return Ok(());
+    }
+    let mut query = SqlBuilder::new(
+        "SELECT pg_advisory_xact_lock(key) FROM (SELECT DISTINCT hashtext(name) AS key FROM (VALUES ",
+    );
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            query.push(", ");
+        }
+        query
+            .push("(CAST(")
+            .push_bind(name.clone())
+            .push(" AS TEXT))");
+    }
+    query.push(") AS names (name) ORDER BY key) AS keys");
+    query.build().execute(conn).await?;
+    Ok(())
+}
+
 /// Locks the conversation's row until the transaction on `conn` ends (PostgreSQL; SQLite's
 /// writer already serializes), taken first by every write that reads a conversation and
 /// writes it back, so such writes queue in one order and never deadlock.

@@ -434,7 +434,21 @@ async fn a_reading_of_an_older_transcript_never_overwrites_the_newer_queueing() 
         tx.commit().await.unwrap();
     };
     queue().await;
-    let older = server.store.due_insights(due, 10).await.unwrap().remove(0);
+    let older = server
+        .store
+        .claim_due_insights(due, 10)
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(
+        server
+            .store
+            .claim_due_insights(due, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a job being read was claimed twice"
+    );
     // The transcript grows while the older job runs: it is queued again.
     queue().await;
     let mut tx = server.store.begin_write().await.unwrap();
@@ -449,7 +463,7 @@ async fn a_reading_of_an_older_transcript_never_overwrites_the_newer_queueing() 
     .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(stale, None, "the older reading was written");
-    let newer = server.store.due_insights(due, 10).await.unwrap();
+    let newer = server.store.claim_due_insights(due, 10).await.unwrap();
     assert_eq!(newer.len(), 1, "the newer queueing was lost");
     assert_eq!(newer[0].generation, older.generation + 1);
     let mut tx = server.store.begin_write().await.unwrap();
@@ -464,7 +478,12 @@ async fn a_reading_of_an_older_transcript_never_overwrites_the_newer_queueing() 
     .unwrap();
     tx.commit().await.unwrap();
     assert!(saved.is_some());
-    assert!(server.store.due_insights(due, 10).await.unwrap().is_empty());
+    assert!(server
+        .store
+        .claim_due_insights(due, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Several server instances over one PostgreSQL database behave as one server: the rate
-//! limit and the concurrency limit hold across them, and racing first writes register one
-//! agent. Runs in the PostgreSQL
+//! limit and the concurrency limit hold across them, racing first writes register one
+//! agent, every webhook event is delivered once, and a killed instance loses no
+//! acknowledged write and leaves its jobs to the others. Runs in the PostgreSQL
 //! pass of `scripts/test.sh` (SQLite is one process's file, so there it does not apply).
 
 use std::sync::Arc;
@@ -14,10 +15,11 @@ use serde_json::{json, Value};
 use crate::common::{db_arg, send, test_database, START_MS};
 use crate::optimizations::silent_model;
 use crate::process::{free_port, wait_until_up, BIN};
+use crate::webhooks::Receiver;
 use converra_server::store::leases::LEASE_MS;
 
 /// One instance serving `db` on a loopback port, with its own workers, until the sender drops.
-async fn instance(db: &Database) -> (String, tokio::sync::oneshot::Sender<()>) {
+pub(crate) async fn instance(db: &Database) -> (String, tokio::sync::oneshot::Sender<()>) {
     let (base, stop, _) = instance_at(db, START_MS).await;
     (base, stop)
 }
@@ -27,11 +29,19 @@ async fn instance_at(
     db: &Database,
     now_ms: i64,
 ) -> (String, tokio::sync::oneshot::Sender<()>, Store) {
+    instance_with(db, now_ms, ServerConfig::default()).await
+}
+
+async fn instance_with(
+    db: &Database,
+    now_ms: i64,
+    config: ServerConfig,
+) -> (String, tokio::sync::oneshot::Sender<()>, Store) {
     let store = Store::connect(db, Durability::Normal).await.unwrap();
     let config = ServerConfig {
         // The silent model listens on loopback.
         allow_private_network: true,
-        ..ServerConfig::default()
+        ..config
     };
     let state = AppState::new(store.clone(), Arc::new(ManualClock::new(now_ms)), config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -167,7 +177,7 @@ async fn three_instances_on_one_database_hold_the_limits_and_register_an_agent_o
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_killed_instances_running_job_is_taken_over_once_its_lease_runs_out() {
+async fn every_webhook_event_is_delivered_once_by_three_instances() {
     let dir = tempfile::tempdir().unwrap();
     let db = test_database(dir.path()).await;
     if matches!(db, Database::Sqlite(_)) {
@@ -177,6 +187,185 @@ async fn a_killed_instances_running_job_is_taken_over_once_its_lease_runs_out() 
     let admin = Store::connect(&db, Durability::Normal).await.unwrap();
     let key = admin
         .issue_key("Acme", PlanId::Pro, START_MS)
+        .await
+        .unwrap()
+        .key;
+    let mut bases = Vec::new();
+    let mut _stops = Vec::new();
+    for _ in 0..3 {
+        let (base, stop) = instance(&db).await;
+        bases.push(base);
+        _stops.push(stop);
+    }
+    let receiver = Receiver::start(&[]).await;
+    let hook =
+        json!({"url": receiver.url, "events": ["conversation.created", "insights.generated"]});
+    let created = post_all(&bases[..1], &key, "/webhooks", vec![hook]).await;
+    assert_eq!(created[0].0, 201, "{:?}", created[0].1);
+
+    // Each conversation raises two events: it was logged, and its insights are ready (the
+    // three instances' insights workers share the queue).
+    const CONVERSATIONS: usize = 30;
+    let conversations = (0..CONVERSATIONS)
+        .map(|i| {
+            json!({"agentName": "Support", "messages": [
+                {"role": "user", "content": format!("Where is order {i}?")},
+                {"role": "assistant", "content": format!("Order {i} ships tomorrow.")}]})
+        })
+        .collect();
+    for (status, body) in post_all(&bases, &key, "/conversations", conversations).await {
+        assert_eq!(status, 200, "{body}");
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while receiver.count() < 2 * CONVERSATIONS {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of {} events delivered",
+            receiver.count(),
+            2 * CONVERSATIONS
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // A second delivery of an event would come from another instance's worker: give the
+    // workers time to make one.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let mut events = std::collections::BTreeMap::<(String, String), usize>::new();
+    for received in receiver.received() {
+        let event: Value = serde_json::from_slice(&received.body).unwrap();
+        let what = (
+            event["type"].as_str().unwrap().to_owned(),
+            event["data"]["conversationId"].as_str().unwrap().to_owned(),
+        );
+        *events.entry(what).or_default() += 1;
+    }
+    assert_eq!(events.len(), 2 * CONVERSATIONS, "{events:?}");
+    assert!(
+        events.values().all(|count| *count == 1),
+        "an event delivered more than once: {events:?}"
+    );
+    admin.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_queued_elsewhere_wakes_an_idle_instance_at_once() {
+    use converra_server::store::insights::queue_insights;
+    use converra_server::store::notify::Channel;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = test_database(dir.path()).await;
+    if matches!(db, Database::Sqlite(_)) {
+        eprintln!("needs CONVERRA_TEST_POSTGRES: several instances share only PostgreSQL");
+        return;
+    }
+    let admin = Store::connect(&db, Durability::Normal).await.unwrap();
+    let key = admin
+        .issue_key("Acme", PlanId::Pro, START_MS)
+        .await
+        .unwrap()
+        .key;
+    // An instance that, unwoken, would not look for work for an hour.
+    let hour = ServerConfig {
+        job_poll: std::time::Duration::from_secs(3_600),
+        ..ServerConfig::default()
+    };
+    let (base, _stop, _) = instance_with(&db, START_MS, hour).await;
+    let http = reqwest::Client::new();
+    let (status, _) = send(
+        http.patch(format!("{base}/settings"))
+            .bearer_auth(&key)
+            .json(&json!({"insights": {"autoGenerate": false}})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, created) = send(
+        http.post(format!("{base}/conversations"))
+            .bearer_auth(&key)
+            .json(&json!({"agentName": "Support", "messages": [
+                {"role": "user", "content": "Where is my order?"},
+                {"role": "assistant", "content": "It ships tomorrow."}]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let conversation = created["data"]["id"].as_str().unwrap().to_owned();
+    let (_, account) = send(http.get(format!("{base}/account")).bearer_auth(&key)).await;
+    let account = account["data"]["id"].as_str().unwrap().to_owned();
+    // Let the instance's worker find nothing and go idle.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    // Another process queues insights and announces them.
+    let mut tx = admin.begin_write().await.unwrap();
+    queue_insights(&mut tx, &account, &conversation, START_MS)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    admin.announce(Channel::Jobs).await.unwrap();
+    let status = || async {
+        sqlx::query_scalar::<_, String>("SELECT insights_status FROM conversations WHERE id = $1")
+            .bind(&conversation)
+            .fetch_one(admin.pool())
+            .await
+            .unwrap()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while status().await != "ready" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the announcement did not wake the idle instance"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    admin.close().await;
+}
+
+/// Logs conversations through `base` from `writers` clients at once until the instance stops
+/// answering; returns the ids it acknowledged (200).
+async fn write_until_refused(base: String, key: String, writers: usize) -> Vec<String> {
+    let http = reqwest::Client::new();
+    let tasks: Vec<_> = (0..writers)
+        .map(|writer| {
+            let (http, base, key) = (http.clone(), base.clone(), key.clone());
+            tokio::spawn(async move {
+                let mut acknowledged = Vec::new();
+                for i in 0.. {
+                    let body = json!({"agentName": "Load", "messages": [
+                        {"role": "user", "content": format!("Writer {writer}, message {i}")}]});
+                    let sent = http
+                        .post(format!("{base}/conversations"))
+                        .bearer_auth(&key)
+                        .json(&body)
+                        .send()
+                        .await;
+                    let Ok(response) = sent else { break };
+                    if response.status() != 200 {
+                        break;
+                    }
+                    let Ok(body) = response.json::<Value>().await else {
+                        break;
+                    };
+                    acknowledged.push(body["data"]["id"].as_str().unwrap().to_owned());
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    let mut acknowledged = Vec::new();
+    for task in tasks {
+        acknowledged.extend(task.await.unwrap());
+    }
+    acknowledged
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_instance_loses_no_acknowledged_write_and_its_job_is_taken_over_after_its_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = test_database(dir.path()).await;
+    if matches!(db, Database::Sqlite(_)) {
+        eprintln!("needs CONVERRA_TEST_POSTGRES: several instances share only PostgreSQL");
+        return;
+    }
+    let admin = Store::connect(&db, Durability::Normal).await.unwrap();
+    let key = admin
+        .issue_key("Acme", PlanId::Enterprise, START_MS)
         .await
         .unwrap()
         .key;
@@ -231,8 +420,29 @@ async fn a_killed_instances_running_job_is_taken_over_once_its_lease_runs_out() 
         assert!(std::time::Instant::now() < deadline, "A never ran the job");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    // A is killed under write load: four clients logging conversations through it.
+    let load = tokio::spawn(write_until_refused(a.clone(), key.clone(), 4));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while admin_conversations(&admin).await < 40 {
+        assert!(std::time::Instant::now() < deadline, "A took no writes");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     process.kill().unwrap(); // SIGKILL: A gives nothing back
     process.wait().unwrap();
+    let acknowledged = load.await.unwrap();
+    assert!(acknowledged.len() >= 40, "{}", acknowledged.len());
+    let stored: std::collections::HashSet<String> =
+        sqlx::query_scalar("SELECT id FROM conversations")
+            .fetch_all(admin.pool())
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|id| !stored.contains(*id))
+        .collect();
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
     let (status, owner_a) = lease(admin.clone(), id.clone()).await;
     assert_eq!(status, "running", "a killed process leaves its job running");
 
@@ -266,4 +476,11 @@ async fn a_killed_instances_running_job_is_taken_over_once_its_lease_runs_out() 
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     admin.close().await;
+}
+
+async fn admin_conversations(admin: &Store) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM conversations")
+        .fetch_one(admin.pool())
+        .await
+        .unwrap()
 }

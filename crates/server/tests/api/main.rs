@@ -13,6 +13,7 @@ mod health;
 mod insights;
 mod instances;
 mod limits;
+mod metrics;
 mod model_calls;
 mod model_engine;
 mod model_world;

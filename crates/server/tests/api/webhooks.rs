@@ -171,21 +171,21 @@ impl Drop for HookServer {
 }
 
 #[derive(Debug, Clone)]
-struct Received {
-    headers: HeaderMap,
-    body: Bytes,
+pub(crate) struct Received {
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
 }
 
 /// A webhook receiver on a loopback port that answers with the scripted statuses, then 200.
 #[derive(Clone)]
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     received: Arc<Mutex<Vec<Received>>>,
     script: Arc<Mutex<VecDeque<u16>>>,
 }
 
 impl Receiver {
-    async fn start(script: &[u16]) -> Receiver {
+    pub(crate) async fn start(script: &[u16]) -> Receiver {
         let received = Arc::new(Mutex::new(Vec::new()));
         let script = Arc::new(Mutex::new(script.iter().copied().collect::<VecDeque<_>>()));
         let (r, s) = (received.clone(), script.clone());
@@ -214,8 +214,12 @@ impl Receiver {
         *self.script.lock().unwrap() = std::iter::repeat_n(code, 1_000).collect();
     }
 
-    fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.received.lock().unwrap().len()
+    }
+
+    pub(crate) fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
     }
 
     async fn wait_for(&self, n: usize) -> Vec<Received> {
