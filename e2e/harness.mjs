@@ -1,5 +1,7 @@
-// Starts the real server over a fresh SQLite database with the built dashboard, and
-// Debian's Chromium through playwright-core. Each test file gets its own server.
+// Starts the real server over a fresh database with the built dashboard, and Debian's
+// Chromium through playwright-core. Each test file gets its own server. The database is a
+// SQLite file, or, with CONVERRA_E2E_POSTGRES set to a PostgreSQL server's URL (a user that
+// may create databases), a new database on that server.
 import { spawn, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -11,6 +13,7 @@ import { chromium } from 'playwright-core';
 
 const SERVER_BIN = process.env.CONVERRA_SERVER_BIN ?? 'target/debug/converra-server';
 const DIST = process.env.CONVERRA_DIST ?? 'dist';
+const POSTGRES = process.env.CONVERRA_E2E_POSTGRES || null;
 export const SCREENSHOTS = join(process.cwd(), 'e2e', 'screenshots');
 
 const CHROMIUM_ARGS = [
@@ -76,11 +79,53 @@ function copyDemoDatabase(db) {
   return readFileSync(join(template, 'key'), 'utf8');
 }
 
+function psql(sql) {
+  return execFileSync('psql', [POSTGRES, '-qAtc', sql], { encoding: 'utf8' }).trim();
+}
+
+function postgresUrl(database) {
+  const url = new URL(POSTGRES);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/**
+ * A new PostgreSQL database for one server; with `demo`, a copy of the demo (seeded once
+ * per server binary into a template database, like the SQLite template above) and its key.
+ */
+function newPostgresDatabase(demo) {
+  const name = `converra_e2e_${process.pid}_${Date.now()}`;
+  if (!demo) {
+    psql(`CREATE DATABASE ${name}`);
+    return { db: postgresUrl(name), demoKey: null };
+  }
+  const template = `converra_e2e_demo_${demoTemplateDir().split('-').pop()}`;
+  const keyFile = `${demoTemplateDir()}-postgres-key`;
+  const fresh = existsSync(keyFile) && Date.now() - statSync(keyFile).mtimeMs < DEMO_MAX_AGE_MS
+    && psql(`SELECT 1 FROM pg_database WHERE datname = '${template}'`) === '1';
+  if (!fresh) {
+    const staging = `${template}_staging_${process.pid}`;
+    psql(`DROP DATABASE IF EXISTS ${staging}`);
+    psql(`CREATE DATABASE ${staging}`);
+    const key = execFileSync(SERVER_BIN, ['demo', '--db', postgresUrl(staging)], { encoding: 'utf8' }).trim().split('\n').pop();
+    psql(`DROP DATABASE IF EXISTS ${template}`);
+    psql(`ALTER DATABASE ${staging} RENAME TO ${template}`);
+    writeFileSync(keyFile, key);
+  }
+  psql(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+  return { db: postgresUrl(name), demoKey: readFileSync(keyFile, 'utf8') };
+}
+
 /** A running server; `createKey(account)` makes a key with `keys create`. */
 export async function startServer({ demo = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'converra-e2e-'));
-  const db = join(dir, 'converra.db');
-  const demoKey = demo ? copyDemoDatabase(db) : null;
+  let db = join(dir, 'converra.db');
+  let demoKey = null;
+  if (POSTGRES) {
+    ({ db, demoKey } = newPostgresDatabase(demo));
+  } else if (demo) {
+    demoKey = copyDemoDatabase(db);
+  }
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const child = spawn(SERVER_BIN, ['serve', '--db', db, '--addr', `127.0.0.1:${port}`, '--dist', DIST], {

@@ -168,6 +168,10 @@ async fn resolve_agent(
     match agent {
         AgentRef::Id(id) => Ok(agent_store::agent_in(tx, &account.id, &id).await?.id),
         AgentRef::Name(name) => {
+            // Most conversations name a known agent: found without waiting for a lock.
+            if let Some(agent) = agent_store::agent_by_name(tx, &account.id, &name).await? {
+                return Ok(agent.id);
+            }
             // Two first conversations of a new agent register it once.
             lock_named(tx, &format!("agent-name:{}:{name}", account.id)).await?;
             if let Some(agent) = agent_store::agent_by_name(tx, &account.id, &name).await? {
@@ -236,19 +240,12 @@ pub async fn create_conversation(
         now,
     )
     .await?;
-    ensure_conversation_quota(&mut tx, &account, now).await?;
     let conversation =
         conversation_store::insert_conversation(&mut tx, &account.id, &new, now).await?;
     let insights_queued = conversation.insights_status == InsightsStatus::Pending;
     if insights_queued {
         queue_insights(&mut tx, &account.id, &conversation.id, now).await?;
     }
-    let delta = UsageDelta {
-        conversations: 1,
-        tokens: i64::try_from(conversation.total_tokens).unwrap_or(i64::MAX),
-        ..UsageDelta::default()
-    };
-    add_usage(&mut tx, &account.id, now, delta).await?;
     crate::store::webhooks::queue_event(
         &mut tx,
         &account.id,
@@ -263,6 +260,16 @@ pub async fn create_conversation(
         now,
     )
     .await?;
+    // Last before the commit: on PostgreSQL the quota check holds the account's turn until
+    // the commit, so what comes before it does not hold up the account's other creates.
+    // Over quota, the transaction is dropped and nothing above is kept.
+    ensure_conversation_quota(&mut tx, &account, now).await?;
+    let delta = UsageDelta {
+        conversations: 1,
+        tokens: i64::try_from(conversation.total_tokens).unwrap_or(i64::MAX),
+        ..UsageDelta::default()
+    };
+    add_usage(&mut tx, &account.id, now, delta).await?;
     tx.commit().await?;
     state.wake_webhooks();
     if insights_queued {

@@ -27,15 +27,17 @@ async fn metrics_count_requests_by_route_and_report_the_queues_on_their_own_addr
         .key;
     admin.close().await;
     let (port, metrics_port) = (free_port(), free_port());
-    let mut server = Command::new(BIN)
-        .args(["serve", "--db"])
-        .arg(db_arg(&db))
-        .args(["--addr", &format!("127.0.0.1:{port}")])
-        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the server");
+    let _server = KillOnDrop(
+        Command::new(BIN)
+            .args(["serve", "--db"])
+            .arg(db_arg(&db))
+            .args(["--addr", &format!("127.0.0.1:{port}")])
+            .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the server"),
+    );
     let base = format!("http://127.0.0.1:{port}/api/v1");
     let http = reqwest::Client::new();
     wait_until_up(&http, &base).await;
@@ -120,8 +122,16 @@ async fn metrics_count_requests_by_route_and_report_the_queues_on_their_own_addr
     let root = format!("http://127.0.0.1:{port}");
     let on_api = http.get(format!("{root}/metrics")).send().await.unwrap();
     assert_ne!(on_api.status(), 200);
-    server.kill().unwrap();
-    server.wait().unwrap();
+}
+
+/// The server process, killed when the test ends, passed or failed.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[tokio::test]
