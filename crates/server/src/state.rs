@@ -2,6 +2,7 @@
 //! server's configuration and the in-memory parts (rate-limit windows, worker wake-ups).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::clock::SharedClock;
@@ -28,6 +29,17 @@ pub struct AppState {
     pub engines: Arc<EngineRegistry>,
     /// Requests and webhook attempts counted for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Which announcements to other processes are waiting to go out.
+    announcing: Arc<Announcing>,
+}
+
+/// How long an announcement waits for more writes to cover.
+const ANNOUNCE_COALESCE: std::time::Duration = std::time::Duration::from_millis(20);
+
+#[derive(Default)]
+struct Announcing {
+    jobs: AtomicBool,
+    webhooks: AtomicBool,
 }
 
 impl AppState {
@@ -58,16 +70,31 @@ impl AppState {
     }
 
     /// Announces `channel` to the other processes without holding up the caller; a lost
-    /// announcement costs only the wait until their next poll.
+    /// announcement costs only the wait until their next poll. Announcements within
+    /// [`ANNOUNCE_COALESCE`] of each other go out as one, so a burst of writes does not
+    /// wake every process once a write.
     fn announce(&self, channel: Channel) {
-        if self.store.backend() == Backend::Postgres {
-            let store = self.store.clone();
-            tokio::spawn(async move {
-                if let Err(error) = store.announce(channel).await {
-                    tracing::warn!(?channel, %error, "announcing queued work failed");
-                }
-            });
+        if self.store.backend() != Backend::Postgres {
+            return;
         }
+        let pending = match channel {
+            Channel::Jobs => &self.announcing.jobs,
+            Channel::Webhooks => &self.announcing.webhooks,
+        };
+        if pending.swap(true, Ordering::AcqRel) {
+            return; // one is on its way and will cover this write too
+        }
+        let (store, announcing) = (self.store.clone(), self.announcing.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(ANNOUNCE_COALESCE).await;
+            match channel {
+                Channel::Jobs => announcing.jobs.store(false, Ordering::Release),
+                Channel::Webhooks => announcing.webhooks.store(false, Ordering::Release),
+            }
+            if let Err(error) = store.announce(channel).await {
+                tracing::warn!(?channel, %error, "announcing queued work failed");
+            }
+        });
     }
 
     /// The engine that serves this account now (its settings may change at any time).
@@ -97,6 +124,7 @@ impl AppState {
                 config_tune_model,
             )),
             metrics: Arc::default(),
+            announcing: Arc::default(),
         }
     }
 }

@@ -446,6 +446,24 @@ impl Store {
     }
 
     /// A page of the account's conversations, without transcripts.
+    /// How many conversations the account (or one of its agents) holds, from the agents'
+    /// counters that every insert keeps in its transaction: a page of the whole list is
+    /// not preceded by counting every row.
+    async fn conversations_counted_by_agents(
+        &self,
+        account_id: &str,
+        agent_id: Option<&str>,
+    ) -> sqlx::Result<i64> {
+        let mut query = SqlBuilder::new(
+            "SELECT CAST(COALESCE(SUM(conversation_count), 0) AS BIGINT) FROM agents WHERE account_id = ",
+        );
+        query.push_bind(account_id.to_owned());
+        if let Some(agent_id) = agent_id {
+            query.push(" AND id = ").push_bind(agent_id.to_owned());
+        }
+        query.build_query_scalar().fetch_one(self.pool()).await
+    }
+
     pub async fn list_conversations(
         &self,
         account_id: &str,
@@ -480,7 +498,7 @@ impl Store {
             }
         };
         let search = match query {
-            Some(query) if backend == Backend::Postgres => Some(Search::Postgres(query)),
+            Some(query) if backend == Backend::Postgres => Some(Search::PostgresWithinList(query)),
             Some(query) => Some(self.plan_search(account_id, query).await?),
             None => None,
         };
@@ -491,9 +509,20 @@ impl Store {
             }
             _ => "conversations c",
         };
-        let mut count = SqlBuilder::new(format!("SELECT COUNT(*) FROM {from} WHERE "));
-        push_filter(&mut count, account_id, filter, &bounds, search.as_ref());
-        let total: i64 = count.build_query_scalar().fetch_one(self.pool()).await?;
+        let total = if search.is_none() && narrows_by_agent_alone(filter) {
+            self.conversations_counted_by_agents(account_id, filter.agent_id.as_deref())
+                .await?
+        } else {
+            let mut count = SqlBuilder::new(format!("SELECT COUNT(*) FROM {from} WHERE "));
+            push_filter(&mut count, account_id, filter, &bounds, search.as_ref());
+            count.build_query_scalar().fetch_one(self.pool()).await?
+        };
+        let search = match search {
+            Some(Search::PostgresWithinList(query)) if total <= SEARCH_FROM_MATCHES_MAX => {
+                Some(Search::PostgresFromMatches(query))
+            }
+            other => other,
+        };
 
         let mut query = SqlBuilder::new(format!(
             "SELECT {SUMMARY_COLUMNS} FROM {from} JOIN agents a ON a.id = c.agent_id WHERE "
@@ -584,14 +613,17 @@ impl Store {
     }
 }
 
-/// How a full-text search runs. On SQLite, few matches: start from them and look each up.
-/// Many: walk the account's conversations newest first and keep those in the match set,
-/// which stops as soon as a page is full instead of sorting every match. PostgreSQL's
-/// planner makes that choice itself from the `tsquery`.
+/// How a full-text search runs. Few matches: start from them and look each up. Many: walk
+/// the account's conversations newest first and keep those in the match set, which stops
+/// as soon as a page is full instead of sorting every match. On SQLite the choice comes
+/// from counting the matches first; on PostgreSQL from the list's total, counted anyway
+/// (its planner cannot guess a `tsquery`'s matches, and walking 100,000 conversations for
+/// 20 matches costs a hundred times more than looking the 20 up).
 enum Search {
     FromMatches(String),
     WithinList(String),
-    Postgres(String),
+    PostgresFromMatches(String),
+    PostgresWithinList(String),
 }
 
 /// Up to this many of the account's matches a search starts from the matches.
@@ -707,13 +739,23 @@ fn push_filter(
         Some(Search::FromMatches(fts)) => {
             query.push(" AND f.body MATCH ").push_bind(fts.clone());
         }
-        Some(Search::Postgres(tsquery)) => {
+        Some(Search::PostgresWithinList(tsquery)) => {
             query
                 .push(" AND c.id IN (SELECT conversation_id FROM conversation_search WHERE account_id = ")
                 .push_bind(account_id.to_owned())
                 .push(" AND body @@ to_tsquery('simple', ")
                 .push_bind(tsquery.clone())
                 .push("))");
+        }
+        // The matches, gathered once into an array before the scan: the planner then looks
+        // each one up instead of walking the list.
+        Some(Search::PostgresFromMatches(tsquery)) => {
+            query
+                .push(" AND c.id = ANY(ARRAY(SELECT conversation_id FROM conversation_search WHERE account_id = ")
+                .push_bind(account_id.to_owned())
+                .push(" AND body @@ to_tsquery('simple', ")
+                .push_bind(tsquery.clone())
+                .push(")))");
         }
         Some(Search::WithinList(fts)) => {
             query
@@ -723,6 +765,37 @@ fn push_filter(
         }
         None => {}
     }
+}
+
+/// Whether `filter` narrows the list by nothing but (at most) an agent: then its total is
+/// the agents' conversation counters.
+fn narrows_by_agent_alone(filter: &ConversationFilter) -> bool {
+    let ConversationFilter {
+        agent_id: _,
+        status,
+        source,
+        has_insights,
+        from,
+        to,
+        q,
+        min_quality,
+        max_quality,
+        session_id,
+        has_failed_steps,
+        has_issues,
+        sort: _,
+    } = filter;
+    status.is_none()
+        && source.is_none()
+        && has_insights.is_none()
+        && from.is_none()
+        && to.is_none()
+        && q.is_none()
+        && min_quality.is_none()
+        && max_quality.is_none()
+        && session_id.is_none()
+        && has_failed_steps.is_none()
+        && has_issues.is_none()
 }
 
 #[cfg(test)]
