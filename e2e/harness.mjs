@@ -80,7 +80,8 @@ function copyDemoDatabase(db) {
 }
 
 function psql(sql) {
-  return execFileSync('psql', [POSTGRES, '-qAtc', sql], { encoding: 'utf8' }).trim();
+  const env = { ...process.env, PGOPTIONS: '-c client_min_messages=warning' };
+  return execFileSync('psql', [POSTGRES, '-qAtc', sql], { encoding: 'utf8', env }).trim();
 }
 
 function postgresUrl(database) {
