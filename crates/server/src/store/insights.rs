@@ -106,47 +106,60 @@ fn snake<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
 }
 
 impl Store {
-    /// Leases to this process up to `limit` conversations whose insights are due at
-    /// `now_ms` and that no live process is reading (their lease is absent or ran out), and
-    /// returns them. On PostgreSQL, rows another claim holds are skipped, not waited for.
+    /// Up to `limit` conversations whose insights are due at `now_ms`, for this process to
+    /// read. On PostgreSQL they are leased to it, skipping those another live process
+    /// holds (rows another claim holds locked are skipped, not waited for). SQLite has one
+    /// process, whose one insights worker reads each batch to its end before it claims
+    /// the next: a lease there would only cost every batch a write, and an fsync.
     pub async fn claim_due_insights(
         &self,
         now_ms: i64,
         limit: i64,
     ) -> anyhow::Result<Vec<InsightsJob>> {
-        let skip_locked = match self.backend() {
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
+        const JOBS: &str = "SELECT j.conversation_id, j.account_id, j.generation, c.agent_id, c.messages, \
+             c.insights_attempts, c.created_at, a.content \
+             FROM insights_jobs j JOIN conversations c ON c.id = j.conversation_id JOIN agents a ON a.id = c.agent_id";
+        let rows = match self.backend() {
+            Backend::Sqlite => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{JOBS} WHERE j.next_attempt_at <= $1 \
+                     ORDER BY j.next_attempt_at, j.conversation_id LIMIT $2"
+                )))
+                .bind(now_ms)
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?
+            }
+            Backend::Postgres => {
+                let mut tx = self.begin_write().await?;
+                let claimed: Vec<String> = sqlx::query_scalar(
+                    "UPDATE insights_jobs SET lease_owner = $1, lease_expires_at = $2 WHERE conversation_id IN ( \
+                     SELECT conversation_id FROM insights_jobs WHERE next_attempt_at <= $3 \
+                     AND (lease_expires_at IS NULL OR lease_expires_at < $3) \
+                     ORDER BY next_attempt_at, conversation_id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+                     RETURNING conversation_id",
+                )
+                .bind(self.instance_id())
+                .bind(now_ms + LEASE_MS)
+                .bind(now_ms)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+                if claimed.is_empty() {
+                    tx.commit().await?;
+                    return Ok(Vec::new());
+                }
+                let mut query = SqlBuilder::new(format!("{JOBS} WHERE j.conversation_id IN ("));
+                let mut ids = query.separated(", ");
+                for id in &claimed {
+                    ids.push_bind(id.clone());
+                }
+                query.push(") ORDER BY j.next_attempt_at, j.conversation_id");
+                let rows = query.build().fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                rows
+            }
         };
-        let mut tx = self.begin_write().await?;
-        let claimed: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "UPDATE insights_jobs SET lease_owner = $1, lease_expires_at = $2 WHERE conversation_id IN ( \
-             SELECT conversation_id FROM insights_jobs WHERE next_attempt_at <= $3 \
-             AND (lease_expires_at IS NULL OR lease_expires_at < $3) \
-             ORDER BY next_attempt_at, conversation_id LIMIT $4{skip_locked}) RETURNING conversation_id"
-        )))
-        .bind(self.instance_id())
-        .bind(now_ms + LEASE_MS)
-        .bind(now_ms)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        if claimed.is_empty() {
-            tx.commit().await?;
-            return Ok(Vec::new());
-        }
-        let mut query = SqlBuilder::new(
-            "SELECT j.conversation_id, j.account_id, j.generation, c.agent_id, c.messages, c.insights_attempts, c.created_at, a.content \
-             FROM insights_jobs j JOIN conversations c ON c.id = j.conversation_id JOIN agents a ON a.id = c.agent_id \
-             WHERE j.conversation_id IN (",
-        );
-        let mut ids = query.separated(", ");
-        for id in &claimed {
-            ids.push_bind(id.clone());
-        }
-        query.push(") ORDER BY j.next_attempt_at, j.conversation_id");
-        let rows = query.build().fetch_all(&mut *tx).await?;
-        tx.commit().await?;
         rows.iter()
             .map(|row| {
                 Ok(InsightsJob {

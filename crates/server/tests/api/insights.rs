@@ -440,15 +440,18 @@ async fn a_reading_of_an_older_transcript_never_overwrites_the_newer_queueing() 
         .await
         .unwrap()
         .remove(0);
-    assert!(
-        server
-            .store
-            .claim_due_insights(due, 10)
-            .await
-            .unwrap()
-            .is_empty(),
-        "a job being read was claimed twice"
-    );
+    // Only PostgreSQL's processes lease what they read (SQLite has one process).
+    if server.store.backend() == converra_server::store::Backend::Postgres {
+        assert!(
+            server
+                .store
+                .claim_due_insights(due, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "a job being read was claimed twice"
+        );
+    }
     // The transcript grows while the older job runs: it is queued again.
     queue().await;
     let mut tx = server.store.begin_write().await.unwrap();

@@ -173,6 +173,9 @@ async fn a_queues_depth_counts_the_jobs_no_process_holds_and_its_age_the_oldest(
     };
     let waiting = insights(server.store.queue_stats(queued_at + 5_000).await.unwrap());
     assert_eq!((waiting.depth, waiting.oldest_age_ms), (1, 5_000));
+    if server.store.backend() != converra_server::store::Backend::Postgres {
+        return; // the only process takes no lease
+    }
     // Once a process holds it, it no longer waits.
     assert_eq!(
         server
