@@ -147,6 +147,9 @@ export async function startServer({ demo = false } = {}) {
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
+      // A 500 in a test is only a status in the browser; the server's log says why.
+      const errors = log.split('\n').filter((line) => /\bERROR\b/.test(line));
+      if (errors.length > 0) console.error(`server errors:\n${errors.join('\n')}`);
     },
   };
 }

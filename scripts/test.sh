@@ -3,7 +3,7 @@
 # server's HTTP tests once over SQLite and once over a throwaway PostgreSQL),
 # the official Python SDK against the server, the dashboard's browser tests
 # (wasm-bindgen-test in headless Chromium), then the end-to-end tests (playwright-core
-# driving Chromium through the built dashboard against the real server; three of their files
+# driving Chromium through the built dashboard against the real server, over SQLite and
 # again over PostgreSQL). Installs what is
 # missing first. Each step prints its expected and its measured time.
 set -euo pipefail
@@ -60,14 +60,12 @@ run_step "End to end (playwright-core + Chromium)" "about 6 min the first time" 
   "the failing test is named above; screenshots are in e2e/screenshots/" \
   e2e
 
-# The pages whose queries differ most between the backends (search, filters, paging, the
-# optimization's charts, settings), again over the throwaway PostgreSQL started above.
+# Every end-to-end test again, over the throwaway PostgreSQL started above.
 e2e_postgres() {
   CONVERRA_E2E_POSTGRES="$CONVERRA_TEST_POSTGRES" CONVERRA_SERVER_BIN="$SERVER_BIN" \
-    CONVERRA_DIST="$PWD/dist" node --test --test-concurrency=1 \
-    e2e/conversations.test.mjs e2e/optimizations.test.mjs e2e/settings.test.mjs
+    CONVERRA_DIST="$PWD/dist" npm run --silent e2e
 }
-run_step "End to end over PostgreSQL: conversations, optimizations, settings" "about 2 min" \
+run_step "End to end over PostgreSQL (playwright-core + Chromium)" "about 2 min" \
   "the failing test is named above; rerun with 'source scripts/postgres.sh; start_throwaway_postgres; CONVERRA_E2E_POSTGRES=\$CONVERRA_TEST_POSTGRES node --test e2e/NAME.test.mjs'" \
   e2e_postgres
 

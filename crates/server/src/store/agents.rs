@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::sql::optional_float;
 use super::{Backend, SqlBuilder};
 
 use super::paging::{push_newest_first, PageRequest, Start};
@@ -190,7 +191,8 @@ pub async fn insert_agent(
     let inserted = sqlx::query(
         "INSERT INTO agents (id, account_id, name, content, content_hash, llm_model, description, tags, status, \
          objective, constraints, temperature, top_p, max_tokens, reasoning_effort, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CAST($12 AS DOUBLE PRECISION), \
+         CAST($13 AS DOUBLE PRECISION), $14, $15, 1, $16, $16)",
     )
     .bind(&id)
     .bind(account_id)
@@ -203,8 +205,8 @@ pub async fn insert_agent(
     .bind(agent.status.as_str())
     .bind(&agent.objective)
     .bind(&agent.constraints)
-    .bind(agent.temperature)
-    .bind(agent.top_p)
+    .bind(optional_float(agent.temperature))
+    .bind(optional_float(agent.top_p))
     .bind(agent.max_tokens.map(i64::from))
     .bind(&agent.reasoning_effort)
     .bind(now_ms)
@@ -295,7 +297,8 @@ pub async fn update_agent(
     let tags = change.tags.clone().unwrap_or_else(|| current.tags.clone());
     let updated = sqlx::query(
         "UPDATE agents SET name = $1, content = $2, content_hash = $3, llm_model = $4, description = $5, \
-         tags = $6, status = $7, objective = $8, constraints = $9, temperature = $10, top_p = $11, \
+         tags = $6, status = $7, objective = $8, constraints = $9, \
+         temperature = CAST($10 AS DOUBLE PRECISION), top_p = CAST($11 AS DOUBLE PRECISION), \
          max_tokens = $12, reasoning_effort = $13, version = $14, updated_at = $15 \
          WHERE id = $16 AND account_id = $17",
     )
@@ -308,8 +311,8 @@ pub async fn update_agent(
     .bind(change.status.unwrap_or(current.status).as_str())
     .bind(change.objective.clone().or(current.objective))
     .bind(change.constraints.clone().or(current.constraints))
-    .bind(change.temperature.or(current.temperature))
-    .bind(change.top_p.or(current.top_p))
+    .bind(optional_float(change.temperature.or(current.temperature)))
+    .bind(optional_float(change.top_p.or(current.top_p)))
     .bind(change.max_tokens.or(current.max_tokens).map(i64::from))
     .bind(change.reasoning_effort.clone().or(current.reasoning_effort))
     .bind(i64::from(version))

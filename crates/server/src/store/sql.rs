@@ -40,6 +40,16 @@ impl Backend {
     }
 }
 
+/// An optional float, to bind as text and cast back in the SQL (`CAST($n AS DOUBLE
+/// PRECISION)`). sqlx 0.9's `Any` driver sends a NULL `f64` to PostgreSQL typed as a
+/// `real` (its Real and Double kinds are swapped), and the statement it then caches per
+/// connection refuses the next non-NULL `f64` ("incorrect binary data format"). Text is
+/// typed the same either way; Rust writes the shortest text that reads back as the same
+/// float, so nothing is lost.
+pub fn optional_float(value: Option<f64>) -> Option<String> {
+    value.map(|v| v.to_string())
+}
+
 /// Holds the lock called `name` until the transaction on `conn` ends, so that server
 /// processes sharing one PostgreSQL database take turns where a check and the write it
 /// allows must not interleave: claiming a queue's next job (none is claimed twice, and

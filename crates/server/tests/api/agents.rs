@@ -49,6 +49,52 @@ async fn create_get_and_list_an_agent() {
 }
 
 #[tokio::test]
+async fn a_temperature_set_after_agents_without_one_is_stored_exactly() {
+    // On PostgreSQL each pooled connection caches a statement with the types of its first
+    // arguments: writes without a temperature, then with one, over the same connections.
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    for i in 0..16 {
+        let (status, body) = server
+            .post(
+                "/agents",
+                &key,
+                json!({"name": format!("Plain {i}"), "content": PROMPT}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let id = body["data"]["id"].as_str().unwrap().to_owned();
+        let (status, body) = server
+            .patch(
+                &format!("/agents/{id}"),
+                &key,
+                json!({"description": "Plain"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = server
+            .patch(
+                &format!("/agents/{id}"),
+                &key,
+                json!({"temperature": 0.7, "topP": 0.95}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"]["temperature"], 0.7, "{body}");
+        assert_eq!(body["data"]["topP"], 0.95, "{body}");
+        let (status, body) = server
+            .post(
+                "/agents",
+                &key,
+                json!({"name": format!("Tuned {i}"), "content": PROMPT, "temperature": 0.4}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["data"]["temperature"], 0.4, "{body}");
+    }
+}
+
+#[tokio::test]
 async fn last_activity_is_the_newest_conversation_not_an_edit() {
     let server = TestServer::start().await;
     let key = server.key("Acme", PlanId::Pro).await;
