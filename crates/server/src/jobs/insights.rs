@@ -12,7 +12,7 @@ use crate::clock::rfc3339;
 use crate::engine::{AnalysisInput, ConversationAnalysis, Engine, EngineError};
 use crate::state::AppState;
 use crate::store::insights::{record_insights_failure, save_insights, InsightsJob};
-use crate::store::sql::lock_all_named;
+use crate::store::sql::{commit_without_waiting_for_disk, lock_all_named};
 use crate::store::usage::{add_usage, UsageDelta};
 use crate::store::webhooks::queue_event;
 
@@ -80,6 +80,11 @@ async fn record(
 ) -> anyhow::Result<()> {
     let now = state.clock.now_ms();
     let mut tx = state.store.begin_write().await?;
+    // Readings are derived: if a crash loses this commit, it loses the jobs' removal with
+    // it, and the conversations are read again (at worst an `insights.generated` already
+    // sent is sent again, as any webhook may be). So the agents' and usage rows this
+    // shares with creates are not held through a disk flush.
+    commit_without_waiting_for_disk(&mut tx).await?;
     // Two processes recording readings of one account's conversations would update its
     // agents' and usage rows in different orders and deadlock: they take turns per account.
     let accounts: std::collections::BTreeSet<&str> = finished

@@ -6,7 +6,7 @@ use converra_api::insights::{Metric, Severity};
 use sqlx::{AnyConnection, Row};
 
 use super::leases::LEASE_MS;
-use super::sql::{flag, lock_conversation, read_flag};
+use super::sql::{commit_without_waiting_for_disk, flag, lock_conversation, read_flag};
 use super::{Backend, SqlBuilder, Store};
 use crate::engine::records::{ConversationFacts, InsightRow, IssueRow, StepRow};
 use crate::engine::{ConversationAnalysis, IssueKind, MetricScores};
@@ -132,6 +132,8 @@ impl Store {
             }
             Backend::Postgres => {
                 let mut tx = self.begin_write().await?;
+                // A lease lost in a crash only lets the job be claimed again.
+                commit_without_waiting_for_disk(&mut tx).await?;
                 let claimed: Vec<String> = sqlx::query_scalar(
                     "UPDATE insights_jobs SET lease_owner = $1, lease_expires_at = $2 WHERE conversation_id IN ( \
                      SELECT conversation_id FROM insights_jobs WHERE next_attempt_at <= $3 \

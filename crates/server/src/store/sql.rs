@@ -65,6 +65,19 @@ pub async fn lock_named(conn: &mut sqlx::AnyConnection, name: &str) -> sqlx::Res
     Ok(())
 }
 
+/// Lets the transaction on `conn` commit without waiting for its write-ahead log to reach
+/// the disk (PostgreSQL's `synchronous_commit = off`, for this transaction only). For
+/// writes that can be lost in a crash and redone: a lease, or insights read again when
+/// their job comes back with them. A no-op on SQLite.
+pub async fn commit_without_waiting_for_disk(conn: &mut sqlx::AnyConnection) -> sqlx::Result<()> {
+    if Backend::of(conn) == Backend::Postgres {
+        sqlx::query("SET LOCAL synchronous_commit TO OFF")
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Holds every lock in `names` until the transaction on `conn` ends, taken in one global
 /// order (of their keys), so two transactions that each need several of them never
 /// deadlock. A no-op on SQLite, as [`lock_named`].
