@@ -2,10 +2,14 @@
 //! the dashboard's static files.
 
 use std::net::SocketAddr;
+use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderName, HeaderValue, Method};
-use axum::routing::any;
+use axum::middleware::Next;
+use axum::response::{IntoResponse as _, Response};
+use axum::routing::{any, get};
 use axum::serve::ListenerExt as _;
 use axum::Router;
 use converra_api::ErrorCode;
@@ -53,7 +57,7 @@ pub fn router(state: AppState) -> Router {
         // Inside the routing, where the matched route template is known.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::metrics::count_request,
+            count_request,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.config.body_limit,
@@ -74,7 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/{*rest}", any(unknown_endpoint))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::metrics::count_request,
+            count_request,
         ));
     let mut app = Router::new()
         .nest(converra_api::BASE_PATH, api)
@@ -99,6 +103,57 @@ pub fn router(state: AppState) -> Router {
     .with_state(state)
 }
 
+/// The route of a request no route matched: one label, whatever the path, so a scan of
+/// random paths cannot grow the metrics. (Unknown paths under `/api` match `/api/{*rest}`.)
+const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// Middleware: counts each API request under its route template (`/api/v1/agents/{id}`,
+/// never the path itself, so ids do not multiply the series) and times it.
+pub async fn count_request(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
+        .to_owned();
+    let response = next.run(request).await;
+    state.metrics.record_request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+/// The metrics listener's routes (`--metrics-addr`, apart from the API): `GET /metrics`
+/// alone.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(scrape))
+        .with_state(state)
+}
+
+async fn scrape(State(state): State<AppState>) -> Response {
+    let now = state.clock.now_ms();
+    match state.store.queue_stats(now).await {
+        Ok(queues) => (
+            [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            state.metrics.render(&queues),
+        )
+            .into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "reading queue depths for /metrics failed");
+            ApiError::from(err).into_response()
+        }
+    }
+}
+
 /// Seconds a client is asked to wait before retrying a request that timed out.
 const RETRY_AFTER_TIMEOUT_SECS: u64 = 5;
 
@@ -110,7 +165,6 @@ async fn abandon_slow_request(
     request: Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    use axum::response::IntoResponse as _;
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::new(

@@ -254,7 +254,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("listening for metrics on {addr}"))?;
             tracing::info!(addr = %listener.local_addr()?, "serving Prometheus metrics at /metrics");
-            let metrics = crate::metrics::router(state.clone());
+            let metrics = crate::app::metrics_router(state.clone());
             Some(tokio::spawn(
                 async move { axum::serve(listener, metrics).await },
             ))

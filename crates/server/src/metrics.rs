@@ -1,5 +1,5 @@
-//! Operators' metrics in Prometheus's text format, served on `--metrics-addr` apart from
-//! the API: requests by route and status, their latency, each queue's depth and oldest job,
+//! Operators' metrics in Prometheus's text format (served on `--metrics-addr` apart from
+//! the API, by `app::metrics_router`): requests by route and status, their latency, each queue's depth and oldest job,
 //! and webhook delivery attempts by result.
 //!
 //! Request and webhook counts are this process's own, since it started (Prometheus sums
@@ -9,26 +9,13 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
-
-use crate::state::AppState;
 use crate::store::QueueStats;
 
 /// Upper bounds of the latency histogram's buckets, in seconds.
 const LATENCY_BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
-
-/// The route of a request no route matched: one label, whatever the path, so a scan of
-/// random paths cannot grow the metrics. (Unknown paths under `/api` match `/api/{*rest}`.)
-const UNMATCHED_ROUTE: &str = "unmatched";
 
 /// What a webhook delivery attempt came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -249,52 +236,6 @@ fn escape_label(value: &str) -> String {
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
-}
-
-/// Middleware: counts each API request under its route template (`/api/v1/agents/{id}`,
-/// never the path itself, so ids do not multiply the series) and times it.
-pub async fn count_request(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
-        .to_owned();
-    let response = next.run(request).await;
-    state.metrics.record_request(
-        &method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
-    response
-}
-
-/// The metrics listener's routes: `GET /metrics` alone.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/metrics", get(scrape))
-        .with_state(state)
-}
-
-async fn scrape(State(state): State<AppState>) -> Response {
-    let now = state.clock.now_ms();
-    match state.store.queue_stats(now).await {
-        Ok(queues) => (
-            [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-            state.metrics.render(&queues),
-        )
-            .into_response(),
-        Err(err) => {
-            tracing::warn!(error = %err, "reading queue depths for /metrics failed");
-            crate::error::ApiError::from(err).into_response()
-        }
-    }
 }
 
 #[cfg(test)]
