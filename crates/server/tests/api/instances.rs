@@ -53,6 +53,21 @@ async fn instance_with(
     (base, tx, store)
 }
 
+/// A PostgreSQL database for several instances, a store on it for the test's own reads,
+/// and a key of account "Acme"; `None` over SQLite (one process's file), and the test is
+/// skipped.
+async fn shared_database(plan: PlanId) -> Option<(tempfile::TempDir, Database, Store, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    let db = test_database(dir.path()).await;
+    if matches!(db, Database::Sqlite(_)) {
+        eprintln!("needs CONVERRA_TEST_POSTGRES: several instances share only PostgreSQL");
+        return None;
+    }
+    let admin = Store::connect(&db, Durability::Normal).await.unwrap();
+    let key = admin.issue_key("Acme", plan, START_MS).await.unwrap().key;
+    Some((dir, db, admin, key))
+}
+
 /// Sends every body at once, the i-th to instance i mod 3, and answers in order.
 async fn post_all(
     bases: &[String],
@@ -81,18 +96,9 @@ async fn post_all(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_instances_on_one_database_hold_the_limits_and_register_an_agent_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = test_database(dir.path()).await;
-    if matches!(db, Database::Sqlite(_)) {
-        eprintln!("needs CONVERRA_TEST_POSTGRES: several instances share only PostgreSQL");
+    let Some((_dir, db, admin, key)) = shared_database(PlanId::Enterprise).await else {
         return;
-    }
-    let admin = Store::connect(&db, Durability::Normal).await.unwrap();
-    let key = admin
-        .issue_key("Acme", PlanId::Enterprise, START_MS)
-        .await
-        .unwrap()
-        .key;
+    };
     let mut bases = Vec::new();
     let mut _stops = Vec::new();
     for _ in 0..3 {
@@ -178,18 +184,9 @@ async fn three_instances_on_one_database_hold_the_limits_and_register_an_agent_o
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_webhook_event_is_delivered_once_by_three_instances() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = test_database(dir.path()).await;
-    if matches!(db, Database::Sqlite(_)) {
-        eprintln!("needs CONVERRA_TEST_POSTGRES: several instances share only PostgreSQL");
+    let Some((_dir, db, admin, key)) = shared_database(PlanId::Pro).await else {
         return;
-    }
-    let admin = Store::connect(&db, Durability::Normal).await.unwrap();
-    let key = admin
-        .issue_key("Acme", PlanId::Pro, START_MS)
-        .await
-        .unwrap()
-        .key;
+    };
     let mut bases = Vec::new();
     let mut _stops = Vec::new();
     for _ in 0..3 {
@@ -251,18 +248,9 @@ async fn work_queued_elsewhere_wakes_an_idle_instance_at_once() {
     use converra_server::store::insights::queue_insights;
     use converra_server::store::notify::Channel;
 
-    let dir = tempfile::tempdir().unwrap();
-    let db = test_database(dir.path()).await;
-    if matches!(db, Database::Sqlite(_)) {
-        eprintln!("needs CONVERRA_TEST_POSTGRES: several instances share only PostgreSQL");
+    let Some((_dir, db, admin, key)) = shared_database(PlanId::Pro).await else {
         return;
-    }
-    let admin = Store::connect(&db, Durability::Normal).await.unwrap();
-    let key = admin
-        .issue_key("Acme", PlanId::Pro, START_MS)
-        .await
-        .unwrap()
-        .key;
+    };
     // An instance that, unwoken, would not look for work for an hour.
     let hour = ServerConfig {
         job_poll: std::time::Duration::from_secs(3_600),
@@ -357,18 +345,9 @@ async fn write_until_refused(base: String, key: String, writers: usize) -> Vec<S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_instance_loses_no_acknowledged_write_and_its_job_is_taken_over_after_its_lease() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = test_database(dir.path()).await;
-    if matches!(db, Database::Sqlite(_)) {
-        eprintln!("needs CONVERRA_TEST_POSTGRES: several instances share only PostgreSQL");
+    let Some((_dir, db, admin, key)) = shared_database(PlanId::Enterprise).await else {
         return;
-    }
-    let admin = Store::connect(&db, Durability::Normal).await.unwrap();
-    let key = admin
-        .issue_key("Acme", PlanId::Enterprise, START_MS)
-        .await
-        .unwrap()
-        .key;
+    };
     // Instance A is a process on the real clock, killed while its run waits on the model.
     let port = free_port();
     let a = format!("http://127.0.0.1:{port}/api/v1");
