@@ -224,6 +224,9 @@ pub async fn create_conversation(
     let now = state.clock.now_ms();
     let mut tx = state.store.begin_write().await?;
     if let Some(key) = &new.idempotency_key {
+        // A retry racing its first request waits for it, then finds what it created
+        // (PostgreSQL; SQLite's one writer already orders them).
+        lock_named(&mut tx, &format!("idempotency:{}:{key}", account.id)).await?;
         if let Some(existing) =
             conversation_store::find_idempotent(&mut tx, &account.id, key, now).await?
         {

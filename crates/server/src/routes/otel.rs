@@ -37,6 +37,7 @@ use crate::store::agents::{self as agent_store, AgentChange, NewAgent, VersionOr
 use crate::store::conversations::{self as conversation_store, NewConversation};
 use crate::store::insights::queue_insights;
 use crate::store::otel as otel_store;
+use crate::store::sql::lock_named;
 use crate::store::usage::{add_usage, UsageDelta};
 
 pub fn router() -> Router<AppState> {
@@ -138,6 +139,7 @@ pub async fn export_traces(
     let request: ExportTraceServiceRequest = decode(&raw, encoding).map_err(decode_error)?;
     let keys = spans::span_keys(&request);
     let mut tx = state.store.begin_write().await?;
+    take_ingest_turn(&mut tx, &account).await?;
     let seen = otel_store::seen_items(&mut tx, &account.id, &keys).await?;
     let reading = spans::read_traces(&request, &seen);
     let woken = ingest(&state, &mut tx, &account, reading.turns).await?;
@@ -151,6 +153,14 @@ pub async fn export_traces(
         &ExportTraceServiceResponse { partial_success },
         encoding,
     ))
+}
+
+/// An account's exports take turns (PostgreSQL; SQLite's one writer already orders them):
+/// what an export adds depends on the spans and conversations earlier ones stored, so a
+/// retried copy racing its original must see what the original wrote.
+async fn take_ingest_turn(tx: &mut sqlx::AnyConnection, account: &AccountRecord) -> ApiResult<()> {
+    lock_named(tx, &format!("otel-ingest:{}", account.id)).await?;
+    Ok(())
 }
 
 /// Takes an OTLP log export whose records carry message content as events
@@ -172,6 +182,7 @@ pub async fn export_logs(
     let request: ExportLogsServiceRequest = decode(&raw, encoding).map_err(decode_error)?;
     let keys = logs::record_keys(&request);
     let mut tx = state.store.begin_write().await?;
+    take_ingest_turn(&mut tx, &account).await?;
     let seen = otel_store::seen_items(&mut tx, &account.id, &keys).await?;
     let reading = logs::read_logs(&request, &seen);
     let woken = ingest(&state, &mut tx, &account, reading.turns).await?;

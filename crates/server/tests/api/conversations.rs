@@ -362,6 +362,42 @@ async fn an_idempotency_key_returns_the_first_conversation_for_a_day() {
     assert_ne!(first["data"]["id"], later["data"]["id"]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn retries_racing_with_one_idempotency_key_all_get_the_one_conversation() {
+    // A client that timed out and retried while its first request still runs: on
+    // PostgreSQL the requests run at once, not one after another.
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    let (status, _) = server
+        .post(
+            "/conversations",
+            &key,
+            json!({"agentName": "A", "content": "User: first"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let body = json!({"agentName": "A", "content": "User: hi", "idempotencyKey": "retry-7"});
+    let racing: Vec<_> = (0..8)
+        .map(|_| {
+            let request = server
+                .http
+                .post(format!("{}/conversations", server.base))
+                .bearer_auth(&key)
+                .json(&body);
+            tokio::spawn(send(request))
+        })
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for answer in racing {
+        let (status, body) = answer.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        ids.insert(body["data"]["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let (_, list) = server.get("/conversations", &key).await;
+    assert_eq!(list["pagination"]["total"], 2);
+}
+
 #[tokio::test]
 async fn list_filters_and_full_text_search() {
     let server = TestServer::start().await;

@@ -328,6 +328,41 @@ async fn a_retried_export_adds_nothing_and_a_changed_prompt_is_a_new_version() {
     assert_eq!(newest["content"], "You refund orders politely.");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_copies_of_one_export_make_one_conversation() {
+    // An exporter that timed out and retried while its first export still runs (on
+    // PostgreSQL, or another instance, the two run at once).
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    let request = genai_conversation("You refund orders.").encode_to_vec();
+    let racing: Vec<_> = (0..6)
+        .map(|_| {
+            let send = server
+                .request(Method::POST, TRACES, Some(&key))
+                .header("content-type", "application/x-protobuf")
+                .body(request.clone())
+                .send();
+            tokio::spawn(async move { send.await.expect("reaches the server").status() })
+        })
+        .collect();
+    for answer in racing {
+        assert_eq!(answer.await.unwrap(), 200);
+    }
+    let conversation = only_conversation(&server, &key).await;
+    let single = TestServer::start().await;
+    let single_key = single.key("Acme", PlanId::Pro).await;
+    post_traces(
+        &single,
+        &single_key,
+        &genai_conversation("You refund orders."),
+    )
+    .await;
+    let expected = only_conversation(&single, &single_key).await;
+    assert_eq!(transcript(&conversation), transcript(&expected));
+    let (_, usage) = server.get("/usage", &key).await;
+    assert_eq!(usage["data"]["conversations"]["used"], 1);
+}
+
 #[tokio::test]
 async fn openllmetry_attributes_in_gzip_json_read_the_same() {
     let server = TestServer::start().await;
