@@ -740,22 +740,16 @@ fn push_filter(
             query.push(" AND f.body MATCH ").push_bind(fts.clone());
         }
         Some(Search::PostgresWithinList(tsquery)) => {
-            query
-                .push(" AND c.id IN (SELECT conversation_id FROM conversation_search WHERE account_id = ")
-                .push_bind(account_id.to_owned())
-                .push(" AND body @@ to_tsquery('simple', ")
-                .push_bind(tsquery.clone())
-                .push("))");
+            query.push(" AND c.id IN (");
+            push_postgres_matches(query, account_id, tsquery);
+            query.push(")");
         }
         // The matches, gathered once into an array before the scan: the planner then looks
         // each one up instead of walking the list.
         Some(Search::PostgresFromMatches(tsquery)) => {
-            query
-                .push(" AND c.id = ANY(ARRAY(SELECT conversation_id FROM conversation_search WHERE account_id = ")
-                .push_bind(account_id.to_owned())
-                .push(" AND body @@ to_tsquery('simple', ")
-                .push_bind(tsquery.clone())
-                .push(")))");
+            query.push(" AND c.id = ANY(ARRAY(");
+            push_postgres_matches(query, account_id, tsquery);
+            query.push("))");
         }
         Some(Search::WithinList(fts)) => {
             query
@@ -765,6 +759,16 @@ fn push_filter(
         }
         None => {}
     }
+}
+
+/// The ids of the account's conversations whose words match `tsquery` (PostgreSQL).
+fn push_postgres_matches(query: &mut SqlBuilder, account_id: &str, tsquery: &str) {
+    query
+        .push("SELECT conversation_id FROM conversation_search WHERE account_id = ")
+        .push_bind(account_id.to_owned())
+        .push(" AND body @@ to_tsquery('simple', ")
+        .push_bind(tsquery.to_owned())
+        .push(")");
 }
 
 /// Whether `filter` narrows the list by nothing but (at most) an agent: then its total is
