@@ -68,14 +68,26 @@ pub async fn run_next_benchmark(state: AppState) -> anyhow::Result<bool> {
             tracing::warn!(benchmark = %id, code, %message, "benchmark failed");
             state
                 .store
-                .fail_benchmark(&id, code, &message, state.clock.now_ms())
+                .fail_benchmark(
+                    &claimed.account_id,
+                    &id,
+                    code,
+                    &message,
+                    state.clock.now_ms(),
+                )
                 .await?;
         }
         Err(RunError::Engine(err)) => {
             tracing::warn!(benchmark = %id, error = %err, "benchmark failed on the engine");
             state
                 .store
-                .fail_benchmark(&id, err.code(), &err.to_string(), state.clock.now_ms())
+                .fail_benchmark(
+                    &claimed.account_id,
+                    &id,
+                    err.code(),
+                    &err.to_string(),
+                    state.clock.now_ms(),
+                )
                 .await?;
         }
         Err(RunError::Internal(err)) => {
@@ -84,6 +96,7 @@ pub async fn run_next_benchmark(state: AppState) -> anyhow::Result<bool> {
             state
                 .store
                 .fail_benchmark(
+                    &claimed.account_id,
                     &id,
                     "INTERNAL_ERROR",
                     "An internal error stopped this benchmark; it has been logged",
@@ -156,7 +169,7 @@ async fn run(
     let judge = state.engine_for(&claimed.account_id).await?;
     state
         .store
-        .set_benchmark_engine(&benchmark.id, &judge.name())
+        .set_benchmark_engine(&claimed.account_id, &benchmark.id, &judge.name())
         .await?;
     let arms = arms(state, claimed, &judge).await?;
     let cells = cells(claimed)?;
@@ -417,7 +430,16 @@ async fn record_completion(
     let winner = winner(&results);
     let now = state.clock.now_ms();
     let mut tx = state.store.begin_write().await?;
-    if !complete_benchmark(&mut tx, &benchmark.id, &results, winner.as_deref(), now).await? {
+    if !complete_benchmark(
+        &mut tx,
+        &claimed.account_id,
+        &benchmark.id,
+        &results,
+        winner.as_deref(),
+        now,
+    )
+    .await?
+    {
         // Cancelled or deleted after its last run: nothing to record, nothing to announce.
         return Ok(());
     }

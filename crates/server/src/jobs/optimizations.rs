@@ -160,16 +160,19 @@ async fn fail(state: &AppState, run: &OptimizationRecord, error: JobError) -> an
     tracing::warn!(optimization = %run.id, code = %error.code, message = %error.message, "optimization failed");
     let now = state.clock.now_ms();
     let mut tx = state.store.begin_write().await?;
-    let status: String = sqlx::query_scalar("SELECT status FROM optimizations WHERE id = $1")
-        .bind(&run.id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM optimizations WHERE account_id = $1 AND id = $2")
+            .bind(&run.account_id)
+            .bind(&run.id)
+            .fetch_one(&mut *tx)
+            .await?;
     if status != "running" {
         // Stopped meanwhile: the stop is what the user asked for; keep it.
         return Ok(());
     }
     finish_optimization(
         &mut tx,
+        &run.account_id,
         &run.id,
         &Finish {
             status: OptimizationStatus::Failed,
@@ -213,12 +216,12 @@ async fn execute(
     if !progress(state, run, OptimizationPhase::Analyzing, 0, planned).await? {
         return Ok(());
     }
-    let mut variants = state.store.variants(&run.id).await?;
+    let mut variants = state.store.variants(&run.account_id, &run.id).await?;
     if variants.is_empty() {
         if !generate_variants(state, run, engine, &cells, &tools).await? {
             return Ok(());
         }
-        variants = state.store.variants(&run.id).await?;
+        variants = state.store.variants(&run.account_id, &run.id).await?;
     }
     let arms: Vec<&VariantRecord> = variants.iter().collect();
     let total = u32::try_from(cells.len() * arms.len()).unwrap_or(u32::MAX);
@@ -287,7 +290,14 @@ async fn progress(
 ) -> anyhow::Result<bool> {
     state
         .store
-        .record_progress(&run.id, phase, completed, total, state.clock.now_ms())
+        .record_progress(
+            &run.account_id,
+            &run.id,
+            phase,
+            completed,
+            total,
+            state.clock.now_ms(),
+        )
         .await
 }
 
@@ -352,7 +362,7 @@ async fn generate_variants(
             count_tokens(state, &run.account_id, evolved.engine_tokens).await?;
             if !state
                 .store
-                .record_generation(&run.id, None, state.clock.now_ms())
+                .record_generation(&run.account_id, &run.id, None, state.clock.now_ms())
                 .await?
             {
                 return Ok(false);
@@ -376,7 +386,11 @@ async fn generate_variants(
     count_tokens(state, &run.account_id, tokens).await?;
     state
         .store
-        .insert_variants(&run.id, &variant_rows(control, &proposals)?)
+        .insert_variants(
+            &run.account_id,
+            &run.id,
+            &variant_rows(control, &proposals)?,
+        )
         .await?;
     Ok(true)
 }
@@ -434,7 +448,7 @@ async fn play_round(
     };
     let done: BTreeSet<(String, u32)> = state
         .store
-        .scored_simulations(&run.id, retest)
+        .scored_simulations(&run.account_id, &run.id, retest)
         .await?
         .into_iter()
         .map(|(variant, s)| (variant, s.cell.saturating_sub(offset)))
@@ -467,7 +481,12 @@ async fn play_round(
         .await?;
         state
             .store
-            .insert_simulations(&run.id, &played.simulations, state.clock.now_ms())
+            .insert_simulations(
+                &run.account_id,
+                &run.id,
+                &played.simulations,
+                state.clock.now_ms(),
+            )
             .await?;
         count_tokens(state, &run.account_id, played.engine_tokens).await?;
         completed =
@@ -486,7 +505,11 @@ async fn arms_of(
     variants: &[VariantRecord],
 ) -> anyhow::Result<Vec<Vec<ScoredSimulation>>> {
     let mut by_variant: BTreeMap<String, Vec<ScoredSimulation>> = BTreeMap::new();
-    for (variant, simulation) in state.store.scored_simulations(&run.id, false).await? {
+    for (variant, simulation) in state
+        .store
+        .scored_simulations(&run.account_id, &run.id, false)
+        .await?
+    {
         by_variant.entry(variant).or_default().push(simulation);
     }
     Ok(variants
@@ -501,7 +524,11 @@ async fn retest_by_variant(
     run: &OptimizationRecord,
 ) -> anyhow::Result<BTreeMap<String, Vec<ScoredSimulation>>> {
     let mut by_variant: BTreeMap<String, Vec<ScoredSimulation>> = BTreeMap::new();
-    for (variant, simulation) in state.store.scored_simulations(&run.id, true).await? {
+    for (variant, simulation) in state
+        .store
+        .scored_simulations(&run.account_id, &run.id, true)
+        .await?
+    {
         by_variant.entry(variant).or_default().push(simulation);
     }
     Ok(by_variant)

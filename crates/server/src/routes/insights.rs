@@ -123,9 +123,9 @@ pub async fn conversation_insights(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Data<ConversationInsightsState>>> {
     state.store.conversation(&account.id, &id).await?;
-    let lifecycle = state.store.insights_lifecycle(&id).await?;
+    let lifecycle = state.store.insights_lifecycle(&account.id, &id).await?;
     if lifecycle.status == InsightsStatus::Ready {
-        if let Some(stored) = state.store.stored_insights(&id).await? {
+        if let Some(stored) = state.store.stored_insights(&account.id, &id).await? {
             let fleet = state.store.fleet_metric_means(&account.id).await?;
             return Ok(Json(Data::new(ConversationInsightsState::Ready(Box::new(
                 insights_body(&id, stored, fleet),

@@ -356,7 +356,7 @@ pub async fn list_variants(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Data<Vec<Variant>>>> {
     let run = state.store.optimization(&account.id, &id).await?;
-    let records = state.store.variants(&id).await?;
+    let records = state.store.variants(&account.id, &id).await?;
     let mut variants = Vec::with_capacity(records.len());
     for record in records {
         let live = state
@@ -411,7 +411,7 @@ pub async fn apply_variant(
             "var_control is the agent's current prompt; there is nothing to apply",
         ));
     }
-    let variants = optimization_store::variants_in(&mut tx, &id).await?;
+    let variants = optimization_store::variants_in(&mut tx, &account.id, &id).await?;
     let variant = variants
         .into_iter()
         .find(|v| v.public_id() == variant_id)
@@ -432,7 +432,15 @@ pub async fn apply_variant(
         now,
     )
     .await?;
-    optimization_store::record_applied_variant(&mut tx, &id, &agent.id, &variant_id, now).await?;
+    optimization_store::record_applied_variant(
+        &mut tx,
+        &account.id,
+        &id,
+        &agent.id,
+        &variant_id,
+        now,
+    )
+    .await?;
     let agent = agent_store::agent_in(&mut tx, &account.id, &agent.id).await?;
     queue_event(
         &mut tx,
@@ -492,6 +500,7 @@ pub async fn stop_optimization(
     };
     finish_optimization(
         &mut tx,
+        &account.id,
         &id,
         &Finish {
             status: OptimizationStatus::Stopped,
@@ -532,7 +541,7 @@ pub async fn get_simulation(
         .store
         .simulation(&account.id, &id, &simulation_id)
         .await?;
-    let variants = state.store.variants(&id).await?;
+    let variants = state.store.variants(&account.id, &id).await?;
     let variant = variants
         .iter()
         .find(|v| v.row_id == simulation.variant_row_id);

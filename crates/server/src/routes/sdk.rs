@@ -174,7 +174,7 @@ pub async fn active_variant(
         .unwrap_or_default();
     let winner = state
         .store
-        .variants(&run.id)
+        .variants(&run.account_id, &run.id)
         .await?
         .into_iter()
         .find(|v| v.public_id() == winner_id);

@@ -217,6 +217,7 @@ pub async fn insert_agent(
     }
     insert_version(
         conn,
+        account_id,
         &id,
         1,
         &agent.content,
@@ -241,6 +242,7 @@ fn unique_name_conflict(err: sqlx::Error, name: &str) -> StoreError {
 #[allow(clippy::too_many_arguments)] // one row's columns
 async fn insert_version(
     conn: &mut AnyConnection,
+    account_id: &str,
     agent_id: &str,
     version: u32,
     content: &str,
@@ -250,9 +252,10 @@ async fn insert_version(
     now_ms: i64,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO agent_versions (agent_id, version, content, content_hash, llm_model, source, \
-         optimization_id, variant_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO agent_versions (account_id, agent_id, version, content, content_hash, llm_model, \
+         source, optimization_id, variant_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
+    .bind(account_id)
     .bind(agent_id)
     .bind(i64::from(version))
     .bind(content)
@@ -326,7 +329,7 @@ pub async fn update_agent(
     }
     if new_version {
         insert_version(
-            conn, agent_id, version, &content, &hash, &llm_model, origin, now_ms,
+            conn, account_id, agent_id, version, &content, &hash, &llm_model, origin, now_ms,
         )
         .await?;
     }
@@ -341,7 +344,8 @@ pub async fn agent_by_hash(
 ) -> StoreResult<Option<Agent>> {
     let row = sqlx::query(
         "SELECT a.* FROM agents a WHERE a.account_id = $1 AND (a.content_hash = $2 OR EXISTS \
-         (SELECT 1 FROM agent_versions v WHERE v.agent_id = a.id AND v.content_hash = $2)) \
+         (SELECT 1 FROM agent_versions v WHERE v.account_id = a.account_id AND v.agent_id = a.id \
+         AND v.content_hash = $2)) \
          ORDER BY (a.content_hash = $2) DESC, a.created_at DESC LIMIT 1",
     )
     .bind(account_id)
@@ -360,8 +364,7 @@ impl Store {
     /// Every prompt hash of the account (current and earlier versions) to its agent.
     pub async fn agent_hashes(&self, account_id: &str) -> StoreResult<Vec<(String, String)>> {
         let rows = sqlx::query(
-            "SELECT v.content_hash, v.agent_id FROM agent_versions v JOIN agents a ON a.id = v.agent_id \
-             WHERE a.account_id = $1 ORDER BY v.created_at",
+            "SELECT content_hash, agent_id FROM agent_versions WHERE account_id = $1 ORDER BY created_at",
         )
         .bind(account_id)
         .fetch_all(self.pool())
@@ -405,7 +408,8 @@ impl Store {
         let mut conn = self.pool().acquire().await?;
         agent_in(&mut conn, account_id, agent_id).await?;
         let rows =
-            sqlx::query("SELECT * FROM agent_versions WHERE agent_id = $1 ORDER BY version DESC")
+            sqlx::query("SELECT * FROM agent_versions WHERE account_id = $1 AND agent_id = $2 ORDER BY version DESC")
+                .bind(account_id)
                 .bind(agent_id)
                 .fetch_all(&mut *conn)
                 .await?;
@@ -426,13 +430,18 @@ impl Store {
     ) -> StoreResult<(Vec<AgentVersion>, Pagination)> {
         let mut conn = self.pool().acquire().await?;
         agent_in(&mut conn, account_id, agent_id).await?;
-        let total: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM agent_versions WHERE agent_id = $1")
-                .bind(agent_id)
-                .fetch_one(&mut *conn)
-                .await?;
-        let mut query = SqlBuilder::new("SELECT * FROM agent_versions WHERE agent_id = ");
-        query.push_bind(agent_id);
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM agent_versions WHERE account_id = $1 AND agent_id = $2",
+        )
+        .bind(account_id)
+        .bind(agent_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let mut query = SqlBuilder::new("SELECT * FROM agent_versions WHERE account_id = ");
+        query
+            .push_bind(account_id)
+            .push(" AND agent_id = ")
+            .push_bind(agent_id);
         if let Start::After { key, .. } = &page.start {
             query.push(" AND version < ").push_bind(*key);
         }

@@ -216,6 +216,7 @@ pub async fn delete_benchmark(
 /// then nothing changes and no event must be sent.
 pub async fn complete_benchmark(
     conn: &mut AnyConnection,
+    account_id: &str,
     benchmark_id: &str,
     results: &[BenchmarkResult],
     winner: Option<&str>,
@@ -224,11 +225,12 @@ pub async fn complete_benchmark(
     let updated = sqlx::query(
         "UPDATE benchmarks SET status = 'completed', results = $1, winner = $2, \
          completed_runs = total_runs, completed_at = $3, updated_at = $3 \
-         WHERE id = $4 AND status = 'running'",
+         WHERE account_id = $4 AND id = $5 AND status = 'running'",
     )
     .bind(serde_json::to_string(results)?)
     .bind(winner)
     .bind(now_ms)
+    .bind(account_id)
     .bind(benchmark_id)
     .execute(&mut *conn)
     .await?;
@@ -292,15 +294,17 @@ impl Store {
         let seed = seed_from_column(next.try_get("seed")?);
         sqlx::query(
             "UPDATE benchmarks SET status = 'running', completed_runs = 0, started_at = $1, \
-             updated_at = $1 WHERE id = $2",
+             updated_at = $1 WHERE account_id = $2 AND id = $3",
         )
         .bind(now_ms)
+        .bind(&account_id)
         .bind(&id)
         .execute(&mut *tx)
         .await?;
         take_lease(
             &mut tx,
             LeasedQueue::Benchmarks,
+            &account_id,
             &id,
             self.instance_id(),
             now_ms,
@@ -321,12 +325,14 @@ impl Store {
     /// since it was created).
     pub async fn set_benchmark_engine(
         &self,
+        account_id: &str,
         benchmark_id: &str,
         engine: &str,
     ) -> anyhow::Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE benchmarks SET engine = $1 WHERE id = $2")
+        sqlx::query("UPDATE benchmarks SET engine = $1 WHERE account_id = $2 AND id = $3")
             .bind(engine)
+            .bind(account_id)
             .bind(benchmark_id)
             .execute(&mut *tx)
             .await?;
@@ -359,10 +365,11 @@ impl Store {
         .await?;
         let updated = sqlx::query(
             "UPDATE benchmarks SET completed_runs = $1, updated_at = $2 \
-             WHERE id = $3 AND status = 'running'",
+             WHERE account_id = $3 AND id = $4 AND status = 'running'",
         )
         .bind(i64::from(completed_runs))
         .bind(now_ms)
+        .bind(account_id)
         .bind(benchmark_id)
         .execute(&mut *tx)
         .await?;
@@ -374,6 +381,7 @@ impl Store {
     /// as it is.
     pub async fn fail_benchmark(
         &self,
+        account_id: &str,
         benchmark_id: &str,
         code: &str,
         message: &str,
@@ -382,11 +390,12 @@ impl Store {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE benchmarks SET status = 'failed', error_code = $1, error_message = $2, \
-             completed_at = $3, updated_at = $3 WHERE id = $4 AND status = 'running'",
+             completed_at = $3, updated_at = $3 WHERE account_id = $4 AND id = $5 AND status = 'running'",
         )
         .bind(code)
         .bind(message)
         .bind(now_ms)
+        .bind(account_id)
         .bind(benchmark_id)
         .execute(&mut *tx)
         .await?;

@@ -182,7 +182,7 @@ async fn read_conversation(
     lock: &str,
 ) -> StoreResult<Conversation> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT c.*, a.name AS agent_name FROM conversations c JOIN agents a ON a.id = c.agent_id \
+        "SELECT c.*, a.name AS agent_name FROM conversations c JOIN agents a ON a.account_id = c.account_id AND a.id = c.agent_id \
          WHERE c.id = $1 AND c.account_id = $2{lock}"
     )))
     .bind(id)
@@ -216,10 +216,13 @@ pub async fn find_idempotent(
     if now_ms - created_at < IDEMPOTENCY_WINDOW_MS {
         return conversation_in(conn, account_id, &id).await.map(Some);
     }
-    sqlx::query("UPDATE conversations SET idempotency_key = NULL WHERE id = $1")
-        .bind(&id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE conversations SET idempotency_key = NULL WHERE account_id = $1 AND id = $2",
+    )
+    .bind(account_id)
+    .bind(&id)
+    .execute(&mut *conn)
+    .await?;
     Ok(None)
 }
 
@@ -283,15 +286,18 @@ pub async fn insert_conversation_row(
     .await?;
     index_text(
         conn,
+        account_id,
         &id,
         &searchable_text(new.title.as_deref(), &new.messages),
         false,
     )
     .await?;
     sqlx::query(
-        "UPDATE agents SET conversation_count = conversation_count + 1, last_activity_at = $1 WHERE id = $2",
+        "UPDATE agents SET conversation_count = conversation_count + 1, last_activity_at = $1 \
+         WHERE account_id = $2 AND id = $3",
     )
     .bind(now_ms)
+    .bind(account_id)
     .bind(&new.agent_id)
     .execute(&mut *conn)
     .await?;
@@ -306,16 +312,18 @@ fn json<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
 /// Gives the search index a conversation's text (replacing what it had when `replace`).
 async fn index_text(
     conn: &mut AnyConnection,
+    account_id: &str,
     id: &str,
     text: &str,
     replace: bool,
 ) -> sqlx::Result<()> {
     if Backend::of(conn) == Backend::Postgres {
         sqlx::query(
-            "INSERT INTO conversation_search (conversation_id, account_id, body) \
-             SELECT id, account_id, to_tsvector('simple', $2) FROM conversations WHERE id = $1 \
-             ON CONFLICT (conversation_id) DO UPDATE SET body = excluded.body",
+            "INSERT INTO conversation_search (account_id, conversation_id, body) \
+             VALUES ($1, $2, to_tsvector('simple', $3)) \
+             ON CONFLICT (account_id, conversation_id) DO UPDATE SET body = excluded.body",
         )
+        .bind(account_id)
         .bind(id)
         .bind(folded_words(text))
         .execute(&mut *conn)
@@ -367,7 +375,8 @@ pub async fn append_messages(
         .or(current.tool_definitions);
     sqlx::query(
         "UPDATE conversations SET messages = $1, message_count = $2, total_tokens = $3, has_failed_steps = $4, \
-         status = $5, session_id = $6, metadata = $7, tool_definitions = $8, updated_at = $9 WHERE id = $10",
+         status = $5, session_id = $6, metadata = $7, tool_definitions = $8, updated_at = $9 \
+         WHERE account_id = $10 AND id = $11",
     )
     .bind(json(&messages)?)
     .bind(i64::try_from(messages.len()).unwrap_or(i64::MAX))
@@ -378,18 +387,21 @@ pub async fn append_messages(
     .bind(json(&metadata)?)
     .bind(tool_definitions.as_ref().map(json).transpose()?)
     .bind(now_ms)
+    .bind(account_id)
     .bind(id)
     .execute(&mut *conn)
     .await?;
     index_text(
         conn,
+        account_id,
         id,
         &searchable_text(current.title.as_deref(), &messages),
         true,
     )
     .await?;
-    sqlx::query("UPDATE agents SET last_activity_at = $1 WHERE id = $2")
+    sqlx::query("UPDATE agents SET last_activity_at = $1 WHERE account_id = $2 AND id = $3")
         .bind(now_ms)
+        .bind(account_id)
         .bind(&current.agent_id)
         .execute(&mut *conn)
         .await?;
@@ -413,7 +425,7 @@ pub async fn rewrite_transcript(
     let before = i64::try_from(current.total_tokens).unwrap_or(i64::MAX);
     sqlx::query(
         "UPDATE conversations SET messages = $1, message_count = $2, total_tokens = $3, has_failed_steps = $4, \
-         llm_model = COALESCE(llm_model, $5), updated_at = $6 WHERE id = $7",
+         llm_model = COALESCE(llm_model, $5), updated_at = $6 WHERE account_id = $7 AND id = $8",
     )
     .bind(json(&messages)?)
     .bind(i64::try_from(messages.len()).unwrap_or(i64::MAX))
@@ -421,18 +433,21 @@ pub async fn rewrite_transcript(
     .bind(flag(sums.has_failed_steps))
     .bind(llm_model)
     .bind(now_ms)
+    .bind(account_id)
     .bind(id)
     .execute(&mut *conn)
     .await?;
     index_text(
         conn,
+        account_id,
         id,
         &searchable_text(current.title.as_deref(), messages),
         true,
     )
     .await?;
-    sqlx::query("UPDATE agents SET last_activity_at = $1 WHERE id = $2")
+    sqlx::query("UPDATE agents SET last_activity_at = $1 WHERE account_id = $2 AND id = $3")
         .bind(now_ms)
+        .bind(account_id)
         .bind(&current.agent_id)
         .execute(&mut *conn)
         .await?;
@@ -525,7 +540,7 @@ impl Store {
         };
 
         let mut query = SqlBuilder::new(format!(
-            "SELECT {SUMMARY_COLUMNS} FROM {from} JOIN agents a ON a.id = c.agent_id WHERE "
+            "SELECT {SUMMARY_COLUMNS} FROM {from} JOIN agents a ON a.account_id = c.account_id AND a.id = c.agent_id WHERE "
         ));
         push_filter(&mut query, account_id, filter, &bounds, search.as_ref());
         if let Start::After { key, id } = &page.start {
@@ -572,7 +587,8 @@ impl Store {
             pagination.next_cursor = None;
         }
         if let (Some(q), Some(_)) = (filter.q.as_deref(), &search) {
-            self.attach_snippets(&mut conversations, q).await?;
+            self.attach_snippets(account_id, &mut conversations, q)
+                .await?;
         }
         Ok((conversations, pagination))
     }
@@ -581,6 +597,7 @@ impl Store {
     /// was given: in what was said, or else in the title.
     async fn attach_snippets(
         &self,
+        account_id: &str,
         conversations: &mut [Conversation],
         q: &str,
     ) -> StoreResult<()> {
@@ -588,7 +605,8 @@ impl Store {
             return Ok(());
         }
         let mut query =
-            SqlBuilder::new("SELECT id, title, messages FROM conversations WHERE id IN (");
+            SqlBuilder::new("SELECT id, title, messages FROM conversations WHERE account_id = ");
+        query.push_bind(account_id.to_owned()).push(" AND id IN (");
         let mut ids = query.separated(", ");
         for conversation in conversations.iter() {
             ids.push_bind(conversation.id.clone());

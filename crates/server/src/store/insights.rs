@@ -40,7 +40,7 @@ pub async fn queue_insights(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO insights_jobs (conversation_id, account_id, next_attempt_at, created_at) VALUES ($1, $2, $3, $3) \
-         ON CONFLICT (conversation_id) DO UPDATE SET next_attempt_at = excluded.next_attempt_at, \
+         ON CONFLICT (account_id, conversation_id) DO UPDATE SET next_attempt_at = excluded.next_attempt_at, \
          generation = insights_jobs.generation + 1, lease_owner = NULL, lease_expires_at = NULL",
     )
     .bind(conversation_id)
@@ -50,8 +50,9 @@ pub async fn queue_insights(
     .await?;
     sqlx::query(
         "UPDATE conversations SET insights_status = 'pending', insights_attempts = 0, \
-         insights_error_code = NULL, insights_error = NULL WHERE id = $1",
+         insights_error_code = NULL, insights_error = NULL WHERE account_id = $1 AND id = $2",
     )
+    .bind(account_id)
     .bind(conversation_id)
     .execute(&mut *conn)
     .await?;
@@ -118,7 +119,7 @@ impl Store {
     ) -> anyhow::Result<Vec<InsightsJob>> {
         const JOBS: &str = "SELECT j.conversation_id, j.account_id, j.generation, c.agent_id, c.messages, \
              c.insights_attempts, c.created_at, a.content \
-             FROM insights_jobs j JOIN conversations c ON c.id = j.conversation_id JOIN agents a ON a.id = c.agent_id";
+             FROM insights_jobs j JOIN conversations c ON c.account_id = j.account_id AND c.id = j.conversation_id JOIN agents a ON a.account_id = c.account_id AND a.id = c.agent_id";
         let rows = match self.backend() {
             Backend::Sqlite => {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -134,12 +135,13 @@ impl Store {
                 let mut tx = self.begin_write().await?;
                 // A lease lost in a crash only lets the job be claimed again.
                 commit_without_waiting_for_disk(&mut tx).await?;
-                let claimed: Vec<String> = sqlx::query_scalar(
-                    "UPDATE insights_jobs SET lease_owner = $1, lease_expires_at = $2 WHERE conversation_id IN ( \
-                     SELECT conversation_id FROM insights_jobs WHERE next_attempt_at <= $3 \
+                let claimed: Vec<(String, String)> = sqlx::query_as(
+                    "UPDATE insights_jobs SET lease_owner = $1, lease_expires_at = $2 \
+                     WHERE (account_id, conversation_id) IN ( \
+                     SELECT account_id, conversation_id FROM insights_jobs WHERE next_attempt_at <= $3 \
                      AND (lease_expires_at IS NULL OR lease_expires_at < $3) \
                      ORDER BY next_attempt_at, conversation_id LIMIT $4 FOR UPDATE SKIP LOCKED) \
-                     RETURNING conversation_id",
+                     RETURNING account_id, conversation_id",
                 )
                 .bind(self.instance_id())
                 .bind(now_ms + LEASE_MS)
@@ -151,10 +153,16 @@ impl Store {
                     tx.commit().await?;
                     return Ok(Vec::new());
                 }
-                let mut query = SqlBuilder::new(format!("{JOBS} WHERE j.conversation_id IN ("));
-                let mut ids = query.separated(", ");
-                for id in &claimed {
-                    ids.push_bind(id.clone());
+                let mut query = SqlBuilder::new(format!(
+                    "{JOBS} WHERE (j.account_id, j.conversation_id) IN ("
+                ));
+                for (n, (account_id, conversation_id)) in claimed.iter().enumerate() {
+                    query
+                        .push(if n == 0 { "(" } else { ", (" })
+                        .push_bind(account_id.clone())
+                        .push(", ")
+                        .push_bind(conversation_id.clone())
+                        .push(")");
                 }
                 query.push(") ORDER BY j.next_attempt_at, j.conversation_id");
                 let rows = query.build().fetch_all(&mut *tx).await?;
@@ -187,12 +195,15 @@ impl Store {
 
     pub async fn insights_lifecycle(
         &self,
+        account_id: &str,
         conversation_id: &str,
     ) -> anyhow::Result<InsightsLifecycle> {
         let row = sqlx::query(
             "SELECT c.insights_status, c.insights_attempts, c.insights_error_code, c.insights_error, j.next_attempt_at \
-             FROM conversations c LEFT JOIN insights_jobs j ON j.conversation_id = c.id WHERE c.id = $1",
+             FROM conversations c LEFT JOIN insights_jobs j ON j.account_id = c.account_id AND j.conversation_id = c.id \
+             WHERE c.account_id = $1 AND c.id = $2",
         )
+        .bind(account_id)
         .bind(conversation_id)
         .fetch_one(self.pool())
         .await?;
@@ -210,11 +221,14 @@ impl Store {
 
     pub async fn stored_insights(
         &self,
+        account_id: &str,
         conversation_id: &str,
     ) -> anyhow::Result<Option<StoredInsights>> {
         let row = sqlx::query(
-            "SELECT id, engine, analysis, created_at, updated_at FROM conversation_insights WHERE conversation_id = $1",
+            "SELECT id, engine, analysis, created_at, updated_at FROM conversation_insights \
+             WHERE account_id = $1 AND conversation_id = $2",
         )
+        .bind(account_id)
         .bind(conversation_id)
         .fetch_optional(self.pool())
         .await?;
@@ -434,11 +448,13 @@ impl Store {
 /// Whether `job` is still the conversation's newest queueing (nothing re-queued it while
 /// it ran).
 async fn is_current(conn: &mut AnyConnection, job: &InsightsJob) -> sqlx::Result<bool> {
-    let generation: Option<i64> =
-        sqlx::query_scalar("SELECT generation FROM insights_jobs WHERE conversation_id = $1")
-            .bind(&job.conversation_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let generation: Option<i64> = sqlx::query_scalar(
+        "SELECT generation FROM insights_jobs WHERE account_id = $1 AND conversation_id = $2",
+    )
+    .bind(&job.account_id)
+    .bind(&job.conversation_id)
+    .fetch_optional(&mut *conn)
+    .await?;
     Ok(generation == Some(job.generation))
 }
 
@@ -451,13 +467,15 @@ pub async fn save_insights(
     analysis: &ConversationAnalysis,
     now_ms: i64,
 ) -> anyhow::Result<Option<String>> {
-    lock_conversation(conn, &job.conversation_id).await?;
+    lock_conversation(conn, &job.account_id, &job.conversation_id).await?;
     if !is_current(conn, job).await? {
         return Ok(None);
     }
     let previous: Option<(String, i64, f64)> = sqlx::query_as(
-        "SELECT id, created_at, quality_score FROM conversation_insights WHERE conversation_id = $1",
+        "SELECT id, created_at, quality_score FROM conversation_insights \
+         WHERE account_id = $1 AND conversation_id = $2",
     )
+    .bind(&job.account_id)
     .bind(&job.conversation_id)
     .fetch_optional(&mut *conn)
     .await?;
@@ -465,7 +483,8 @@ pub async fn save_insights(
         Some((id, created_at, _)) => (id.clone(), *created_at),
         None => (new_id("ins"), now_ms),
     };
-    sqlx::query("DELETE FROM conversation_insights WHERE conversation_id = $1")
+    sqlx::query("DELETE FROM conversation_insights WHERE account_id = $1 AND conversation_id = $2")
+        .bind(&job.account_id)
         .bind(&job.conversation_id)
         .execute(&mut *conn)
         .await?;
@@ -500,7 +519,8 @@ pub async fn save_insights(
     insert.push(")");
     insert.build().execute(&mut *conn).await?;
 
-    sqlx::query("DELETE FROM conversation_issues WHERE conversation_id = $1")
+    sqlx::query("DELETE FROM conversation_issues WHERE account_id = $1 AND conversation_id = $2")
+        .bind(&job.account_id)
         .bind(&job.conversation_id)
         .execute(&mut *conn)
         .await?;
@@ -524,7 +544,8 @@ pub async fn save_insights(
         .execute(&mut *conn)
         .await?;
     }
-    sqlx::query("DELETE FROM conversation_steps WHERE conversation_id = $1")
+    sqlx::query("DELETE FROM conversation_steps WHERE account_id = $1 AND conversation_id = $2")
+        .bind(&job.account_id)
         .bind(&job.conversation_id)
         .execute(&mut *conn)
         .await?;
@@ -549,10 +570,11 @@ pub async fn save_insights(
     }
     sqlx::query(
         "UPDATE conversations SET insights_status = 'ready', quality_score = $1, issue_count = $2, \
-         insights_error_code = NULL, insights_error = NULL WHERE id = $3",
+         insights_error_code = NULL, insights_error = NULL WHERE account_id = $3 AND id = $4",
     )
     .bind(analysis.quality_score)
     .bind(i64::try_from(worst.len()).unwrap_or(i64::MAX))
+    .bind(&job.account_id)
     .bind(&job.conversation_id)
     .execute(&mut *conn)
     .await?;
@@ -562,14 +584,17 @@ pub async fn save_insights(
         None => (analysis.quality_score, 1),
     };
     sqlx::query(
-        "UPDATE agents SET quality_sum = quality_sum + $1, quality_count = quality_count + $2 WHERE id = $3",
+        "UPDATE agents SET quality_sum = quality_sum + $1, quality_count = quality_count + $2 \
+         WHERE account_id = $3 AND id = $4",
     )
     .bind(sum_delta)
     .bind(count_delta)
+    .bind(&job.account_id)
     .bind(&job.agent_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("DELETE FROM insights_jobs WHERE conversation_id = $1")
+    sqlx::query("DELETE FROM insights_jobs WHERE account_id = $1 AND conversation_id = $2")
+        .bind(&job.account_id)
         .bind(&job.conversation_id)
         .execute(&mut *conn)
         .await?;
@@ -585,7 +610,7 @@ pub async fn record_insights_failure(
     message: &str,
     retry_at: Option<i64>,
 ) -> sqlx::Result<bool> {
-    lock_conversation(conn, &job.conversation_id).await?;
+    lock_conversation(conn, &job.account_id, &job.conversation_id).await?;
     if !is_current(conn, job).await? {
         // The newer job is due now and starts its attempts afresh.
         return Ok(true);
@@ -594,12 +619,13 @@ pub async fn record_insights_failure(
     let retry_at = retry_at.filter(|_| attempts < MAX_ATTEMPTS);
     sqlx::query(
         "UPDATE conversations SET insights_attempts = $1, insights_error_code = $2, insights_error = $3, \
-         insights_status = $4 WHERE id = $5",
+         insights_status = $4 WHERE account_id = $5 AND id = $6",
     )
     .bind(attempts)
     .bind(code)
     .bind(message)
     .bind(if retry_at.is_some() { "pending" } else { "failed" })
+    .bind(&job.account_id)
     .bind(&job.conversation_id)
     .execute(&mut *conn)
     .await?;
@@ -607,15 +633,17 @@ pub async fn record_insights_failure(
         Some(at) => {
             sqlx::query(
                 "UPDATE insights_jobs SET next_attempt_at = $1, lease_owner = NULL, \
-                 lease_expires_at = NULL WHERE conversation_id = $2",
+                 lease_expires_at = NULL WHERE account_id = $2 AND conversation_id = $3",
             )
             .bind(at)
+            .bind(&job.account_id)
             .bind(&job.conversation_id)
             .execute(&mut *conn)
             .await?;
         }
         None => {
-            sqlx::query("DELETE FROM insights_jobs WHERE conversation_id = $1")
+            sqlx::query("DELETE FROM insights_jobs WHERE account_id = $1 AND conversation_id = $2")
+                .bind(&job.account_id)
                 .bind(&job.conversation_id)
                 .execute(&mut *conn)
                 .await?;

@@ -51,16 +51,18 @@ pub enum Abandoned {
 pub async fn take_lease(
     conn: &mut AnyConnection,
     queue: LeasedQueue,
+    account_id: &str,
     id: &str,
     owner: &str,
     now_ms: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE {} SET lease_owner = $1, lease_expires_at = $2 WHERE id = $3",
+        "UPDATE {} SET lease_owner = $1, lease_expires_at = $2 WHERE account_id = $3 AND id = $4",
         queue.table()
     )))
     .bind(owner)
     .bind(now_ms + LEASE_MS)
+    .bind(account_id)
     .bind(id)
     .execute(conn)
     .await?;
@@ -134,8 +136,8 @@ impl Store {
             Backend::Sqlite => "",
         };
         Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE insights_jobs SET lease_expires_at = $1 WHERE conversation_id IN ( \
-             SELECT conversation_id FROM insights_jobs WHERE lease_owner = $2{skip_locked})"
+            "UPDATE insights_jobs SET lease_expires_at = $1 WHERE (account_id, conversation_id) IN ( \
+             SELECT account_id, conversation_id FROM insights_jobs WHERE lease_owner = $2{skip_locked})"
         )))
         .bind(now_ms + LEASE_MS)
         .bind(self.instance_id())

@@ -196,7 +196,7 @@ fn progress_percent(phase: OptimizationPhase, completed: i64, total: i64) -> f64
 }
 
 const SELECT: &str =
-    "SELECT o.*, a.name AS agent_name FROM optimizations o JOIN agents a ON a.id = o.agent_id";
+    "SELECT o.*, a.name AS agent_name FROM optimizations o JOIN agents a ON a.account_id = o.account_id AND a.id = o.agent_id";
 
 pub async fn insert_optimization(
     conn: &mut AnyConnection,
@@ -238,7 +238,7 @@ pub async fn optimization_in(
     id: &str,
 ) -> StoreResult<OptimizationRecord> {
     let row = sqlx::query(
-        "SELECT o.*, a.name AS agent_name FROM optimizations o JOIN agents a ON a.id = o.agent_id \
+        "SELECT o.*, a.name AS agent_name FROM optimizations o JOIN agents a ON a.account_id = o.account_id AND a.id = o.agent_id \
          WHERE o.id = $1 AND o.account_id = $2",
     )
     .bind(id)
@@ -253,12 +253,14 @@ pub async fn optimization_in(
 
 pub async fn variants_in(
     conn: &mut AnyConnection,
+    account_id: &str,
     optimization_id: &str,
 ) -> anyhow::Result<Vec<VariantRecord>> {
     let rows = sqlx::query(
         "SELECT id, position, name, content, change_summary, report FROM optimization_variants \
-         WHERE optimization_id = $1 ORDER BY position",
+         WHERE account_id = $1 AND optimization_id = $2 ORDER BY position",
     )
+    .bind(account_id)
     .bind(optimization_id)
     .fetch_all(&mut *conn)
     .await?;
@@ -286,19 +288,22 @@ pub struct Finish<'a> {
 
 pub async fn finish_optimization(
     conn: &mut AnyConnection,
+    account_id: &str,
     id: &str,
     finish: &Finish<'_>,
     now_ms: i64,
 ) -> anyhow::Result<()> {
     sqlx::query(
         "UPDATE optimizations SET status = $1, results = COALESCE($2, results), error_code = $3, error_message = $4, \
-         phase = CASE WHEN $1 = 'completed' THEN 'done' ELSE phase END, completed_at = $5, updated_at = $5 WHERE id = $6",
+         phase = CASE WHEN $1 = 'completed' THEN 'done' ELSE phase END, completed_at = $5, updated_at = $5 \
+         WHERE account_id = $6 AND id = $7",
     )
     .bind(finish.status.as_str())
     .bind(finish.results.map(json).transpose()?)
     .bind(finish.error.map(|e| e.code.clone()))
     .bind(finish.error.map(|e| e.message.clone()))
     .bind(now_ms)
+    .bind(account_id)
     .bind(id)
     .execute(&mut *conn)
     .await?;
@@ -309,21 +314,25 @@ pub async fn finish_optimization(
 /// caller's transaction (the one that changed the agent).
 pub async fn record_applied_variant(
     conn: &mut AnyConnection,
+    account_id: &str,
     id: &str,
     agent_id: &str,
     variant_id: &str,
     now_ms: i64,
 ) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE optimizations SET applied_variant_id = $1, applied_at = $2, updated_at = $2 WHERE id = $3",
+        "UPDATE optimizations SET applied_variant_id = $1, applied_at = $2, updated_at = $2 \
+         WHERE account_id = $3 AND id = $4",
     )
     .bind(variant_id)
     .bind(now_ms)
+    .bind(account_id)
     .bind(id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE agents SET last_optimized_at = $1 WHERE id = $2")
+    sqlx::query("UPDATE agents SET last_optimized_at = $1 WHERE account_id = $2 AND id = $3")
         .bind(now_ms)
+        .bind(account_id)
         .bind(agent_id)
         .execute(&mut *conn)
         .await?;
@@ -338,17 +347,6 @@ impl Store {
     ) -> StoreResult<OptimizationRecord> {
         let mut conn = self.pool().acquire().await?;
         optimization_in(&mut conn, account_id, id).await
-    }
-
-    /// The run by id alone: for the runner, which works across accounts.
-    pub async fn optimization_by_id(&self, id: &str) -> anyhow::Result<Option<OptimizationRecord>> {
-        let row = sqlx::query(
-            "SELECT o.*, a.name AS agent_name FROM optimizations o JOIN agents a ON a.id = o.agent_id WHERE o.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?;
-        row.as_ref().map(record_from_row).transpose()
     }
 
     pub async fn list_optimizations(
@@ -386,9 +384,13 @@ impl Store {
         Ok((runs, pagination))
     }
 
-    pub async fn variants(&self, optimization_id: &str) -> anyhow::Result<Vec<VariantRecord>> {
+    pub async fn variants(
+        &self,
+        account_id: &str,
+        optimization_id: &str,
+    ) -> anyhow::Result<Vec<VariantRecord>> {
         let mut conn = self.pool().acquire().await?;
-        variants_in(&mut conn, optimization_id).await
+        variants_in(&mut conn, account_id, optimization_id).await
     }
 
     /// Takes the oldest queued run and marks it running.
@@ -400,8 +402,8 @@ impl Store {
         lock_named(&mut tx, "optimizations").await?;
         // Fair across accounts: the account running the fewest goes first, and none holds
         // more than its share of the runners, so one account's stuck runs stall no other.
-        let id: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM (SELECT o.id, o.created_at, \
+        let next: Option<(String, String)> = sqlx::query_as(
+            "SELECT account_id, id FROM (SELECT o.account_id, o.id, o.created_at, \
                (SELECT COUNT(*) FROM optimizations r WHERE r.account_id = o.account_id AND r.status = 'running') AS running \
                FROM optimizations o WHERE o.status = 'queued') AS queued \
              WHERE running < $1 ORDER BY running, created_at, id LIMIT 1",
@@ -409,31 +411,38 @@ impl Store {
         .bind(i64::from(RUNNING_PER_ACCOUNT))
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(id) = id else {
+        let Some((account_id, id)) = next else {
             return Ok(None);
         };
         sqlx::query(
-            "UPDATE optimizations SET status = 'running', started_at = COALESCE(started_at, $1), updated_at = $1 WHERE id = $2",
+            "UPDATE optimizations SET status = 'running', started_at = COALESCE(started_at, $1), \
+             updated_at = $1 WHERE account_id = $2 AND id = $3",
         )
         .bind(now_ms)
+        .bind(&account_id)
         .bind(&id)
         .execute(&mut *tx)
         .await?;
         take_lease(
             &mut tx,
             LeasedQueue::Optimizations,
+            &account_id,
             &id,
             self.instance_id(),
             now_ms,
         )
         .await?;
+        let run = optimization_in(&mut tx, &account_id, &id)
+            .await
+            .map_err(|err| anyhow::anyhow!("reading the claimed optimization {id}: {err}"))?;
         tx.commit().await?;
-        self.optimization_by_id(&id).await
+        Ok(Some(run))
     }
 
     /// Records the phase and progress; false when the run is no longer running (stopped).
     pub async fn record_progress(
         &self,
+        account_id: &str,
         id: &str,
         phase: OptimizationPhase,
         completed: u32,
@@ -443,12 +452,13 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE optimizations SET phase = $1, simulations_completed = $2, simulations_total = $3, updated_at = $4 \
-             WHERE id = $5 AND status = 'running'",
+             WHERE account_id = $5 AND id = $6 AND status = 'running'",
         )
         .bind(phase.as_str())
         .bind(i64::from(completed))
         .bind(i64::from(total))
         .bind(now_ms)
+        .bind(account_id)
         .bind(id)
         .execute(&mut *tx)
         .await?
@@ -461,16 +471,19 @@ impl Store {
     /// False when the run is no longer running (stopped meanwhile).
     pub async fn record_generation(
         &self,
+        account_id: &str,
         id: &str,
         generation: Option<u32>,
         now_ms: i64,
     ) -> anyhow::Result<bool> {
         let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
-            "UPDATE optimizations SET generation = $1, updated_at = $2 WHERE id = $3 AND status = 'running'",
+            "UPDATE optimizations SET generation = $1, updated_at = $2 \
+             WHERE account_id = $3 AND id = $4 AND status = 'running'",
         )
         .bind(generation.map(i64::from))
         .bind(now_ms)
+        .bind(account_id)
         .bind(id)
         .execute(&mut *tx)
         .await?
@@ -482,15 +495,17 @@ impl Store {
     /// Stores the control and the proposed variants (once per run).
     pub async fn insert_variants(
         &self,
+        account_id: &str,
         optimization_id: &str,
         variants: &[(String, String, String, String)],
     ) -> anyhow::Result<()> {
         let mut tx = self.begin_write().await?;
         for (position, (name, content, change_summary, addresses)) in variants.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO optimization_variants (id, optimization_id, position, name, content, change_summary, addresses) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO optimization_variants (account_id, id, optimization_id, position, name, content, \
+                 change_summary, addresses) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
+            .bind(account_id)
             .bind(new_id("var"))
             .bind(optimization_id)
             .bind(i64::try_from(position)?)
@@ -508,6 +523,7 @@ impl Store {
     /// Stores a batch of simulated conversations in one transaction.
     pub async fn insert_simulations(
         &self,
+        account_id: &str,
         optimization_id: &str,
         simulations: &[NewSimulation],
         now_ms: i64,
@@ -515,10 +531,12 @@ impl Store {
         let mut tx = self.begin_write().await?;
         for s in simulations {
             sqlx::query(
-                "INSERT INTO simulations (id, optimization_id, variant_id, cell, persona_id, scenario_id, messages, scores, \
-                 overall_score, task_completed, tokens, latency_ms, created_at, retest) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (variant_id, cell) DO NOTHING",
+                "INSERT INTO simulations (account_id, id, optimization_id, variant_id, cell, persona_id, scenario_id, \
+                 messages, scores, overall_score, task_completed, tokens, latency_ms, created_at, retest) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                 ON CONFLICT (account_id, variant_id, cell) DO NOTHING",
             )
+            .bind(account_id)
             .bind(new_id("sim"))
             .bind(optimization_id)
             .bind(&s.variant_row_id)
@@ -544,13 +562,16 @@ impl Store {
     /// scored, by variant row id, in cell order.
     pub async fn scored_simulations(
         &self,
+        account_id: &str,
         optimization_id: &str,
         retest: bool,
     ) -> anyhow::Result<Vec<(String, ScoredSimulation)>> {
         let rows = sqlx::query(
             "SELECT id, variant_id, cell, persona_id, scenario_id, scores, overall_score, task_completed, tokens, latency_ms \
-             FROM simulations WHERE optimization_id = $1 AND retest = $2 ORDER BY variant_id, cell",
+             FROM simulations WHERE account_id = $1 AND optimization_id = $2 AND retest = $3 \
+             ORDER BY variant_id, cell",
         )
+        .bind(account_id)
         .bind(optimization_id)
         .bind(flag(retest))
         .fetch_all(self.pool())
@@ -588,12 +609,11 @@ impl Store {
         simulation_id: &str,
     ) -> StoreResult<SimulationTranscript> {
         let row = sqlx::query(
-            "SELECT s.* FROM simulations s JOIN optimizations o ON o.id = s.optimization_id \
-             WHERE s.id = $1 AND s.optimization_id = $2 AND o.account_id = $3",
+            "SELECT * FROM simulations WHERE account_id = $1 AND id = $2 AND optimization_id = $3",
         )
+        .bind(account_id)
         .bind(simulation_id)
         .bind(optimization_id)
-        .bind(account_id)
         .fetch_optional(self.pool())
         .await?;
         let Some(row) = row else {
@@ -626,19 +646,25 @@ impl Store {
         results: &OptimizationResults,
         now_ms: i64,
     ) -> anyhow::Result<bool> {
-        let id = run.id.as_str();
+        let (account_id, id) = (run.account_id.as_str(), run.id.as_str());
         let mut tx = self.begin_write().await?;
         for (row_id, report) in reports {
-            sqlx::query("UPDATE optimization_variants SET report = $1 WHERE id = $2")
-                .bind(json(report)?)
-                .bind(row_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let status: String = sqlx::query_scalar("SELECT status FROM optimizations WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
+            sqlx::query(
+                "UPDATE optimization_variants SET report = $1 WHERE account_id = $2 AND id = $3",
+            )
+            .bind(json(report)?)
+            .bind(account_id)
+            .bind(row_id)
+            .execute(&mut *tx)
             .await?;
+        }
+        let status: String = sqlx::query_scalar(
+            "SELECT status FROM optimizations WHERE account_id = $1 AND id = $2",
+        )
+        .bind(account_id)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
         let finished = if status == "running" {
             OptimizationStatus::Completed
         } else {
@@ -647,6 +673,7 @@ impl Store {
         if finished == OptimizationStatus::Completed {
             finish_optimization(
                 &mut tx,
+                account_id,
                 id,
                 &Finish {
                     status: finished,
@@ -677,10 +704,13 @@ impl Store {
             )
             .await?;
         } else {
-            sqlx::query("UPDATE optimizations SET results = $1, updated_at = $2 WHERE id = $3")
-                .bind(json(results)?)
-                .bind(now_ms)
-                .bind(id)
+            sqlx::query(
+                "UPDATE optimizations SET results = $1, updated_at = $2 WHERE account_id = $3 AND id = $4",
+            )
+            .bind(json(results)?)
+            .bind(now_ms)
+            .bind(account_id)
+            .bind(id)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -695,10 +725,11 @@ impl Store {
         account_id: &str,
     ) -> anyhow::Result<Vec<OptimizationRecord>> {
         let rows = sqlx::query(
-            "SELECT o.*, a.name AS agent_name FROM optimizations o JOIN agents a ON a.id = o.agent_id \
+            "SELECT o.*, a.name AS agent_name FROM optimizations o JOIN agents a ON a.account_id = o.account_id AND a.id = o.agent_id \
              WHERE o.account_id = $1 AND o.status = 'completed' AND o.applied_variant_id IS NULL \
              AND o.agent_version = a.version \
-             AND o.created_at = (SELECT MAX(created_at) FROM optimizations o2 WHERE o2.agent_id = o.agent_id AND o2.status = 'completed') \
+             AND o.created_at = (SELECT MAX(created_at) FROM optimizations o2 \
+             WHERE o2.account_id = o.account_id AND o2.agent_id = o.agent_id AND o2.status = 'completed') \
              ORDER BY o.created_at DESC",
         )
         .bind(account_id)

@@ -105,9 +105,14 @@ pub async fn lock_all_named(conn: &mut sqlx::AnyConnection, names: &[String]) ->
 /// Locks the conversation's row until the transaction on `conn` ends (PostgreSQL; SQLite's
 /// writer already serializes), taken first by every write that reads a conversation and
 /// writes it back, so such writes queue in one order and never deadlock.
-pub async fn lock_conversation(conn: &mut sqlx::AnyConnection, id: &str) -> sqlx::Result<()> {
+pub async fn lock_conversation(
+    conn: &mut sqlx::AnyConnection,
+    account_id: &str,
+    id: &str,
+) -> sqlx::Result<()> {
     if Backend::of(conn) == Backend::Postgres {
-        sqlx::query("SELECT id FROM conversations WHERE id = $1 FOR UPDATE")
+        sqlx::query("SELECT id FROM conversations WHERE account_id = $1 AND id = $2 FOR UPDATE")
+            .bind(account_id)
             .bind(id)
             .execute(conn)
             .await?;

@@ -31,6 +31,7 @@ pub struct NewWebhook {
 /// A delivery the worker has claimed: everything one attempt needs.
 #[derive(Debug, Clone)]
 pub struct DueDelivery {
+    pub account_id: String,
     pub id: String,
     pub webhook_id: String,
     pub url: String,
@@ -129,13 +130,14 @@ pub async fn enqueue_event(
     .execute(&mut *conn)
     .await?;
     for (webhook_id, name) in targets {
-        insert_delivery(conn, &webhook_id, &event_id, name, None, now_ms).await?;
+        insert_delivery(conn, account_id, &webhook_id, &event_id, name, None, now_ms).await?;
     }
     Ok(())
 }
 
 async fn insert_delivery(
     conn: &mut AnyConnection,
+    account_id: &str,
     webhook_id: &str,
     event_id: &str,
     event_type: &str,
@@ -144,10 +146,11 @@ async fn insert_delivery(
 ) -> anyhow::Result<String> {
     let id = new_id("dlv");
     sqlx::query(
-        "INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, status, attempt_count,
-             next_attempt_at, redelivery_of, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $5, $5)",
+        "INSERT INTO webhook_deliveries (account_id, id, webhook_id, event_id, event_type, status,
+             attempt_count, next_attempt_at, redelivery_of, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $6, $6)",
     )
+    .bind(account_id)
     .bind(&id)
     .bind(webhook_id)
     .bind(event_id)
@@ -207,19 +210,23 @@ fn delivery_from_row(row: &sqlx::any::AnyRow) -> anyhow::Result<WebhookDelivery>
 /// Fills in each delivery's attempts, oldest first, and the last one's summary fields.
 async fn attach_attempts(
     conn: &mut AnyConnection,
+    account_id: &str,
     deliveries: &mut [WebhookDelivery],
 ) -> anyhow::Result<()> {
     if deliveries.is_empty() {
         return Ok(());
     }
-    let placeholders: Vec<String> = (1..=deliveries.len()).map(|i| format!("${i}")).collect();
+    let placeholders: Vec<String> = (2..=deliveries.len() + 1)
+        .map(|i| format!("${i}"))
+        .collect();
     // Only numbered placeholders are spliced in; every id is bound.
     let sql = format!(
         "SELECT delivery_id, attempt, status_code, duration_ms, error, attempted_at
-         FROM webhook_attempts WHERE delivery_id IN ({}) ORDER BY delivery_id, attempt",
+         FROM webhook_attempts WHERE account_id = $1 AND delivery_id IN ({})
+         ORDER BY delivery_id, attempt",
         placeholders.join(", ")
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id.to_owned());
     for delivery in deliveries.iter() {
         query = query.bind(delivery.id.clone());
     }
@@ -345,7 +352,8 @@ impl Store {
         // Events live as long as a delivery of them does.
         sqlx::query(
             "DELETE FROM webhook_events WHERE account_id = $1 AND NOT EXISTS
-                 (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id)",
+                 (SELECT 1 FROM webhook_deliveries d
+                  WHERE d.account_id = webhook_events.account_id AND d.event_id = webhook_events.id)",
         )
         .bind(account_id)
         .execute(&mut *tx)
@@ -385,13 +393,18 @@ impl Store {
         {
             return Ok(None);
         }
-        let total: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = $1")
-                .bind(webhook_id)
-                .fetch_one(&mut *conn)
-                .await?;
-        let mut query = SqlBuilder::new("SELECT * FROM webhook_deliveries WHERE webhook_id = ");
-        query.push_bind(webhook_id.to_owned());
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE account_id = $1 AND webhook_id = $2",
+        )
+        .bind(account_id)
+        .bind(webhook_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let mut query = SqlBuilder::new("SELECT * FROM webhook_deliveries WHERE account_id = ");
+        query
+            .push_bind(account_id.to_owned())
+            .push(" AND webhook_id = ")
+            .push_bind(webhook_id.to_owned());
         push_newest_first(&mut query, "webhook_deliveries", page);
         let rows = query.build().fetch_all(&mut *conn).await?;
         let mut keyed = rows
@@ -407,7 +420,7 @@ impl Store {
             (*at, d.id.clone())
         });
         let mut deliveries: Vec<WebhookDelivery> = keyed.into_iter().map(|(_, d)| d).collect();
-        attach_attempts(&mut conn, &mut deliveries).await?;
+        attach_attempts(&mut conn, account_id, &mut deliveries).await?;
         Ok(Some((deliveries, pagination)))
     }
 
@@ -425,8 +438,10 @@ impl Store {
             return Ok(Redelivery::NotFound);
         };
         let original = sqlx::query(
-            "SELECT event_id, event_type, status FROM webhook_deliveries WHERE id = $1 AND webhook_id = $2",
+            "SELECT event_id, event_type, status FROM webhook_deliveries \
+             WHERE account_id = $1 AND id = $2 AND webhook_id = $3",
         )
+        .bind(account_id)
         .bind(delivery_id)
         .bind(webhook_id)
         .fetch_optional(&mut *tx)
@@ -444,6 +459,7 @@ impl Store {
         let event_type: String = original.try_get("event_type")?;
         let id = insert_delivery(
             &mut tx,
+            account_id,
             webhook_id,
             &event_id,
             &event_type,
@@ -451,7 +467,8 @@ impl Store {
             now_ms,
         )
         .await?;
-        let row = sqlx::query("SELECT * FROM webhook_deliveries WHERE id = $1")
+        let row = sqlx::query("SELECT * FROM webhook_deliveries WHERE account_id = $1 AND id = $2")
+            .bind(account_id)
             .bind(&id)
             .fetch_one(&mut *tx)
             .await?;
@@ -469,15 +486,16 @@ impl Store {
         limit: usize,
         lease_ms: i64,
     ) -> anyhow::Result<(Vec<DueDelivery>, Option<i64>)> {
-        let due_query = "SELECT d.id, d.webhook_id, d.event_id, d.event_type, d.attempt_count,
+        let due_query =
+            "SELECT d.account_id, d.id, d.webhook_id, d.event_id, d.event_type, d.attempt_count,
                  w.url, w.secret, e.data, e.created_at AS event_created_at
              FROM webhook_deliveries d
-             JOIN webhooks w ON w.id = d.webhook_id
-             JOIN webhook_events e ON e.id = d.event_id
+             JOIN webhooks w ON w.account_id = d.account_id AND w.id = d.webhook_id
+             JOIN webhook_events e ON e.account_id = d.account_id AND e.id = d.event_id
              WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND w.status = 'active'
              ORDER BY d.next_attempt_at, d.id LIMIT $2";
         let next_due_query = "SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d
-             JOIN webhooks w ON w.id = d.webhook_id
+             JOIN webhooks w ON w.account_id = d.account_id AND w.id = d.webhook_id
              WHERE d.status = 'pending' AND w.status = 'active'";
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         // A read first, so that an idle worker never queues for the writer's turn.
@@ -501,16 +519,20 @@ impl Store {
             .await?;
         let mut claimed = Vec::with_capacity(rows.len());
         for row in rows {
+            let account_id: String = row.try_get("account_id")?;
             let id: String = row.try_get("id")?;
             sqlx::query(
-                "UPDATE webhook_deliveries SET next_attempt_at = $1, updated_at = $2 WHERE id = $3",
+                "UPDATE webhook_deliveries SET next_attempt_at = $1, updated_at = $2 \
+                 WHERE account_id = $3 AND id = $4",
             )
             .bind(now_ms + lease_ms)
             .bind(now_ms)
+            .bind(&account_id)
             .bind(&id)
             .execute(&mut *tx)
             .await?;
             claimed.push(DueDelivery {
+                account_id,
                 id,
                 webhook_id: row.try_get("webhook_id")?,
                 url: row.try_get("url")?,
@@ -549,12 +571,13 @@ impl Store {
         let updated = sqlx::query(
             "UPDATE webhook_deliveries SET status = $1, attempt_count = $2, next_attempt_at = $3,
                  updated_at = $4
-             WHERE id = $5 AND status = 'pending'",
+             WHERE account_id = $5 AND id = $6 AND status = 'pending'",
         )
         .bind(status.as_str())
         .bind(i64::from(delivery.attempt))
         .bind(next_attempt_at)
         .bind(now_ms)
+        .bind(&delivery.account_id)
         .bind(&delivery.id)
         .execute(&mut *tx)
         .await?;
@@ -563,9 +586,11 @@ impl Store {
             return Ok(false);
         }
         sqlx::query(
-            "INSERT INTO webhook_attempts (delivery_id, attempt, status_code, duration_ms, error, attempted_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO webhook_attempts (account_id, delivery_id, attempt, status_code, duration_ms,
+                 error, attempted_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
+        .bind(&delivery.account_id)
         .bind(&delivery.id)
         .bind(i64::from(delivery.attempt))
         .bind(record.status_code.map(i64::from))
@@ -578,9 +603,11 @@ impl Store {
         match next {
             NextStep::Succeeded => {
                 sqlx::query(
-                    "UPDATE webhooks SET consecutive_failures = 0, updated_at = $1 WHERE id = $2",
+                    "UPDATE webhooks SET consecutive_failures = 0, updated_at = $1 \
+                     WHERE account_id = $2 AND id = $3",
                 )
                 .bind(now_ms)
+                .bind(&delivery.account_id)
                 .bind(&delivery.webhook_id)
                 .execute(&mut *tx)
                 .await?;
@@ -588,9 +615,10 @@ impl Store {
             NextStep::GiveUp => {
                 let failures: i64 = sqlx::query_scalar(
                     "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1, updated_at = $1
-                     WHERE id = $2 RETURNING consecutive_failures",
+                     WHERE account_id = $2 AND id = $3 RETURNING consecutive_failures",
                 )
                 .bind(now_ms)
+                .bind(&delivery.account_id)
                 .bind(&delivery.webhook_id)
                 .fetch_one(&mut *tx)
                 .await
@@ -598,9 +626,10 @@ impl Store {
                 if failures >= i64::from(disable_after) {
                     let done = sqlx::query(
                         "UPDATE webhooks SET status = 'disabled', updated_at = $1
-                         WHERE id = $2 AND status = 'active'",
+                         WHERE account_id = $2 AND id = $3 AND status = 'active'",
                     )
                     .bind(now_ms)
+                    .bind(&delivery.account_id)
                     .bind(&delivery.webhook_id)
                     .execute(&mut *tx)
                     .await?;
@@ -608,9 +637,10 @@ impl Store {
                     sqlx::query(
                         "UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL,
                              updated_at = $1
-                         WHERE webhook_id = $2 AND status = 'pending'",
+                         WHERE account_id = $2 AND webhook_id = $3 AND status = 'pending'",
                     )
                     .bind(now_ms)
+                    .bind(&delivery.account_id)
                     .bind(&delivery.webhook_id)
                     .execute(&mut *tx)
                     .await?;

@@ -23,6 +23,7 @@ mod optimizations;
 mod otel;
 mod process;
 mod reflective_world;
+mod schema;
 mod settings;
 mod usage;
 mod validation_retest;

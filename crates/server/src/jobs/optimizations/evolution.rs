@@ -133,7 +133,12 @@ pub async fn evolve(
     for generation in 1..=plan.generations {
         if !state
             .store
-            .record_generation(&run.id, Some(generation), state.clock.now_ms())
+            .record_generation(
+                &run.account_id,
+                &run.id,
+                Some(generation),
+                state.clock.now_ms(),
+            )
             .await?
         {
             return Ok(None);
