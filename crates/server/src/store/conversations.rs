@@ -527,6 +527,13 @@ impl Store {
         let total = if search.is_none() && narrows_by_agent_alone(filter) {
             self.conversations_counted_by_agents(account_id, filter.agent_id.as_deref())
                 .await?
+        } else if let (Some(Search::PostgresWithinList(tsquery)), true) =
+            (&search, narrows_by_words_alone(filter))
+        {
+            let mut count = SqlBuilder::new("SELECT COUNT(*) FROM (");
+            push_postgres_matches(&mut count, account_id, tsquery);
+            count.push(") AS matches");
+            count.build_query_scalar().fetch_one(self.pool()).await?
         } else {
             let mut count = SqlBuilder::new(format!("SELECT COUNT(*) FROM {from} WHERE "));
             push_filter(&mut count, account_id, filter, &bounds, search.as_ref());
@@ -792,6 +799,16 @@ fn push_postgres_matches(query: &mut SqlBuilder, account_id: &str, tsquery: &str
 /// Whether `filter` narrows the list by nothing but (at most) an agent: then its total is
 /// the agents' conversation counters.
 fn narrows_by_agent_alone(filter: &ConversationFilter) -> bool {
+    filter.q.is_none() && !narrows_by_more_than_agent_and_words(filter)
+}
+
+/// Whether `filter` narrows the list by nothing but the words of `q`: then its total is the
+/// count of the account's search entries that match, without visiting the conversations.
+fn narrows_by_words_alone(filter: &ConversationFilter) -> bool {
+    filter.agent_id.is_none() && !narrows_by_more_than_agent_and_words(filter)
+}
+
+fn narrows_by_more_than_agent_and_words(filter: &ConversationFilter) -> bool {
     let ConversationFilter {
         agent_id: _,
         status,
@@ -799,7 +816,7 @@ fn narrows_by_agent_alone(filter: &ConversationFilter) -> bool {
         has_insights,
         from,
         to,
-        q,
+        q: _,
         min_quality,
         max_quality,
         session_id,
@@ -807,17 +824,16 @@ fn narrows_by_agent_alone(filter: &ConversationFilter) -> bool {
         has_issues,
         sort: _,
     } = filter;
-    status.is_none()
-        && source.is_none()
-        && has_insights.is_none()
-        && from.is_none()
-        && to.is_none()
-        && q.is_none()
-        && min_quality.is_none()
-        && max_quality.is_none()
-        && session_id.is_none()
-        && has_failed_steps.is_none()
-        && has_issues.is_none()
+    status.is_some()
+        || source.is_some()
+        || has_insights.is_some()
+        || from.is_some()
+        || to.is_some()
+        || min_quality.is_some()
+        || max_quality.is_some()
+        || session_id.is_some()
+        || has_failed_steps.is_some()
+        || has_issues.is_some()
 }
 
 #[cfg(test)]
