@@ -9,6 +9,8 @@
 //!    PostgreSQL also with the clients spread over 1, 2 and 3 server instances.
 //! 2. With 100,000 conversations stored: `GET /conversations?limit=50` and a full-text
 //!    search, each p50/p99 over sequential requests.
+//!
+//! `-- creates` or `-- reads` runs one part alone.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -337,12 +339,23 @@ async fn bench_reads() -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    println!("== creates ({CREATES} rows, {})", backend_name());
-    bench_creates(Durability::Full).await?;
-    // PostgreSQL flushes its WAL at every commit whatever the durability asked.
-    if backend_name() == "SQLite" {
-        bench_creates(Durability::Normal).await?;
+    // cargo passes `--bench` too; any other argument names the parts to run.
+    let parts: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let runs = |part: &str| parts.is_empty() || parts.iter().any(|p| p == part);
+    if runs("creates") {
+        println!("== creates ({CREATES} rows, {})", backend_name());
+        bench_creates(Durability::Full).await?;
+        // PostgreSQL flushes its WAL at every commit whatever the durability asked.
+        if backend_name() == "SQLite" {
+            bench_creates(Durability::Normal).await?;
+        }
     }
-    println!("== reads ({STORED} conversations)");
-    bench_reads().await
+    if runs("reads") {
+        println!("== reads ({STORED} conversations)");
+        bench_reads().await?;
+    }
+    Ok(())
 }

@@ -22,51 +22,46 @@ pub struct AppState {
     pub limiter: Arc<crate::limits::rate::RateLimiter>,
     /// Failed authentications per client address.
     pub bad_keys: Arc<crate::limits::bad_keys::BadKeyGuard>,
-    /// Wakes the webhook worker after a commit that queued deliveries.
-    pub webhook_wakeup: Arc<tokio::sync::Notify>,
-    /// Wakes the insights, optimization and benchmark workers after a commit that queued work.
-    pub jobs_wakeup: Arc<tokio::sync::Notify>,
+    /// Wakes each queue's workers after a commit that queued work for them.
+    pub wakeups: Arc<Wakeups>,
     pub engines: Arc<EngineRegistry>,
     /// Requests and webhook attempts counted for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
-    /// Which announcements to other processes are waiting to go out.
-    announcing: Arc<Announcing>,
 }
 
 /// How long an announcement waits for more writes to cover.
 const ANNOUNCE_COALESCE: std::time::Duration = std::time::Duration::from_millis(20);
 
+/// Per channel: this process's workers waiting for work, and whether an announcement to
+/// the other processes is on its way.
 #[derive(Default)]
-struct Announcing {
-    jobs: AtomicBool,
-    webhooks: AtomicBool,
+pub struct Wakeups {
+    workers: [tokio::sync::Notify; Channel::ALL.len()],
+    announcing: [AtomicBool; Channel::ALL.len()],
+}
+
+impl Wakeups {
+    /// What the workers of `channel` wait on.
+    pub fn of(&self, channel: Channel) -> &tokio::sync::Notify {
+        &self.workers[channel.index()]
+    }
 }
 
 impl AppState {
-    /// Tells the webhook workers (this process's, and on PostgreSQL every process's) that
-    /// deliveries were queued; call it after the commit.
-    pub fn wake_webhooks(&self) {
-        self.wake_local(Channel::Webhooks);
-        self.announce(Channel::Webhooks);
-    }
-
-    /// Tells the background workers (this process's, and on PostgreSQL every process's)
-    /// that work was queued; call it after the commit.
-    pub fn wake_jobs(&self) {
-        self.wake_local(Channel::Jobs);
-        self.announce(Channel::Jobs);
+    /// Tells the workers of `channel` (this process's, and on PostgreSQL every process's)
+    /// that work was queued for them; call it after the commit.
+    pub fn wake(&self, channel: Channel) {
+        self.wake_local(channel);
+        self.announce(channel);
     }
 
     /// Wakes this process's workers of `channel`.
     pub fn wake_local(&self, channel: Channel) {
-        match channel {
-            // A stored permit: a wake-up sent while the worker is busy is not lost.
-            Channel::Webhooks => self.webhook_wakeup.notify_one(),
-            Channel::Jobs => {
-                self.jobs_wakeup.notify_waiters();
-                self.jobs_wakeup.notify_one();
-            }
-        }
+        let workers = self.wakeups.of(channel);
+        // Every waiting worker, and a stored permit: a wake-up sent while a worker is
+        // busy is not lost.
+        workers.notify_waiters();
+        workers.notify_one();
     }
 
     /// Announces `channel` to the other processes without holding up the caller; a lost
@@ -77,20 +72,13 @@ impl AppState {
         if self.store.backend() != Backend::Postgres {
             return;
         }
-        let pending = match channel {
-            Channel::Jobs => &self.announcing.jobs,
-            Channel::Webhooks => &self.announcing.webhooks,
-        };
-        if pending.swap(true, Ordering::AcqRel) {
+        if self.wakeups.announcing[channel.index()].swap(true, Ordering::AcqRel) {
             return; // one is on its way and will cover this write too
         }
-        let (store, announcing) = (self.store.clone(), self.announcing.clone());
+        let (store, wakeups) = (self.store.clone(), self.wakeups.clone());
         tokio::spawn(async move {
             tokio::time::sleep(ANNOUNCE_COALESCE).await;
-            match channel {
-                Channel::Jobs => announcing.jobs.store(false, Ordering::Release),
-                Channel::Webhooks => announcing.webhooks.store(false, Ordering::Release),
-            }
+            wakeups.announcing[channel.index()].store(false, Ordering::Release);
             if let Err(error) = store.announce(channel).await {
                 tracing::warn!(?channel, %error, "announcing queued work failed");
             }
@@ -116,15 +104,13 @@ impl AppState {
             config: Arc::new(config),
             limiter: Arc::new(crate::limits::rate::RateLimiter::new()),
             bad_keys: Arc::default(),
-            webhook_wakeup: Arc::new(tokio::sync::Notify::new()),
-            jobs_wakeup: Arc::new(tokio::sync::Notify::new()),
+            wakeups: Arc::default(),
             engines: Arc::new(EngineRegistry::new(
                 config_model_defaults,
                 allow_private_network,
                 config_tune_model,
             )),
             metrics: Arc::default(),
-            announcing: Arc::default(),
         }
     }
 }

@@ -24,6 +24,7 @@ use crate::engine::{
 };
 use crate::state::AppState;
 use crate::store::benchmarks::{complete_benchmark, ClaimedBenchmark, BENCHMARK_RUNNERS};
+use crate::store::notify::Channel;
 use crate::store::webhooks::queue_event;
 use crate::store::StoreError;
 
@@ -39,7 +40,14 @@ const CONCURRENCY: usize = 4;
 /// the start (see `jobs/leases.rs`).
 pub fn start(state: &AppState) -> Vec<BackgroundTask> {
     (0..BENCHMARK_RUNNERS)
-        .map(|_| spawn_worker("benchmarks", state.clone(), run_next_benchmark))
+        .map(|_| {
+            spawn_worker(
+                "benchmarks",
+                Channel::Benchmarks,
+                state.clone(),
+                run_next_benchmark,
+            )
+        })
         .collect()
 }
 
@@ -458,7 +466,7 @@ async fn record_completion(
     )
     .await?;
     tx.commit().await?;
-    state.wake_webhooks();
+    state.wake(Channel::Webhooks);
     Ok(())
 }
 

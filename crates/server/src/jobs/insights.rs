@@ -12,6 +12,7 @@ use crate::clock::rfc3339;
 use crate::engine::{AnalysisInput, ConversationAnalysis, Engine, EngineError};
 use crate::state::AppState;
 use crate::store::insights::{record_insights_failure, save_insights, InsightsJob};
+use crate::store::notify::Channel;
 use crate::store::sql::{commit_without_waiting_for_disk, lock_all_named};
 use crate::store::usage::{add_usage, UsageDelta};
 use crate::store::webhooks::queue_event;
@@ -20,7 +21,12 @@ use crate::store::webhooks::queue_event;
 const BATCH: i64 = 64;
 
 pub fn start(state: &AppState) -> BackgroundTask {
-    spawn_worker("insights", state.clone(), run_due_insights)
+    spawn_worker(
+        "insights",
+        Channel::Insights,
+        state.clone(),
+        run_due_insights,
+    )
 }
 
 /// Reads every due conversation of one batch and records the outcome. Returns whether any
@@ -97,12 +103,15 @@ async fn record(
         .map(|account| format!("insights-record:{account}"))
         .collect();
     lock_all_named(&mut tx, &turns).await?;
+    let mut deliveries_queued = false;
     for (index, engine, outcome) in finished {
         let Some(job) = jobs.get(index) else {
             continue;
         };
         match outcome {
-            Ok(Ok(analysis)) => record_ready(&mut tx, job, &engine, &analysis, now).await?,
+            Ok(Ok(analysis)) => {
+                deliveries_queued |= record_ready(&mut tx, job, &engine, &analysis, now).await?;
+            }
             Err(Panicked(message)) => {
                 tracing::error!(conversation = %job.conversation_id, panic = %message, "reading a conversation panicked");
                 record_insights_failure(
@@ -126,7 +135,9 @@ async fn record(
         }
     }
     tx.commit().await?;
-    state.wake_webhooks();
+    if deliveries_queued {
+        state.wake(Channel::Webhooks);
+    }
     Ok(())
 }
 
@@ -139,10 +150,10 @@ async fn record_ready(
     engine: &str,
     analysis: &ConversationAnalysis,
     now: i64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let Some(id) = save_insights(conn, job, engine, analysis, now).await? else {
         tracing::debug!(conversation = %job.conversation_id, "insights of an older transcript dropped; the newer ones are queued");
-        return Ok(());
+        return Ok(false);
     };
     add_usage(
         conn,

@@ -9,7 +9,6 @@ use std::time::Duration;
 use super::{BackgroundTask, StopSignal};
 use crate::state::AppState;
 use crate::store::leases::{Abandoned, LeasedQueue, LEASE_MS};
-use crate::store::notify::Channel;
 use crate::store::Backend;
 
 /// How often leases are renewed and expired ones looked for: a third of a lease, so one
@@ -31,8 +30,11 @@ pub async fn requeue_abandoned(state: &AppState) -> anyhow::Result<()> {
             .store
             .requeue_unowned(queue, which, state.clock.now_ms())
             .await?;
-        for id in ids {
+        for id in &ids {
             tracing::info!(?queue, job = %id, "a job its process left running is queued again");
+        }
+        if !ids.is_empty() {
+            state.wake(queue.channel());
         }
     }
     Ok(())
@@ -64,7 +66,7 @@ async fn keep_leases(state: AppState, mut stopped: StopSignal) {
             Ok(released) => {
                 tracing::info!(?queue, released, "running jobs given back at stop");
                 // Awaited, not spawned: the process is about to end.
-                if let Err(error) = state.store.announce(Channel::Jobs).await {
+                if let Err(error) = state.store.announce(queue.channel()).await {
                     tracing::warn!(%error, "announcing the jobs given back failed; others find them at their next poll");
                 }
             }
@@ -96,11 +98,8 @@ async fn renew_and_take_over(state: &AppState) {
         tracing::warn!(error = %err, "renewing insights leases failed; will retry");
     }
     if state.store.backend() == Backend::Postgres {
-        match requeue_abandoned(state).await {
-            Ok(()) => state.wake_jobs(),
-            Err(err) => {
-                tracing::warn!(error = %format!("{err:#}"), "taking over expired leases failed; will retry")
-            }
+        if let Err(err) = requeue_abandoned(state).await {
+            tracing::warn!(error = %format!("{err:#}"), "taking over expired leases failed; will retry")
         }
     }
 }

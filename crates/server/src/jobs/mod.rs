@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::state::AppState;
+use crate::store::notify::Channel;
 
 /// Resolves when the task's [`BackgroundTask`] is stopped or dropped: either ends the loop.
 pub type StopSignal = oneshot::Receiver<()>;
@@ -49,21 +50,27 @@ impl BackgroundTask {
     }
 }
 
-/// A background loop that runs `step` while it finds work, and otherwise waits for
-/// [`AppState::wake_jobs`] or the idle poll (`ServerConfig::job_poll`). Stopping drops the step in progress at its
-/// next await: its work stays in the database and is resumed on the next start.
+/// A background loop that runs `step` while it finds work, and otherwise waits for a
+/// wake-up on `channel` ([`AppState::wake`]) or the idle poll (`ServerConfig::job_poll`).
+/// Stopping drops the step in progress at its next await: its work stays in the database
+/// and is resumed on the next start.
 ///
 /// `step` returns whether it did some work (then it runs again at once).
-pub fn spawn_worker<F, Fut>(name: &'static str, state: AppState, mut step: F) -> BackgroundTask
+pub fn spawn_worker<F, Fut>(
+    name: &'static str,
+    channel: Channel,
+    state: AppState,
+    mut step: F,
+) -> BackgroundTask
 where
     F: FnMut(AppState) -> Fut + Send + 'static,
     Fut: Future<Output = anyhow::Result<bool>> + Send,
 {
     BackgroundTask::spawn(name, move |mut stopped| async move {
         loop {
-            let wakeup = state.jobs_wakeup.clone();
+            let wakeups = state.wakeups.clone();
             // Registered before the step, so a wake-up sent during it is not lost.
-            let woken = wakeup.notified();
+            let woken = wakeups.of(channel).notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
             let did_work = tokio::select! {

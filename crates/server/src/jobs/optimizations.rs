@@ -27,6 +27,7 @@ use crate::engine::{
     Engine, EngineError, IssueFrequency, OptimizationIntent, VariantProposal, VariantRequest,
 };
 use crate::state::AppState;
+use crate::store::notify::Channel;
 use crate::store::optimizations::{
     finish_optimization, Finish, OptimizationRecord, VariantRecord, RUNNERS,
 };
@@ -49,7 +50,14 @@ const VARIANT_NAMES: [&str; 5] = [
 /// stored simulations (see `jobs/leases.rs`).
 pub fn start(state: &AppState) -> Vec<BackgroundTask> {
     (0..RUNNERS)
-        .map(|_| spawn_worker("optimizations", state.clone(), run_next))
+        .map(|_| {
+            spawn_worker(
+                "optimizations",
+                Channel::Optimizations,
+                state.clone(),
+                run_next,
+            )
+        })
         .collect()
 }
 
@@ -152,7 +160,7 @@ async fn emit<P: WebhookPayload>(
     let mut tx = state.store.begin_write().await?;
     queue_event(&mut tx, account_id, payload, now).await?;
     tx.commit().await?;
-    state.wake_webhooks();
+    state.wake(Channel::Webhooks);
     Ok(())
 }
 
@@ -195,7 +203,7 @@ async fn fail(state: &AppState, run: &OptimizationRecord, error: JobError) -> an
     )
     .await?;
     tx.commit().await?;
-    state.wake_webhooks();
+    state.wake(Channel::Webhooks);
     Ok(())
 }
 
@@ -275,7 +283,7 @@ async fn execute(
     }
     // `optimization.completed` is queued in the transaction that completes the run.
     if store_results(state, run, &variants, reports, &results).await? {
-        state.wake_webhooks();
+        state.wake(Channel::Webhooks);
     }
     Ok(())
 }

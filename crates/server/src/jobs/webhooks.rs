@@ -17,7 +17,8 @@ use super::{BackgroundTask, StopSignal};
 use crate::clock::{rfc3339, SharedClock};
 use crate::egress::{check_url_literal, guarded_client, Destination};
 use crate::metrics::{AttemptResult, Metrics};
-use crate::state::AppState;
+use crate::state::{AppState, Wakeups};
+use crate::store::notify::Channel;
 use crate::store::webhooks::{AttemptRecord, DueDelivery, NextStep};
 use crate::store::Store;
 
@@ -91,13 +92,13 @@ pub fn start(state: &AppState) -> anyhow::Result<BackgroundTask> {
         retry_base_ms: state.config.webhook_retry_base_ms,
         metrics: state.metrics.clone(),
     });
-    let wakeup = state.webhook_wakeup.clone();
+    let wakeups = state.wakeups.clone();
     Ok(BackgroundTask::spawn("webhook worker", |stopped| {
-        run(sender, wakeup, stopped)
+        run(sender, wakeups, stopped)
     }))
 }
 
-async fn run(sender: Arc<Sender>, wakeup: Arc<tokio::sync::Notify>, mut stopped: StopSignal) {
+async fn run(sender: Arc<Sender>, wakeups: Arc<Wakeups>, mut stopped: StopSignal) {
     let mut in_flight = JoinSet::new();
     loop {
         let now = sender.clock.now_ms();
@@ -126,7 +127,7 @@ async fn run(sender: Arc<Sender>, wakeup: Arc<tokio::sync::Notify>, mut stopped:
         tokio::select! {
             // A send or a dropped handle both end the loop.
             _ = &mut stopped => break,
-            () = wakeup.notified() => {}
+            () = wakeups.of(Channel::Webhooks).notified() => {}
             Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
                 if let Err(err) = done {
                     tracing::error!(error = %err, "a webhook send ended abnormally");

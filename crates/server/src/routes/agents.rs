@@ -16,6 +16,7 @@ use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 use crate::store::agents::{self as agent_store, AgentChange, NewAgent, VersionOrigin};
+use crate::store::notify::Channel;
 use crate::store::paging::PageRequest;
 use crate::validate::Checks;
 
@@ -244,7 +245,7 @@ pub async fn update_agent(
         .await?;
     }
     tx.commit().await?;
-    state.wake_webhooks();
+    state.wake(Channel::Webhooks);
     Ok(Json(Data::new(agent)))
 }
 

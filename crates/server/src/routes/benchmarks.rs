@@ -21,6 +21,7 @@ use crate::extract::{ApiJson, ApiQuery};
 use crate::jobs::benchmarks::SUITE_SEED;
 use crate::state::AppState;
 use crate::store::benchmarks::{self as benchmark_store, CancelOutcome, NewBenchmark};
+use crate::store::notify::Channel;
 use crate::store::paging::PageRequest;
 use crate::validate::Checks;
 
@@ -261,7 +262,7 @@ pub async fn create_benchmark(
     )
     .await?;
     tx.commit().await?;
-    state.wake_jobs();
+    state.wake(Channel::Benchmarks);
     Ok((StatusCode::CREATED, Json(Data::new(benchmark))))
 }
 

@@ -18,7 +18,8 @@ use crate::state::AppState;
 use crate::store::accounts::AccountRecord;
 use crate::store::agents::{self as agent_store, NewAgent, VersionOrigin};
 use crate::store::conversations::{self as conversation_store, Appended, NewConversation};
-use crate::store::insights::queue_insights;
+use crate::store::insights::{queue_insights, queue_insights_of_new};
+use crate::store::notify::Channel;
 use crate::store::paging::PageRequest;
 use crate::store::sql::lock_named;
 use crate::store::usage::{add_usage, UsageDelta};
@@ -243,13 +244,14 @@ pub async fn create_conversation(
         now,
     )
     .await?;
-    let conversation =
-        conversation_store::insert_conversation(&mut tx, &account.id, &new, now).await?;
-    let insights_queued = conversation.insights_status == InsightsStatus::Pending;
+    let (id, agent_count) =
+        conversation_store::insert_conversation_row(&mut tx, &account.id, &new, None, now).await?;
+    let insights_queued = new.insights_status == InsightsStatus::Pending;
     if insights_queued {
-        queue_insights(&mut tx, &account.id, &conversation.id, now).await?;
+        queue_insights_of_new(&mut tx, &account.id, &id, now).await?;
     }
-    crate::store::webhooks::queue_event(
+    let conversation = conversation_store::conversation_in(&mut tx, &account.id, &id).await?;
+    let deliveries_queued = crate::store::webhooks::queue_event(
         &mut tx,
         &account.id,
         &ConversationCreated {
@@ -263,9 +265,10 @@ pub async fn create_conversation(
         now,
     )
     .await?;
-    // Last before the commit: on PostgreSQL the quota check holds the account's turn until
-    // the commit, so what comes before it does not hold up the account's other creates.
-    // Over quota, the transaction is dropped and nothing above is kept.
+    // Last before the commit: the account's turn (the quota check), its usage row and the
+    // agent's row are held until the commit, which on PostgreSQL waits for the disk; what
+    // comes before them does not hold up the account's other creates. Over quota, the
+    // transaction is dropped and nothing above is kept.
     ensure_conversation_quota(&mut tx, &account, now).await?;
     let delta = UsageDelta {
         conversations: 1,
@@ -273,10 +276,13 @@ pub async fn create_conversation(
         ..UsageDelta::default()
     };
     add_usage(&mut tx, &account.id, now, delta).await?;
+    agent_count.apply(&mut tx).await?;
     tx.commit().await?;
-    state.wake_webhooks();
+    if deliveries_queued {
+        state.wake(Channel::Webhooks);
+    }
     if insights_queued {
-        state.wake_jobs();
+        state.wake(Channel::Insights);
     }
     Ok(Json(Data::new(conversation)))
 }
@@ -349,7 +355,7 @@ pub async fn append_messages(
     }
     tx.commit().await?;
     if auto_insights {
-        state.wake_jobs();
+        state.wake(Channel::Insights);
     }
     Ok(Json(Data::new(conversation)))
 }

@@ -25,6 +25,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJsonOrDefault, ApiQuery};
 use crate::state::AppState;
 use crate::store::insights::{queue_insights, StoredInsights};
+use crate::store::notify::Channel;
 use crate::store::paging::PageRequest;
 use crate::validate::Checks;
 
@@ -175,7 +176,7 @@ pub async fn regenerate_conversation_insights(
     crate::store::conversations::conversation_in(&mut tx, &account.id, &id).await?;
     queue_insights(&mut tx, &account.id, &id, now).await?;
     tx.commit().await?;
-    state.wake_jobs();
+    state.wake(Channel::Insights);
     Ok((
         StatusCode::ACCEPTED,
         Json(Data::new(InsightsQueued {
@@ -276,7 +277,7 @@ pub async fn regenerate_agent_insights(
             state.clock.now_ms(),
         )
         .await?;
-    state.wake_jobs();
+    state.wake(Channel::Insights);
     Ok((
         StatusCode::ACCEPTED,
         Json(Data::new(AgentInsightsQueued {

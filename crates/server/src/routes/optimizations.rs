@@ -23,6 +23,7 @@ use crate::extract::{ApiJson, ApiJsonOrDefault, ApiQuery};
 use crate::limits::{ensure_optimization_concurrency, ensure_optimization_quota};
 use crate::state::AppState;
 use crate::store::agents::{self as agent_store, AgentChange, VersionOrigin};
+use crate::store::notify::Channel;
 use crate::store::optimizations::{
     self as optimization_store, finish_optimization, Finish, NewOptimization, VariantRecord,
     CONTROL_ID,
@@ -234,7 +235,7 @@ pub async fn create_optimization(
     )
     .await?;
     tx.commit().await?;
-    state.wake_jobs();
+    state.wake(Channel::Optimizations);
     Ok((StatusCode::CREATED, Json(Data::new(optimization))))
 }
 
@@ -458,7 +459,7 @@ pub async fn apply_variant(
     )
     .await?;
     tx.commit().await?;
-    state.wake_webhooks();
+    state.wake(Channel::Webhooks);
     Ok(Json(Data::new(AppliedVariant {
         success: true,
         agent_id: agent.id.clone(),
@@ -525,7 +526,7 @@ pub async fn stop_optimization(
     .await?;
     let stopped = optimization_store::optimization_in(&mut tx, &account.id, &id).await?;
     tx.commit().await?;
-    state.wake_webhooks();
+    state.wake(Channel::Webhooks);
     Ok(Json(Data::new(stopped.wire)))
 }
 

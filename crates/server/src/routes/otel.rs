@@ -36,6 +36,7 @@ use crate::store::accounts::AccountRecord;
 use crate::store::agents::{self as agent_store, AgentChange, NewAgent, VersionOrigin};
 use crate::store::conversations::{self as conversation_store, NewConversation};
 use crate::store::insights::queue_insights;
+use crate::store::notify::Channel;
 use crate::store::otel as otel_store;
 use crate::store::sql::lock_named;
 use crate::store::usage::{add_usage, UsageDelta};
@@ -208,10 +209,10 @@ struct Woken {
 impl Woken {
     fn wake(&self, state: &AppState) {
         if self.webhooks {
-            state.wake_webhooks();
+            state.wake(Channel::Webhooks);
         }
         if self.jobs {
-            state.wake_jobs();
+            state.wake(Channel::Insights);
         }
     }
 }
@@ -425,7 +426,7 @@ async fn start_conversation(
             InsightsStatus::Skipped
         },
     };
-    let id = conversation_store::insert_conversation_row(
+    let (id, count) = conversation_store::insert_conversation_row(
         tx,
         &account.id,
         &new,
@@ -433,6 +434,7 @@ async fn start_conversation(
         now,
     )
     .await?;
+    count.apply(tx).await?;
     let conversation = conversation_store::conversation_in(tx, &account.id, &id).await?;
     if export.auto_insights {
         queue_insights(tx, &account.id, &id, now).await?;
@@ -444,7 +446,7 @@ async fn start_conversation(
         ..UsageDelta::default()
     };
     add_usage(tx, &account.id, now, delta).await?;
-    crate::store::webhooks::queue_event(
+    export.woken.webhooks |= crate::store::webhooks::queue_event(
         tx,
         &account.id,
         &ConversationCreated {
@@ -458,7 +460,6 @@ async fn start_conversation(
         now,
     )
     .await?;
-    export.woken.webhooks = true;
     Ok(id)
 }
 

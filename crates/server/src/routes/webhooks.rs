@@ -15,6 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::limits::ensure_webhook_limit;
 use crate::state::AppState;
+use crate::store::notify::Channel;
 use crate::store::paging::PageRequest;
 use crate::store::webhooks::{insert_webhook, NewWebhook, Redelivery};
 
@@ -169,7 +170,7 @@ pub async fn redeliver(
         .await?
     {
         Redelivery::Queued(delivery) => {
-            state.wake_webhooks();
+            state.wake(Channel::Webhooks);
             Ok((StatusCode::ACCEPTED, Json(Data::new(*delivery))))
         }
         Redelivery::NotFound => Err(ApiError::not_found("Delivery", &delivery_id)),

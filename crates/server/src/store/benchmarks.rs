@@ -108,7 +108,7 @@ fn benchmark_from_row(row: &AnyRow) -> anyhow::Result<Benchmark> {
     })
 }
 
-/// Inserts a queued benchmark inside the caller's transaction. Call `AppState::wake_jobs`
+/// Inserts a queued benchmark inside the caller's transaction. Call `AppState::wake`
 /// after the commit.
 pub async fn insert_benchmark(
     conn: &mut AnyConnection,

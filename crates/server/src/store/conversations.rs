@@ -234,18 +234,45 @@ pub async fn insert_conversation(
     new: &NewConversation,
     now_ms: i64,
 ) -> StoreResult<Conversation> {
-    let id = insert_conversation_row(conn, account_id, new, None, now_ms).await?;
+    let (id, count) = insert_conversation_row(conn, account_id, new, None, now_ms).await?;
+    count.apply(conn).await?;
     conversation_in(conn, account_id, &id).await
 }
 
-/// Inserts a conversation and returns its id; `otel_key` ties it to the spans that build it.
+/// One more conversation for an agent's counters, to apply in the transaction that
+/// inserted it. Applied last, just before the commit, it holds the agent's row (which
+/// every create of the agent's conversations updates) for the shortest time.
+#[must_use = "the agent's counters must count the conversation in the same transaction"]
+pub struct AgentCount {
+    account_id: String,
+    agent_id: String,
+    at_ms: i64,
+}
+
+impl AgentCount {
+    pub async fn apply(self, conn: &mut AnyConnection) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE agents SET conversation_count = conversation_count + 1, last_activity_at = $1 \
+             WHERE account_id = $2 AND id = $3",
+        )
+        .bind(self.at_ms)
+        .bind(&self.account_id)
+        .bind(&self.agent_id)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Inserts a conversation and its search text and returns its id, with the count its
+/// agent's counters are still to take; `otel_key` ties it to the spans that build it.
 pub async fn insert_conversation_row(
     conn: &mut AnyConnection,
     account_id: &str,
     new: &NewConversation,
     otel_key: Option<&str>,
     now_ms: i64,
-) -> StoreResult<String> {
+) -> StoreResult<(String, AgentCount)> {
     ensure_fits(&new.messages)?;
     let id = new_id("conv");
     let sums = totals(&new.messages);
@@ -292,16 +319,12 @@ pub async fn insert_conversation_row(
         false,
     )
     .await?;
-    sqlx::query(
-        "UPDATE agents SET conversation_count = conversation_count + 1, last_activity_at = $1 \
-         WHERE account_id = $2 AND id = $3",
-    )
-    .bind(now_ms)
-    .bind(account_id)
-    .bind(&new.agent_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(id)
+    let count = AgentCount {
+        account_id: account_id.to_owned(),
+        agent_id: new.agent_id.clone(),
+        at_ms: now_ms,
+    };
+    Ok((id, count))
 }
 
 /// A wire value as the text of a JSON column.

@@ -31,8 +31,28 @@ pub const METRIC_COLUMNS: [&str; 11] = [
 pub const MAX_ATTEMPTS: i64 = 5;
 
 /// Queues a conversation for (new) insights inside the caller's transaction. Call
-/// `AppState::wake_jobs` after the commit.
+/// `AppState::wake` after the commit.
 pub async fn queue_insights(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    conversation_id: &str,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    queue_insights_of_new(conn, account_id, conversation_id, now_ms).await?;
+    sqlx::query(
+        "UPDATE conversations SET insights_status = 'pending', insights_attempts = 0, \
+         insights_error_code = NULL, insights_error = NULL WHERE account_id = $1 AND id = $2",
+    )
+    .bind(account_id)
+    .bind(conversation_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Queues a conversation inserted in the caller's transaction with its insights `pending`
+/// for its first insights: its row needs no reset. Call `AppState::wake` after the commit.
+pub async fn queue_insights_of_new(
     conn: &mut AnyConnection,
     account_id: &str,
     conversation_id: &str,
@@ -46,14 +66,6 @@ pub async fn queue_insights(
     .bind(conversation_id)
     .bind(account_id)
     .bind(now_ms)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "UPDATE conversations SET insights_status = 'pending', insights_attempts = 0, \
-         insights_error_code = NULL, insights_error = NULL WHERE account_id = $1 AND id = $2",
-    )
-    .bind(account_id)
-    .bind(conversation_id)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -458,6 +470,48 @@ async fn is_current(conn: &mut AnyConnection, job: &InsightsJob) -> sqlx::Result
     Ok(generation == Some(job.generation))
 }
 
+/// A conversation's reading as it stands.
+struct PreviousReading {
+    id: String,
+    created_at: i64,
+    quality_score: f64,
+}
+
+/// Locks the conversation (PostgreSQL; SQLite's writer already serializes) and reads, in one
+/// statement, whether `job` is still its newest queueing (`None` when it is stale) and, if
+/// so, the reading it replaces (`Some(None)` when there is none).
+async fn lock_if_current(
+    conn: &mut AnyConnection,
+    job: &InsightsJob,
+) -> sqlx::Result<Option<Option<PreviousReading>>> {
+    let lock = match Backend::of(conn) {
+        Backend::Postgres => " FOR UPDATE OF c",
+        Backend::Sqlite => "",
+    };
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT j.generation, i.id, i.created_at, i.quality_score FROM conversations c \
+         LEFT JOIN insights_jobs j ON j.account_id = c.account_id AND j.conversation_id = c.id \
+         LEFT JOIN conversation_insights i ON i.account_id = c.account_id AND i.conversation_id = c.id \
+         WHERE c.account_id = $1 AND c.id = $2{lock}"
+    )))
+    .bind(&job.account_id)
+    .bind(&job.conversation_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    if row.try_get::<Option<i64>, _>("generation")? != Some(job.generation) {
+        return Ok(None);
+    }
+    let Some(id) = row.try_get::<Option<String>, _>("id")? else {
+        return Ok(Some(None));
+    };
+    Ok(Some(Some(PreviousReading {
+        id,
+        created_at: row.try_get("created_at")?,
+        quality_score: row.try_get("quality_score")?,
+    })))
+}
+
 /// Stores a reading and returns the insights' id; `None`, writing nothing, when the job is
 /// stale: the conversation was queued again while it ran, and the newer job will read it.
 pub async fn save_insights(
@@ -467,27 +521,29 @@ pub async fn save_insights(
     analysis: &ConversationAnalysis,
     now_ms: i64,
 ) -> anyhow::Result<Option<String>> {
-    lock_conversation(conn, &job.account_id, &job.conversation_id).await?;
-    if !is_current(conn, job).await? {
+    let Some(previous) = lock_if_current(conn, job).await? else {
         return Ok(None);
-    }
-    let previous: Option<(String, i64, f64)> = sqlx::query_as(
-        "SELECT id, created_at, quality_score FROM conversation_insights \
-         WHERE account_id = $1 AND conversation_id = $2",
-    )
-    .bind(&job.account_id)
-    .bind(&job.conversation_id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    };
     let (id, created_at) = match &previous {
-        Some((id, created_at, _)) => (id.clone(), *created_at),
+        Some(reading) => (reading.id.clone(), reading.created_at),
         None => (new_id("ins"), now_ms),
     };
-    sqlx::query("DELETE FROM conversation_insights WHERE account_id = $1 AND conversation_id = $2")
-        .bind(&job.account_id)
-        .bind(&job.conversation_id)
-        .execute(&mut *conn)
-        .await?;
+    // A reading's issues and steps are written with it: a first reading replaces nothing.
+    if previous.is_some() {
+        for table in [
+            "conversation_insights",
+            "conversation_issues",
+            "conversation_steps",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE account_id = $1 AND conversation_id = $2"
+            )))
+            .bind(&job.account_id)
+            .bind(&job.conversation_id)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
     let mut insert = SqlBuilder::new(
         "INSERT INTO conversation_insights (conversation_id, id, account_id, agent_id, conversation_created_at, engine, \
          analysis, quality_score, gated_score, task_completed, sentiment, sentiment_score, created_at, updated_at",
@@ -519,54 +575,52 @@ pub async fn save_insights(
     insert.push(")");
     insert.build().execute(&mut *conn).await?;
 
-    sqlx::query("DELETE FROM conversation_issues WHERE account_id = $1 AND conversation_id = $2")
-        .bind(&job.account_id)
-        .bind(&job.conversation_id)
-        .execute(&mut *conn)
-        .await?;
     // One row per kind, at its worst severity.
     let mut worst: std::collections::BTreeMap<IssueKind, Severity> = Default::default();
     for issue in &analysis.issues {
         let entry = worst.entry(issue.kind).or_insert(issue.severity);
         *entry = (*entry).max(issue.severity);
     }
-    for (kind, severity) in &worst {
-        sqlx::query(
-            "INSERT INTO conversation_issues (conversation_id, account_id, agent_id, conversation_created_at, kind, severity) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&job.conversation_id)
-        .bind(&job.account_id)
-        .bind(&job.agent_id)
-        .bind(job.conversation_created_at)
-        .bind(snake(kind)?)
-        .bind(severity.as_str())
-        .execute(&mut *conn)
-        .await?;
+    if !worst.is_empty() {
+        let mut insert = SqlBuilder::new(
+            "INSERT INTO conversation_issues (conversation_id, account_id, agent_id, conversation_created_at, \
+             kind, severity) VALUES ",
+        );
+        for (n, (kind, severity)) in worst.iter().enumerate() {
+            insert.push(if n == 0 { "(" } else { ", (" });
+            let mut values = insert.separated(", ");
+            values.push_bind(&job.conversation_id);
+            values.push_bind(&job.account_id);
+            values.push_bind(&job.agent_id);
+            values.push_bind(job.conversation_created_at);
+            values.push_bind(snake(kind)?);
+            values.push_bind(severity.as_str());
+            insert.push(")");
+        }
+        insert.build().execute(&mut *conn).await?;
     }
-    sqlx::query("DELETE FROM conversation_steps WHERE account_id = $1 AND conversation_id = $2")
-        .bind(&job.account_id)
-        .bind(&job.conversation_id)
-        .execute(&mut *conn)
-        .await?;
-    for (position, step) in analysis.steps.iter().enumerate() {
-        sqlx::query(
+    if !analysis.steps.is_empty() {
+        let mut insert = SqlBuilder::new(
             "INSERT INTO conversation_steps (conversation_id, position, account_id, agent_id, conversation_created_at, \
-             name, failed, error, root_cause) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&job.conversation_id)
-        .bind(i64::try_from(position).unwrap_or(i64::MAX))
-        .bind(&job.account_id)
-        .bind(&job.agent_id)
-        .bind(job.conversation_created_at)
-        .bind(&step.name)
-        .bind(flag(
-            step.status == converra_api::insights::StepStatus::Failed,
-        ))
-        .bind(&step.error)
-        .bind(step.root_cause.map(|c| c.as_str()))
-        .execute(&mut *conn)
-        .await?;
+             name, failed, error, root_cause) VALUES ",
+        );
+        for (position, step) in analysis.steps.iter().enumerate() {
+            insert.push(if position == 0 { "(" } else { ", (" });
+            let mut values = insert.separated(", ");
+            values.push_bind(&job.conversation_id);
+            values.push_bind(i64::try_from(position).unwrap_or(i64::MAX));
+            values.push_bind(&job.account_id);
+            values.push_bind(&job.agent_id);
+            values.push_bind(job.conversation_created_at);
+            values.push_bind(&step.name);
+            values.push_bind(flag(
+                step.status == converra_api::insights::StepStatus::Failed,
+            ));
+            values.push_bind(&step.error);
+            values.push_bind(step.root_cause.map(|c| c.as_str()));
+            insert.push(")");
+        }
+        insert.build().execute(&mut *conn).await?;
     }
     sqlx::query(
         "UPDATE conversations SET insights_status = 'ready', quality_score = $1, issue_count = $2, \
@@ -580,7 +634,7 @@ pub async fn save_insights(
     .await?;
     // The agent's running average: replace the old score, if any, with the new one.
     let (sum_delta, count_delta) = match previous {
-        Some((_, _, old)) => (analysis.quality_score - old, 0),
+        Some(reading) => (analysis.quality_score - reading.quality_score, 0),
         None => (analysis.quality_score, 1),
     };
     sqlx::query(

@@ -5,6 +5,7 @@
 
 use sqlx::AnyConnection;
 
+use super::notify::Channel;
 use super::{Backend, Store};
 
 /// How long a lease holds without a renewal.
@@ -19,6 +20,14 @@ pub enum LeasedQueue {
 
 impl LeasedQueue {
     pub const ALL: [LeasedQueue; 2] = [LeasedQueue::Optimizations, LeasedQueue::Benchmarks];
+
+    /// Whose workers a job of this queue wakes.
+    pub fn channel(self) -> Channel {
+        match self {
+            LeasedQueue::Optimizations => Channel::Optimizations,
+            LeasedQueue::Benchmarks => Channel::Benchmarks,
+        }
+    }
 
     fn table(self) -> &'static str {
         match self {

@@ -7,27 +7,44 @@ use sqlx::postgres::PgListener;
 
 use super::{Backend, Store};
 
-/// What an announcement wakes.
+/// What an announcement wakes: one queue's workers, so work queued for one kind of
+/// worker does not send every other kind to look for work too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
-    /// The insights, optimization and benchmark workers.
-    Jobs,
+    /// The insights worker.
+    Insights,
+    /// The optimization runners.
+    Optimizations,
+    /// The benchmark runners.
+    Benchmarks,
     /// The webhook sender.
     Webhooks,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 2] = [Channel::Jobs, Channel::Webhooks];
+    pub const ALL: [Channel; 4] = [
+        Channel::Insights,
+        Channel::Optimizations,
+        Channel::Benchmarks,
+        Channel::Webhooks,
+    ];
 
     fn name(self) -> &'static str {
         match self {
-            Channel::Jobs => "converra_jobs",
+            Channel::Insights => "converra_insights",
+            Channel::Optimizations => "converra_optimizations",
+            Channel::Benchmarks => "converra_benchmarks",
             Channel::Webhooks => "converra_webhooks",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Channel> {
         Channel::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// The position of the channel in [`Channel::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
     }
 }
 

@@ -76,22 +76,23 @@ pub async fn queue_event<P: WebhookPayload>(
     account_id: &str,
     payload: &P,
     now_ms: i64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let data = serde_json::to_value(payload)?;
     enqueue_event(conn, account_id, P::EVENT, data, now_ms).await
 }
 
 /// Queues `event_type` for every active webhook of the account subscribed to it (or to its
 /// older name, under which it is then sent), inside the caller's transaction, so the event
-/// is delivered exactly when the change that caused it commits. After the commit, call
-/// `AppState::wake_webhooks` so the worker sends at once.
+/// is delivered exactly when the change that caused it commits. Returns whether any
+/// delivery was queued: then, after the commit, call `AppState::wake` so the worker sends
+/// at once.
 pub async fn enqueue_event(
     conn: &mut AnyConnection,
     account_id: &str,
     event_type: &str,
     data: serde_json::Value,
     now_ms: i64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     anyhow::ensure!(
         WEBHOOK_EVENTS.contains(&event_type),
         "'{event_type}' is not a webhook event"
@@ -116,7 +117,7 @@ pub async fn enqueue_event(
         }
     }
     if targets.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let event_id = new_id("evt");
     sqlx::query(
@@ -132,7 +133,7 @@ pub async fn enqueue_event(
     for (webhook_id, name) in targets {
         insert_delivery(conn, account_id, &webhook_id, &event_id, name, None, now_ms).await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 async fn insert_delivery(

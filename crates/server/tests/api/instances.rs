@@ -286,7 +286,7 @@ async fn work_queued_elsewhere_wakes_an_idle_instance_at_once() {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    admin.announce(Channel::Jobs).await.unwrap();
+    admin.announce(Channel::Insights).await.unwrap();
     let status = || async {
         sqlx::query_scalar::<_, String>("SELECT insights_status FROM conversations WHERE id = $1")
             .bind(&conversation)
@@ -409,7 +409,8 @@ async fn a_killed_instance_loses_no_acknowledged_write_and_its_job_is_taken_over
     process.kill().unwrap(); // SIGKILL: A gives nothing back
     process.wait().unwrap();
     let acknowledged = load.await.unwrap();
-    assert!(acknowledged.len() >= 40, "{}", acknowledged.len());
+    // 40 were stored; each of the 4 clients may have had one committed but not yet answered.
+    assert!(acknowledged.len() >= 36, "{}", acknowledged.len());
     let stored: std::collections::HashSet<String> =
         sqlx::query_scalar("SELECT id FROM conversations")
             .fetch_all(admin.pool())

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use converra_api::PlanId;
 use converra_server::clock::{Clock, ManualClock};
 use converra_server::state::{AppState, ServerConfig};
+use converra_server::store::notify::Channel;
 use converra_server::store::webhooks::enqueue_event;
 use converra_server::store::{Database, Durability, Store};
 use hmac::{Hmac, Mac};
@@ -119,7 +120,7 @@ impl HookServer {
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        self.state.wake_webhooks();
+        self.state.wake(Channel::Webhooks);
     }
 
     async fn create_hook(&self, key: &str, url: &str, events: &[&str]) -> (String, String) {
