@@ -535,10 +535,12 @@ impl Store {
                 })
             }
         };
-        let search = match query {
-            Some(query) if backend == Backend::Postgres => Some(Search::PostgresWithinList(query)),
-            Some(query) => Some(self.plan_search(account_id, query).await?),
-            None => None,
+        let (search, few_matches) = match query {
+            Some(query) => {
+                let (search, few_matches) = self.plan_search(account_id, query).await?;
+                (Some(search), few_matches)
+            }
+            None => (None, None),
         };
         let from = match search {
             // CROSS JOIN keeps SQLite from reordering: the word index drives.
@@ -547,26 +549,28 @@ impl Store {
             }
             _ => "conversations c",
         };
-        let total = if search.is_none() && narrows_by_agent_alone(filter) {
-            self.conversations_counted_by_agents(account_id, filter.agent_id.as_deref())
-                .await?
-        } else if let (Some(Search::PostgresWithinList(tsquery)), true) =
-            (&search, narrows_by_words_alone(filter))
-        {
-            let mut count = SqlBuilder::new("SELECT COUNT(*) FROM (");
-            push_postgres_matches(&mut count, account_id, tsquery);
-            count.push(") AS matches");
-            count.build_query_scalar().fetch_one(self.pool()).await?
-        } else {
+        // The total is counted while the page is read, on another connection: a search
+        // with many matches spends most of its time counting them.
+        let total = async {
+            if search.is_none() && narrows_by_agent_alone(filter) {
+                return Ok(self
+                    .conversations_counted_by_agents(account_id, filter.agent_id.as_deref())
+                    .await?);
+            }
+            if narrows_by_words_alone(filter) {
+                if let Some(matches) = few_matches {
+                    return Ok(matches);
+                }
+                if let Some(Search::PostgresWithinList(tsquery)) = &search {
+                    let mut count = SqlBuilder::new("SELECT COUNT(*) FROM (");
+                    push_postgres_matches(&mut count, account_id, tsquery);
+                    count.push(") AS matches");
+                    return Ok(count.build_query_scalar().fetch_one(self.pool()).await?);
+                }
+            }
             let mut count = SqlBuilder::new(format!("SELECT COUNT(*) FROM {from} WHERE "));
             push_filter(&mut count, account_id, filter, &bounds, search.as_ref());
-            count.build_query_scalar().fetch_one(self.pool()).await?
-        };
-        let search = match search {
-            Some(Search::PostgresWithinList(query)) if total <= SEARCH_FROM_MATCHES_MAX => {
-                Some(Search::PostgresFromMatches(query))
-            }
-            other => other,
+            Ok::<i64, StoreError>(count.build_query_scalar().fetch_one(self.pool()).await?)
         };
 
         let mut query = SqlBuilder::new(format!(
@@ -604,21 +608,27 @@ impl Store {
                 .push(" OFFSET ")
                 .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
         }
-        let rows = query.build().fetch_all(self.pool()).await?;
-        let mut conversations = rows
-            .iter()
-            .map(|r| conversation_from_row(r, false))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let page_read = async {
+            let rows = query.build().fetch_all(self.pool()).await?;
+            let mut conversations = rows
+                .iter()
+                .map(|r| conversation_from_row(r, false))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            if let (Some(q), Some(_)) = (filter.q.as_deref(), &search) {
+                // The row past the page only tells whether another page follows.
+                let shown = conversations.len().min(page.limit as usize);
+                self.attach_snippets(account_id, &mut conversations[..shown], q)
+                    .await?;
+            }
+            Ok(conversations)
+        };
+        let (total, mut conversations) = tokio::try_join!(total, page_read)?;
         let mut pagination =
             page.finish(&mut conversations, u64::try_from(total).unwrap_or(0), |c| {
                 (parse_rfc3339(&c.created_at).unwrap_or(0), c.id.clone())
             });
         if !time_ordered {
             pagination.next_cursor = None;
-        }
-        if let (Some(q), Some(_)) = (filter.q.as_deref(), &search) {
-            self.attach_snippets(account_id, &mut conversations, q)
-                .await?;
         }
         Ok((conversations, pagination))
     }
@@ -663,10 +673,10 @@ impl Store {
 
 /// How a full-text search runs. Few matches: start from them and look each up. Many: walk
 /// the account's conversations newest first and keep those in the match set, which stops
-/// as soon as a page is full instead of sorting every match. On SQLite the choice comes
-/// from counting the matches first; on PostgreSQL from the list's total, counted anyway
-/// (its planner cannot guess a `tsquery`'s matches, and walking 100,000 conversations for
-/// 20 matches costs a hundred times more than looking the 20 up).
+/// as soon as a page is full instead of sorting every match. The choice comes from counting
+/// the account's matches first, up to [`SEARCH_FROM_MATCHES_MAX`]: neither planner can
+/// guess how many conversations a query matches, and walking 100,000 conversations for 20
+/// matches costs a hundred times more than looking the 20 up.
 enum Search {
     FromMatches(String),
     WithinList(String),
@@ -679,22 +689,40 @@ const SEARCH_FROM_MATCHES_MAX: i64 = 2_000;
 
 impl Store {
     /// Chooses the plan from the account's own matches, so another tenant's text never
-    /// changes it.
-    async fn plan_search(&self, account_id: &str, query: String) -> StoreResult<Search> {
-        let matches: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM (SELECT f.rowid FROM conversations_fts f CROSS JOIN conversations c ON c.rowid = f.rowid \
-             WHERE f.body MATCH $1 AND c.account_id = $2 LIMIT $3)",
-        )
-        .bind(&query)
-        .bind(account_id)
-        .bind(SEARCH_FROM_MATCHES_MAX + 1)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(if matches <= SEARCH_FROM_MATCHES_MAX {
-            Search::FromMatches(query)
-        } else {
-            Search::WithinList(query)
-        })
+    /// changes it. Also returns how many the account has when they are few (the list's
+    /// total when nothing else narrows it).
+    async fn plan_search(
+        &self,
+        account_id: &str,
+        query: String,
+    ) -> StoreResult<(Search, Option<i64>)> {
+        let mut count = SqlBuilder::new("SELECT COUNT(*) FROM (");
+        match self.backend() {
+            Backend::Sqlite => {
+                count
+                    .push(
+                        "SELECT f.rowid FROM conversations_fts f CROSS JOIN conversations c \
+                         ON c.rowid = f.rowid WHERE f.body MATCH ",
+                    )
+                    .push_bind(query.clone())
+                    .push(" AND c.account_id = ")
+                    .push_bind(account_id.to_owned());
+            }
+            Backend::Postgres => push_postgres_matches(&mut count, account_id, &query),
+        }
+        count
+            .push(" LIMIT ")
+            .push_bind(SEARCH_FROM_MATCHES_MAX + 1)
+            .push(") AS matches");
+        let matches: i64 = count.build_query_scalar().fetch_one(self.pool()).await?;
+        let few = matches <= SEARCH_FROM_MATCHES_MAX;
+        let search = match (self.backend(), few) {
+            (Backend::Sqlite, true) => Search::FromMatches(query),
+            (Backend::Sqlite, false) => Search::WithinList(query),
+            (Backend::Postgres, true) => Search::PostgresFromMatches(query),
+            (Backend::Postgres, false) => Search::PostgresWithinList(query),
+        };
+        Ok((search, few.then_some(matches)))
     }
 }
 
