@@ -20,3 +20,8 @@ UPDATE simulations SET account_id = (SELECT o.account_id FROM optimizations o WH
 
 CREATE UNIQUE INDEX insights_jobs_account ON insights_jobs (account_id, conversation_id);
 CREATE UNIQUE INDEX simulations_account_cell ON simulations (account_id, variant_id, cell);
+
+-- Lookups of several conversations of an account by id (`account_id = ? AND id IN (…)`):
+-- without it SQLite's planner reads every conversation of the account through another
+-- index that starts with `account_id`.
+CREATE UNIQUE INDEX conversations_account_id ON conversations (account_id, id);
