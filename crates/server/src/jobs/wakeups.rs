@@ -41,8 +41,8 @@ async fn listen(state: AppState, mut stopped: StopSignal) {
             _ = &mut stopped => return,
             received = listener.recv() => match received {
                 Ok(notification) => {
-                    if let Some(channel) = Channel::from_name(notification.channel()) {
-                        state.wake_local(channel);
+                    for channel in Channel::woken_by(notification.channel()) {
+                        state.wake_local(*channel);
                     }
                 }
                 Err(error) => {

@@ -21,6 +21,11 @@ pub enum Channel {
     Webhooks,
 }
 
+/// The one job channel of servers from before each queue had its own. Still heard, as a
+/// wake-up of every job queue, so that during a rolling upgrade no announcement of an
+/// older instance waits for the next poll.
+const LEGACY_JOBS: &str = "converra_jobs";
+
 impl Channel {
     pub const ALL: [Channel; 4] = [
         Channel::Insights,
@@ -38,8 +43,19 @@ impl Channel {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<Channel> {
-        Channel::ALL.into_iter().find(|c| c.name() == name)
+    /// The channels whose workers an announcement on `name` wakes.
+    pub fn woken_by(name: &str) -> &'static [Channel] {
+        if name == LEGACY_JOBS {
+            return &[
+                Channel::Insights,
+                Channel::Optimizations,
+                Channel::Benchmarks,
+            ];
+        }
+        match Channel::ALL.iter().position(|c| c.name() == name) {
+            Some(i) => &Channel::ALL[i..=i],
+            None => &[],
+        }
     }
 
     /// The position of the channel in [`Channel::ALL`].
@@ -69,7 +85,12 @@ impl Store {
         };
         let mut listener = PgListener::connect(url).await?;
         listener
-            .listen_all(Channel::ALL.into_iter().map(Channel::name))
+            .listen_all(
+                Channel::ALL
+                    .into_iter()
+                    .map(Channel::name)
+                    .chain([LEGACY_JOBS]),
+            )
             .await?;
         Ok(Some(listener))
     }

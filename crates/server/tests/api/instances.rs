@@ -302,6 +302,26 @@ async fn work_queued_elsewhere_wakes_an_idle_instance_at_once() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+
+    // An older server, mid rolling upgrade, announces on the one channel it knew.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut tx = admin.begin_write().await.unwrap();
+    queue_insights(&mut tx, &account, &conversation, START_MS)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    sqlx::query("SELECT pg_notify('converra_jobs', '')")
+        .execute(admin.pool())
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while status().await != "ready" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "an older server's announcement did not wake the idle instance"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     admin.close().await;
 }
 
