@@ -307,10 +307,17 @@ test('a refused save keeps everything typed (network error, 429, 409), at 1366 a
     await stillTyped('a 409');
     await screenshot(page, `agent-edit-refused-${width}`);
 
-    // Fix the name: the save goes through with every field.
+    // Fix the name: the save goes through with every field. A slow reload of the agent must
+    // not leave the settings showing version 1 beside the notice of version 2.
+    await page.route('**/api/v1/agents/*', async (route) => {
+      if (route.request().method() === 'GET') await new Promise((done) => setTimeout(done, 1500));
+      await route.fallback();
+    });
     await page.locator('#edit-agent-name').fill(`Billing ${width}`);
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText(`Saved. Billing ${width} is at version 2.`).waitFor();
+    await page.unroute('**/api/v1/agents/*');
+    assert.match(await page.locator('.settings-list').innerText(), /Version\s+2/);
     const settings = await page.locator('.settings-list').innerText();
     for (const expected of [/Temperature\s+0\.4/, /Max tokens\s+800/, /Tags\s+billing, support/, /Objective\s+Resolve refunds/]) {
       assert.match(settings, expected);

@@ -114,12 +114,11 @@ pub fn AgentPage() -> impl IntoView {
         let client = client_of(signed_in.get_untracked());
         async move { update_agent(&client?, &id, &change).await }
     });
-    // Bumped by a save that succeeded only: a refused one must not reload the agent, since
-    // that would rebuild the form over what the user typed.
+    // Bumped by a save that succeeded only, to reload the version history. A refused save
+    // must not touch the agent, since that would rebuild the form over what the user typed.
     let saved = RwSignal::new(0u32);
     let agent = LocalResource::new(move || {
         let id = id.get();
-        saved.track();
         let client = client_of(signed_in.get());
         async move { get_agent(&client?, &id).await }
     });
@@ -144,11 +143,14 @@ pub fn AgentPage() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(updated)) = save.value().get() {
             editing.set(false);
-            saved.update(|n| *n += 1);
             notice.set(Some(format!(
                 "Saved. {} is at version {}.",
                 updated.name, updated.version
             )));
+            // The answer is the saved agent: shown at once, the settings never sit beside the
+            // notice still showing the version before, as a refetch in flight would.
+            agent.set(Some(Ok(updated)));
+            saved.update(|n| *n += 1);
         }
     });
 
