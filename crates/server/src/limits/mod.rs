@@ -18,6 +18,7 @@ use crate::store::{usage, webhooks, Backend};
 
 pub mod bad_keys;
 pub mod rate;
+pub mod shared_turn;
 
 /// The layer behind auth: admits the caller's request against its plan's requests per
 /// minute, and puts the rate-limit headers on whatever the request gets back.
@@ -87,8 +88,13 @@ fn raise_limit(plan: PlanId) -> &'static str {
 /// Makes the account's limit checks take turns with the writes they allow, across server
 /// processes sharing one PostgreSQL database, so a limit holds exactly.
 async fn lock_account_limits(conn: &mut AnyConnection, account: &AccountRecord) -> ApiResult<()> {
-    lock_named(conn, &format!("limits:{}", account.id)).await?;
+    lock_named(conn, &limits_lock(account)).await?;
     Ok(())
+}
+
+/// The name of the lock that the account's limit checks take turns on.
+fn limits_lock(account: &AccountRecord) -> String {
+    format!("limits:{}", account.id)
 }
 
 /// 403 `LIMIT_EXCEEDED` unless the account may create one more agent. Call it in the

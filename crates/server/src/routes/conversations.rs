@@ -13,6 +13,7 @@ use converra_api::{Data, List, Paging};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::limits::shared_turn::{ensure_conversation_quota_shared, SharedCheck};
 use crate::limits::{ensure_agent_quota, ensure_conversation_quota};
 use crate::state::AppState;
 use crate::store::accounts::AccountRecord;
@@ -21,8 +22,9 @@ use crate::store::conversations::{self as conversation_store, Appended, NewConve
 use crate::store::insights::{queue_insights, queue_insights_of_new};
 use crate::store::notify::Channel;
 use crate::store::paging::PageRequest;
+use crate::store::slots::Slot;
 use crate::store::sql::lock_named;
-use crate::store::usage::{add_usage, UsageDelta};
+use crate::store::usage::{add_usage_in, UsageDelta};
 use crate::transcript::parse_transcript;
 use crate::validate::Checks;
 
@@ -90,6 +92,7 @@ fn check_messages(checks: &mut Checks, messages: &[Message]) {
 }
 
 /// Where a new conversation's agent comes from.
+#[derive(Debug, Clone)]
 enum AgentRef {
     Id(String),
     Name(String),
@@ -223,6 +226,51 @@ pub async fn create_conversation(
         new.insights_status = InsightsStatus::Skipped;
     }
     let now = state.clock.now_ms();
+    let model = settings.general.preferred_llm.as_str();
+    let attempt =
+        |new, turn| insert_created(&state, &account, agent.clone(), new, model, now, turn);
+    let created = match attempt(new.clone(), Turn::Shared).await? {
+        Some(created) => created,
+        None => attempt(new, Turn::Alone).await?.ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("a quota check alone asked to be redone"))
+        })?,
+    };
+    if created.deliveries_queued {
+        state.wake(Channel::Webhooks);
+    }
+    if created.insights_queued {
+        state.wake(Channel::Insights);
+    }
+    Ok(Json(Data::new(created.conversation)))
+}
+
+/// How a create takes its account's turn at the quota check ([`shared_turn`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Turn {
+    /// Shared while the account is far from its limit, on PostgreSQL.
+    Shared,
+    Alone,
+}
+
+/// A conversation committed, or found by its idempotency key.
+struct Created {
+    conversation: Conversation,
+    deliveries_queued: bool,
+    insights_queued: bool,
+}
+
+/// Inserts the conversation in one transaction and commits it. `None` when a shared quota
+/// check found the account too near its limit: nothing was kept, and the create is to be
+/// redone with [`Turn::Alone`].
+async fn insert_created(
+    state: &AppState,
+    account: &AccountRecord,
+    agent: AgentRef,
+    mut new: NewConversation,
+    default_model: &str,
+    now: i64,
+    turn: Turn,
+) -> ApiResult<Option<Created>> {
     let mut tx = state.store.begin_write().await?;
     if let Some(key) = &new.idempotency_key {
         // A retry racing its first request waits for it, then finds what it created
@@ -232,18 +280,14 @@ pub async fn create_conversation(
             conversation_store::find_idempotent(&mut tx, &account.id, key, now).await?
         {
             tx.commit().await?;
-            return Ok(Json(Data::new(existing)));
+            return Ok(Some(Created {
+                conversation: existing,
+                deliveries_queued: false,
+                insights_queued: false,
+            }));
         }
     }
-    new.agent_id = resolve_agent(
-        &mut tx,
-        &account,
-        agent,
-        &new,
-        &settings.general.preferred_llm,
-        now,
-    )
-    .await?;
+    new.agent_id = resolve_agent(&mut tx, account, agent, &new, default_model, now).await?;
     let (id, agent_count) =
         conversation_store::insert_conversation_row(&mut tx, &account.id, &new, None, now).await?;
     let insights_queued = new.insights_status == InsightsStatus::Pending;
@@ -265,26 +309,33 @@ pub async fn create_conversation(
         now,
     )
     .await?;
-    // Last before the commit: the account's turn (the quota check), its usage row and the
-    // agent's row are held until the commit, which on PostgreSQL waits for the disk; what
-    // comes before them does not hold up the account's other creates. Over quota, the
-    // transaction is dropped and nothing above is kept.
-    ensure_conversation_quota(&mut tx, &account, now).await?;
+    // Last before the commit: the quota check, the usage row and the agent's counter row are
+    // held until the commit, which on PostgreSQL waits for the disk; what comes before them
+    // does not hold up the account's other creates. Over quota, the transaction is dropped
+    // and nothing above is kept.
+    match state.store.max_in_flight(&mut tx).await? {
+        Some(in_flight) if turn == Turn::Shared => {
+            let check = ensure_conversation_quota_shared(&mut tx, account, now, in_flight).await?;
+            if check == SharedCheck::NeedsTurnAlone {
+                return Ok(None);
+            }
+        }
+        _ => ensure_conversation_quota(&mut tx, account, now).await?,
+    }
     let delta = UsageDelta {
         conversations: 1,
         tokens: i64::try_from(conversation.total_tokens).unwrap_or(i64::MAX),
         ..UsageDelta::default()
     };
-    add_usage(&mut tx, &account.id, now, delta).await?;
+    let slot = Slot::of(state.store.backend(), &id);
+    add_usage_in(&mut tx, &account.id, now, delta, slot).await?;
     agent_count.apply(&mut tx).await?;
     tx.commit().await?;
-    if deliveries_queued {
-        state.wake(Channel::Webhooks);
-    }
-    if insights_queued {
-        state.wake(Channel::Insights);
-    }
-    Ok(Json(Data::new(conversation)))
+    Ok(Some(Created {
+        conversation,
+        deliveries_queued,
+        insights_queued,
+    }))
 }
 
 fn validate_append(input: AppendMessages) -> ApiResult<Appended> {
@@ -342,7 +393,7 @@ pub async fn append_messages(
     let (conversation, tokens) =
         conversation_store::append_messages(&mut tx, &account.id, &id, &appended, now).await?;
     if tokens > 0 {
-        add_usage(
+        add_usage_in(
             &mut tx,
             &account.id,
             now,
@@ -350,6 +401,7 @@ pub async fn append_messages(
                 tokens,
                 ..UsageDelta::default()
             },
+            Slot::of(state.store.backend(), &id),
         )
         .await?;
     }

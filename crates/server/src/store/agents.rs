@@ -12,6 +12,7 @@ use super::sql::optional_float;
 use super::{Backend, SqlBuilder};
 
 use super::paging::{push_newest_first, PageRequest, Start};
+use super::slots::Slot;
 use super::Store;
 use super::{StoreError, StoreResult};
 use crate::clock::rfc3339;
@@ -110,6 +111,43 @@ impl VersionOrigin {
     }
 }
 
+/// An agent's columns with its activity, summed over the slots creates count it in
+/// ([`super::slots`]); read `FROM agents`.
+const AGENT_COLUMNS: &str = "agents.*, \
+    (SELECT CAST(COALESCE(SUM(s.conversations), 0) AS BIGINT) FROM agent_activity s \
+     WHERE s.account_id = agents.account_id AND s.agent_id = agents.id) AS conversation_count, \
+    (SELECT MAX(s.last_activity_at) FROM agent_activity s \
+     WHERE s.account_id = agents.account_id AND s.agent_id = agents.id) AS last_activity_at";
+
+/// Counts `conversations` more for the agent, in `slot`, and moves its latest activity to
+/// `at_ms` (never back: instances' clocks differ by a little).
+pub async fn add_activity(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    agent_id: &str,
+    slot: Slot,
+    conversations: i64,
+    at_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO agent_activity (account_id, agent_id, slot, conversations, last_activity_at) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (account_id, agent_id, slot) DO UPDATE SET \
+           conversations = agent_activity.conversations + excluded.conversations, \
+           last_activity_at = CASE WHEN agent_activity.last_activity_at IS NULL \
+             OR excluded.last_activity_at > agent_activity.last_activity_at \
+             THEN excluded.last_activity_at ELSE agent_activity.last_activity_at END",
+    )
+    .bind(account_id)
+    .bind(agent_id)
+    .bind(slot.index())
+    .bind(conversations)
+    .bind(at_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 fn agent_from_row(row: &AnyRow) -> anyhow::Result<Agent> {
     let status: String = row.try_get("status")?;
     let tags: String = row.try_get("tags")?;
@@ -153,11 +191,13 @@ pub async fn agent_in(
     account_id: &str,
     agent_id: &str,
 ) -> StoreResult<Agent> {
-    let row = sqlx::query("SELECT * FROM agents WHERE id = $1 AND account_id = $2")
-        .bind(agent_id)
-        .bind(account_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1 AND account_id = $2"
+    )))
+    .bind(agent_id)
+    .bind(account_id)
+    .fetch_optional(&mut *conn)
+    .await?;
     match row {
         Some(row) => Ok(agent_from_row(&row)?),
         None => Err(StoreError::not_found("Agent", agent_id)),
@@ -170,11 +210,13 @@ pub async fn agent_by_name(
     account_id: &str,
     name: &str,
 ) -> StoreResult<Option<Agent>> {
-    let row = sqlx::query("SELECT * FROM agents WHERE account_id = $1 AND name = $2")
-        .bind(account_id)
-        .bind(name)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {AGENT_COLUMNS} FROM agents WHERE account_id = $1 AND name = $2"
+    )))
+    .bind(account_id)
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await?;
     Ok(row.map(|r| agent_from_row(&r)).transpose()?)
 }
 
@@ -342,12 +384,12 @@ pub async fn agent_by_hash(
     account_id: &str,
     hash: &str,
 ) -> StoreResult<Option<Agent>> {
-    let row = sqlx::query(
-        "SELECT a.* FROM agents a WHERE a.account_id = $1 AND (a.content_hash = $2 OR EXISTS \
-         (SELECT 1 FROM agent_versions v WHERE v.account_id = a.account_id AND v.agent_id = a.id \
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {AGENT_COLUMNS} FROM agents WHERE agents.account_id = $1 AND (agents.content_hash = $2 OR EXISTS \
+         (SELECT 1 FROM agent_versions v WHERE v.account_id = agents.account_id AND v.agent_id = agents.id \
          AND v.content_hash = $2)) \
-         ORDER BY (a.content_hash = $2) DESC, a.created_at DESC LIMIT 1",
-    )
+         ORDER BY (agents.content_hash = $2) DESC, agents.created_at DESC LIMIT 1",
+    )))
     .bind(account_id)
     .bind(hash)
     .fetch_optional(&mut *conn)
@@ -385,7 +427,7 @@ impl Store {
         push_agent_filter(&mut count, self.backend(), account_id, filter);
         let total: i64 = count.build_query_scalar().fetch_one(self.pool()).await?;
 
-        let mut query = SqlBuilder::new("SELECT * FROM agents WHERE ");
+        let mut query = SqlBuilder::new(format!("SELECT {AGENT_COLUMNS} FROM agents WHERE "));
         push_agent_filter(&mut query, self.backend(), account_id, filter);
         push_newest_first(&mut query, "agents", page);
         let rows = query.build().fetch_all(self.pool()).await?;

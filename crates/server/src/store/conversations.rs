@@ -12,7 +12,9 @@ use sqlx::{AnyConnection, Row};
 use super::sql::{flag, read_flag};
 use super::{Backend, SqlBuilder};
 
+use super::agents::add_activity;
 use super::paging::{PageRequest, Start};
+use super::slots::Slot;
 use super::Store;
 use super::{StoreError, StoreResult};
 use crate::clock::{parse_rfc3339, rfc3339};
@@ -240,27 +242,27 @@ pub async fn insert_conversation(
 }
 
 /// One more conversation for an agent's counters, to apply in the transaction that
-/// inserted it. Applied last, just before the commit, it holds the agent's row (which
-/// every create of the agent's conversations updates) for the shortest time.
+/// inserted it. Applied last, just before the commit, it holds its counter row (which other
+/// creates counting in the same slot update) for the shortest time.
 #[must_use = "the agent's counters must count the conversation in the same transaction"]
 pub struct AgentCount {
     account_id: String,
     agent_id: String,
+    slot: Slot,
     at_ms: i64,
 }
 
 impl AgentCount {
     pub async fn apply(self, conn: &mut AnyConnection) -> sqlx::Result<()> {
-        sqlx::query(
-            "UPDATE agents SET conversation_count = conversation_count + 1, last_activity_at = $1 \
-             WHERE account_id = $2 AND id = $3",
+        add_activity(
+            conn,
+            &self.account_id,
+            &self.agent_id,
+            self.slot,
+            1,
+            self.at_ms,
         )
-        .bind(self.at_ms)
-        .bind(&self.account_id)
-        .bind(&self.agent_id)
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
+        .await
     }
 }
 
@@ -322,6 +324,7 @@ pub async fn insert_conversation_row(
     let count = AgentCount {
         account_id: account_id.to_owned(),
         agent_id: new.agent_id.clone(),
+        slot: Slot::of(Backend::of(conn), &id),
         at_ms: now_ms,
     };
     Ok((id, count))
@@ -422,12 +425,8 @@ pub async fn append_messages(
         true,
     )
     .await?;
-    sqlx::query("UPDATE agents SET last_activity_at = $1 WHERE account_id = $2 AND id = $3")
-        .bind(now_ms)
-        .bind(account_id)
-        .bind(&current.agent_id)
-        .execute(&mut *conn)
-        .await?;
+    let slot = Slot::of(Backend::of(conn), id);
+    add_activity(conn, account_id, &current.agent_id, slot, 0, now_ms).await?;
     Ok((conversation_in(conn, account_id, id).await?, added_tokens))
 }
 
@@ -468,12 +467,8 @@ pub async fn rewrite_transcript(
         true,
     )
     .await?;
-    sqlx::query("UPDATE agents SET last_activity_at = $1 WHERE account_id = $2 AND id = $3")
-        .bind(now_ms)
-        .bind(account_id)
-        .bind(&current.agent_id)
-        .execute(&mut *conn)
-        .await?;
+    let slot = Slot::of(Backend::of(conn), id);
+    add_activity(conn, account_id, &current.agent_id, slot, 0, now_ms).await?;
     Ok(sums.tokens.saturating_sub(before).max(0))
 }
 
@@ -493,11 +488,13 @@ impl Store {
         agent_id: Option<&str>,
     ) -> sqlx::Result<i64> {
         let mut query = SqlBuilder::new(
-            "SELECT CAST(COALESCE(SUM(conversation_count), 0) AS BIGINT) FROM agents WHERE account_id = ",
+            "SELECT CAST(COALESCE(SUM(conversations), 0) AS BIGINT) FROM agent_activity WHERE account_id = ",
         );
         query.push_bind(account_id.to_owned());
         if let Some(agent_id) = agent_id {
-            query.push(" AND id = ").push_bind(agent_id.to_owned());
+            query
+                .push(" AND agent_id = ")
+                .push_bind(agent_id.to_owned());
         }
         query.build_query_scalar().fetch_one(self.pool()).await
     }

@@ -20,6 +20,7 @@ pub mod paging;
 pub mod queues;
 pub mod rate_windows;
 pub mod settings;
+pub mod slots;
 pub mod usage;
 pub mod webhooks;
 
@@ -30,7 +31,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Executor};
 
 pub use queues::QueueStats;
 pub use sql::{Backend, SqlBuilder};
@@ -134,6 +135,9 @@ pub struct Store {
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
     /// PostgreSQL's URL, for the connection that `LISTEN`s apart from the pool.
     listen_url: Option<Arc<str>>,
+    /// PostgreSQL's `max_connections`, read once: the most transactions that can be in
+    /// flight at once, across every instance.
+    max_connections: Arc<std::sync::OnceLock<u64>>,
 }
 
 /// A write transaction, holding SQLite's writer's turn until it commits or is dropped.
@@ -224,6 +228,7 @@ impl Store {
             instance_id: crate::ids::new_id("inst").into(),
             writer: Some(Arc::new(tokio::sync::Mutex::new(()))),
             listen_url: None,
+            max_connections: Arc::default(),
         }))
     }
 
@@ -240,6 +245,7 @@ impl Store {
             instance_id: crate::ids::new_id("inst").into(),
             writer: None,
             listen_url: Some(url.into()),
+            max_connections: Arc::default(),
         }))
     }
 
@@ -258,6 +264,25 @@ impl Store {
         .map(|m| m.version)
         .max();
         Ok(applied >= embedded)
+    }
+
+    /// The most transactions that can be in flight at once on this database, across every
+    /// instance: PostgreSQL's `max_connections`. `None` on SQLite, whose one writer runs
+    /// them in turn.
+    pub async fn max_in_flight(&self, conn: &mut AnyConnection) -> sqlx::Result<Option<u64>> {
+        if self.backend == Backend::Sqlite {
+            return Ok(None);
+        }
+        if let Some(max) = self.max_connections.get() {
+            return Ok(Some(*max));
+        }
+        let setting: String = sqlx::query_scalar("SELECT current_setting('max_connections')")
+            .fetch_one(conn)
+            .await?;
+        let max = setting.trim().parse::<u64>().map_err(|e| {
+            sqlx::Error::Decode(format!("max_connections reads {setting:?}: {e}").into())
+        })?;
+        Ok(Some(*self.max_connections.get_or_init(|| max)))
     }
 
     pub fn pool(&self) -> &AnyPool {

@@ -65,6 +65,20 @@ pub async fn lock_named(conn: &mut sqlx::AnyConnection, name: &str) -> sqlx::Res
     Ok(())
 }
 
+/// Holds the lock called `name` in shared mode until the transaction on `conn` ends: any
+/// number of transactions hold it together, while [`lock_named`] waits for all of them (and
+/// they for it). A transaction holding it must not then ask for it alone: two doing so
+/// would wait for each other. A no-op on SQLite, as [`lock_named`].
+pub async fn lock_named_shared(conn: &mut sqlx::AnyConnection, name: &str) -> sqlx::Result<()> {
+    if Backend::of(conn) == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtext($1))")
+            .bind(name)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Lets the transaction on `conn` commit without waiting for its write-ahead log to reach
 /// the disk (PostgreSQL's `synchronous_commit = off`, for this transaction only). For
 /// writes that can be lost in a crash and redone: a lease, or insights read again when

@@ -1,12 +1,15 @@
-//! Usage counters per account per UTC day (`usage_daily`), and the billing period (the
-//! calendar month in UTC) they roll up into. Counters only ever grow by upserts made as
-//! things happen; nothing here scans conversations or agents' histories.
+//! Usage counters per account per UTC day (`usage_daily`, a row per counter slot:
+//! [`super::slots`]), and the billing period (the calendar month in UTC) they roll up into.
+//! Counters only ever grow by upserts made as things happen; nothing here scans
+//! conversations or agents' histories.
 
 use std::collections::HashMap;
 
 use sqlx::{AnyConnection, Row};
 use time::{Date, Duration};
 
+use super::slots::Slot;
+use super::sql::Backend;
 use super::Store;
 use crate::clock::{day_of, day_text, utc_date};
 
@@ -89,15 +92,27 @@ pub async fn add_usage(
     now_ms: i64,
     delta: UsageDelta,
 ) -> sqlx::Result<()> {
+    add_usage_in(conn, account_id, now_ms, delta, Slot::SHARED).await
+}
+
+/// [`add_usage`] in the counter slot of a conversation ([`Slot::of`] its id): for the
+/// writes every create or append makes, which would otherwise queue on one row.
+pub async fn add_usage_in(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    now_ms: i64,
+    delta: UsageDelta,
+    slot: Slot,
+) -> sqlx::Result<()> {
     if delta.is_zero() {
         return Ok(());
     }
     // Tokens saturate instead of overflowing (SQLite would turn the sum into a REAL that no
     // longer reads as an integer); the other counters grow by one at a time.
     sqlx::query(
-        "INSERT INTO usage_daily (account_id, day, requests, conversations, optimizations, tokens, benchmarks) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (account_id, day) DO UPDATE SET \
+        "INSERT INTO usage_daily (account_id, day, slot, requests, conversations, optimizations, tokens, benchmarks) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (account_id, day, slot) DO UPDATE SET \
            requests = usage_daily.requests + excluded.requests, \
            conversations = usage_daily.conversations + excluded.conversations, \
            optimizations = usage_daily.optimizations + excluded.optimizations, \
@@ -107,6 +122,7 @@ pub async fn add_usage(
     )
     .bind(account_id)
     .bind(day_of(now_ms))
+    .bind(slot.index())
     .bind(delta.requests)
     .bind(delta.conversations)
     .bind(delta.optimizations)
@@ -125,15 +141,34 @@ pub async fn period_totals(
     now_ms: i64,
 ) -> sqlx::Result<UsageDelta> {
     let (start, end) = billing_period(now_ms);
-    // Added up here rather than with SUM, which fails on overflow: a month has at most 31
-    // rows, and the sum saturates like every other token count.
+    let (start, end) = (day_of(start), day_of(end));
+    if Backend::of(conn) == Backend::Postgres {
+        // A month there is up to 31 days × 32 slots of rows: summed in the database (into a
+        // NUMERIC, which cannot overflow) and saturated like every other count.
+        let row = sqlx::query(
+            "SELECT CAST(LEAST(COALESCE(SUM(requests), 0), 9223372036854775807) AS BIGINT) AS requests, \
+                    CAST(LEAST(COALESCE(SUM(conversations), 0), 9223372036854775807) AS BIGINT) AS conversations, \
+                    CAST(LEAST(COALESCE(SUM(optimizations), 0), 9223372036854775807) AS BIGINT) AS optimizations, \
+                    CAST(LEAST(COALESCE(SUM(benchmarks), 0), 9223372036854775807) AS BIGINT) AS benchmarks, \
+                    CAST(LEAST(COALESCE(SUM(tokens), 0), 9223372036854775807) AS BIGINT) AS tokens \
+             FROM usage_daily WHERE account_id = $1 AND day >= $2 AND day < $3",
+        )
+        .bind(account_id)
+        .bind(start)
+        .bind(end)
+        .fetch_one(&mut *conn)
+        .await?;
+        return delta_from_row(&row);
+    }
+    // SQLite counts in one slot, so a month is at most 31 rows; added up here rather than
+    // with SUM, which fails there on overflow.
     let rows = sqlx::query(
         "SELECT requests, conversations, optimizations, benchmarks, tokens \
          FROM usage_daily WHERE account_id = $1 AND day >= $2 AND day < $3",
     )
     .bind(account_id)
-    .bind(day_of(start))
-    .bind(day_of(end))
+    .bind(start)
+    .bind(end)
     .fetch_all(&mut *conn)
     .await?;
     let mut totals = UsageDelta::default();
@@ -179,7 +214,11 @@ pub async fn period_usage(
         if day > last_day {
             last_day = day.clone();
         }
-        counted.insert(day, usage);
+        // A day has a row per counter slot.
+        counted
+            .entry(day)
+            .or_insert_with(UsageDelta::default)
+            .add(usage);
     }
     let mut by_day = Vec::new();
     let mut date = utc_date(start_ms);

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use converra_api::PlanId;
+use converra_api::{PlanId, PlanLimits};
 use converra_server::clock::ManualClock;
 use converra_server::state::{AppState, ServerConfig};
 use converra_server::store::{Database, Durability, Store};
@@ -17,6 +17,7 @@ use crate::optimizations::silent_model;
 use crate::process::{free_port, wait_until_up, BIN};
 use crate::webhooks::Receiver;
 use converra_server::store::leases::LEASE_MS;
+use converra_server::store::usage::{add_usage, UsageDelta};
 
 /// One instance serving `db` on a loopback port, with its own workers, until the sender drops.
 pub(crate) async fn instance(db: &Database) -> (String, tokio::sync::oneshot::Sender<()>) {
@@ -179,6 +180,89 @@ async fn three_instances_on_one_database_hold_the_limits_and_register_an_agent_o
     }
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 60);
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 30);
+    admin.close().await;
+}
+
+/// Far from their monthly limit, an account's creates check the quota alongside each other
+/// (the account's turn held shared); near it, alone. Across three instances, all at once,
+/// the limit still holds to the conversation, and the usage and the agent's count, each
+/// summed over its counter slots, agree with what was accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn creates_check_the_quota_together_far_from_the_limit_and_it_still_holds_exactly() {
+    let Some((_dir, db, admin, key)) = shared_database(PlanId::Enterprise).await else {
+        return;
+    };
+    let limit: u32 = 5_000;
+    let limits = PlanLimits {
+        conversations_per_month: limit,
+        ..PlanId::Enterprise.default_limits()
+    };
+    admin
+        .set_account_limits("Acme", Some(&limits))
+        .await
+        .unwrap();
+    let mut conn = admin.pool().acquire().await.unwrap();
+    let in_flight = admin.max_in_flight(&mut conn).await.unwrap().unwrap();
+    // Left: 24 creates' worth above the shared checks' margin (twice the creates that can be
+    // in flight), so the first of the creates below share the turn and the rest take it alone.
+    let left = 2 * in_flight + 24;
+    let accounts = admin.accounts().await.unwrap();
+    let account = &accounts.iter().find(|a| a.name == "Acme").unwrap().id;
+    let earlier = UsageDelta {
+        conversations: i64::from(limit) - i64::try_from(left).unwrap(),
+        ..UsageDelta::default()
+    };
+    add_usage(&mut conn, account, START_MS - 60_000, earlier)
+        .await
+        .unwrap();
+    drop(conn);
+    let mut bases = Vec::new();
+    let mut _stops = Vec::new();
+    for _ in 0..3 {
+        let (base, stop) = instance(&db).await;
+        bases.push(base);
+        _stops.push(stop);
+    }
+
+    let asked = usize::try_from(left).unwrap() + 30;
+    let bodies = (0..asked)
+        .map(|i| {
+            json!({"agentName": "Busy Bot", "messages": [
+                {"role": "user", "content": format!("Where is order {i}?")}]})
+        })
+        .collect();
+    let answers = post_all(&bases, &key, "/conversations", bodies).await;
+    let accepted = answers.iter().filter(|(status, _)| *status == 200).count();
+    let refused: Vec<&Value> = answers
+        .iter()
+        .filter(|(status, _)| *status == 403)
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(
+        accepted + refused.len(),
+        asked,
+        "every answer is 200 or 403"
+    );
+    assert_eq!(
+        u64::try_from(accepted).unwrap(),
+        left,
+        "the limit holds exactly"
+    );
+    for body in refused {
+        assert_eq!(body["error"]["code"], "LIMIT_EXCEEDED", "{body}");
+    }
+
+    let http = reqwest::Client::new();
+    let (_, usage) = send(http.get(format!("{}/usage", bases[1])).bearer_auth(&key)).await;
+    assert_eq!(usage["data"]["conversations"]["used"], limit, "{usage}");
+    let (_, agents) = send(http.get(format!("{}/agents", bases[2])).bearer_auth(&key)).await;
+    assert_eq!(agents["data"][0]["conversationCount"], accepted, "{agents}");
+    let (_, listed) = send(
+        http.get(format!("{}/conversations?limit=1", bases[0]))
+            .bearer_auth(&key),
+    )
+    .await;
+    assert_eq!(listed["pagination"]["total"], accepted, "{listed}");
     admin.close().await;
 }
 
