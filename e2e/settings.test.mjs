@@ -248,6 +248,24 @@ test("a webhook's deliveries, and a redelivery", async () => {
   await waitFor('the redelivery to succeed', async () => /succeeded/.test(await deliveries.first().innerText()));
   assert.match(await deliveries.first().innerText(), /redelivery of dlv_/);
   assert.equal(JSON.parse(received[1].body).id, JSON.parse(received[0].body).id, 'the same event id');
+
+  // Each delivery shows the body it sent, folded until asked for.
+  const payload = deliveries.first().locator('details.delivery-payload');
+  assert.equal(await payload.locator('pre').isVisible(), false);
+  await payload.locator('summary').click();
+  assert.deepEqual(JSON.parse(await payload.locator('pre').innerText()), JSON.parse(received[1].body));
+
+  // A test event goes to this webhook, whatever it subscribed to, and is listed as sent.
+  await page.getByRole('button', { name: 'Send a test event' }).click();
+  await page.getByText(/Test event queued as dlv_/).waitFor();
+  await waitFor('the test event to arrive', () => received.length >= 3);
+  const test = JSON.parse(received[2].body);
+  assert.equal(test.type, 'webhook.test');
+  assert.equal(test.data.webhookId, webhookId);
+  await waitFor('the test to be listed as succeeded', async () => {
+    const text = await deliveries.first().innerText();
+    return /webhook\.test/.test(text) && /succeeded/.test(text);
+  });
   assert.deepEqual(await seriousA11yViolations(page), []);
   await screenshot(page, 'webhook-deliveries');
   await page.setViewportSize({ width: 375, height: 800 });

@@ -66,3 +66,17 @@ pub async fn redeliver(
         .await
         .map(|d| d.data)
 }
+
+/// Sends a `webhook.test` event to this webhook alone; answers the new delivery (queued).
+pub async fn send_test_event(
+    client: &ApiClient,
+    webhook_id: &str,
+) -> Result<WebhookDelivery, ClientError> {
+    client
+        .post::<Data<WebhookDelivery>>(
+            &format!("/webhooks/{}/test", segment(webhook_id)),
+            &serde_json::json!({}),
+        )
+        .await
+        .map(|d| d.data)
+}

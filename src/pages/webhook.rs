@@ -1,16 +1,20 @@
 //! `/webhooks/:id`: one webhook's deliveries, newest first, each with every attempt (event,
-//! status code, duration, error, time), and a way to send a finished one again.
+//! status code, duration, error, time) and the body sent, a way to send a finished one
+//! again, and a test event to try the endpoint.
 
-use converra_api::webhooks::{DeliveryAttempt, DeliveryStatus, Webhook, WebhookDelivery};
+use converra_api::webhooks::{
+    DeliveryAttempt, DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent, WebhookStatus,
+};
 use converra_api::List;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::webhooks::{list_deliveries, list_webhooks, redeliver};
+use crate::api::webhooks::{list_deliveries, list_webhooks, redeliver, send_test_event};
 use crate::api::{ApiClient, ClientError};
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::confirm::{close_when_settled, ConfirmDialog};
+use crate::components::copy_button::CopyButton;
 use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::loading::Loading;
@@ -52,6 +56,23 @@ pub fn WebhookPage() -> impl IntoView {
             async move { redeliver(&client, &webhook, &delivery_id).await }
         }
     });
+    let test_event = Action::new_local({
+        let client = client.clone();
+        move |_: &()| {
+            let client = client.clone();
+            let webhook = webhook_id.get_untracked();
+            async move { send_test_event(&client, &webhook).await }
+        }
+    });
+    let test_error = Signal::derive(move || test_event.value().get().and_then(Result::err));
+    let test_queued = Signal::derive(move || {
+        test_event.value().get().and_then(Result::ok).map(|d| {
+            format!(
+                "Test event queued as {}: it is listed below as it is attempted.",
+                d.id
+            )
+        })
+    });
     // Looks again while a delivery is still being attempted.
     let poll = Poll::new();
     let data = LocalResource::new({
@@ -59,6 +80,7 @@ pub fn WebhookPage() -> impl IntoView {
         move || {
             let id = webhook_id.get();
             resend.version().get();
+            test_event.version().get();
             poll.track();
             let client = client.clone();
             async move { load(&client, &id).await }
@@ -101,12 +123,14 @@ pub fn WebhookPage() -> impl IntoView {
                 <button type="button" class="secondary" on:click=move |_| data.refetch()>"Refresh"</button>
             </div>
             {move || resend_error.get().map(|error| view! { <ErrorPanel error=error/> })}
+            {move || test_error.get().map(|error| view! { <ErrorPanel error=error/> })}
+            {move || test_queued.get().map(|line| view! { <p class="notice" role="status">{line}</p> })}
             <Transition fallback=|| view! { <Loading what="deliveries" rows=4/> }>
                 <ErrorBoundary fallback=|errors| view! { <BoundaryErrors errors/> }>
                     {move || Suspend::new(async move {
                         let (webhook, deliveries) = data.await?;
                         Ok::<_, ClientError>(view! {
-                            <WebhookSummary webhook=webhook/>
+                            <WebhookSummary webhook=webhook test_event/>
                             <DeliveryList deliveries=deliveries.data on_redeliver=on_redeliver/>
                         })
                     })}
@@ -127,13 +151,25 @@ pub fn WebhookPage() -> impl IntoView {
 }
 
 #[component]
-fn WebhookSummary(webhook: Option<Webhook>) -> impl IntoView {
+fn WebhookSummary(
+    webhook: Option<Webhook>,
+    test_event: Action<(), Result<WebhookDelivery, ClientError>>,
+) -> impl IntoView {
     webhook.map(|webhook| {
         let status = webhook.status.as_str();
+        let disabled = webhook.status == WebhookStatus::Disabled;
+        let sending = test_event.pending();
         view! {
             <section class="card webhook-summary" aria-label="Webhook">
-                <p class="webhook-url"><code>{webhook.url.clone()}</code>
-                    " "<span class=format!("status-badge status-{status}")>{status}</span></p>
+                <div class="webhook-summary-head">
+                    <p class="webhook-url"><code>{webhook.url.clone()}</code>
+                        " "<span class=format!("status-badge status-{status}")>{status}</span></p>
+                    <button type="button" class="secondary small" disabled=move || disabled || sending.get()
+                        title=disabled.then_some("A disabled webhook receives nothing; create a new one to receive events again.")
+                        on:click=move |_| { test_event.dispatch(()); }>
+                        {move || if sending.get() { "Sending…" } else { "Send a test event" }}
+                    </button>
+                </div>
                 {webhook.description.clone().map(|d| view! { <p class="muted">{d}</p> })}
                 <p class="muted">
                     "Subscribed to "
@@ -248,6 +284,7 @@ fn DeliveryList(
                                 .map(|at| format!(" · next attempt {}", format::relative_time(&at, now)))}
                         </p>
                         <AttemptTable attempts=attempts/>
+                        <PayloadView payload=delivery.payload.clone()/>
                     </li>
                 }
             }).collect_view()}
@@ -299,4 +336,25 @@ fn AttemptTable(attempts: Vec<DeliveryAttempt>) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// The body a delivery POSTs, as a reader and a receiver's test would want it: indented
+/// JSON, the fields in the order sent.
+pub fn payload_text(payload: &WebhookEvent) -> String {
+    serde_json::to_string_pretty(payload)
+        .unwrap_or_else(|err| format!("The payload cannot be shown: {err}"))
+}
+
+/// The body sent, folded: it is long, and wanted only when checking a receiver.
+#[component]
+fn PayloadView(payload: WebhookEvent) -> impl IntoView {
+    let text = payload_text(&payload);
+    let copied = text.clone();
+    view! {
+        <details class="delivery-payload">
+            <summary>"Payload"</summary>
+            <pre class="payload"><code>{text}</code></pre>
+            <CopyButton text=Signal::stored(copied) label="Copy payload"/>
+        </details>
+    }
 }

@@ -1,9 +1,10 @@
-//! A webhook's deliveries: a line saying when finished ones failed, and an error repeated
-//! by the next attempt shown once.
+//! A webhook's deliveries: a line saying when finished ones failed, an error repeated by the
+//! next attempt shown once, and the body sent as it was sent.
 #![cfg(target_arch = "wasm32")]
 
-use converra_api::webhooks::{DeliveryAttempt, DeliveryStatus, WebhookDelivery};
-use converra_dashboard::pages::webhook::{attempt_errors, delivery_health};
+use converra_api::webhooks::{DeliveryAttempt, DeliveryStatus, WebhookDelivery, WebhookEvent};
+use converra_dashboard::pages::webhook::{attempt_errors, delivery_health, payload_text};
+use serde_json::json;
 use wasm_bindgen_test::*;
 
 fn attempt(n: u32, error: Option<&str>) -> DeliveryAttempt {
@@ -33,6 +34,12 @@ fn delivery(id: &str, status: DeliveryStatus, error: Option<&str>) -> WebhookDel
         redelivery_of: None,
         created_at: "2026-12-01T10:00:00.000Z".to_owned(),
         attempts: vec![],
+        payload: WebhookEvent {
+            id: format!("evt_{id}"),
+            event_type: "conversation.created".to_owned(),
+            created_at: "2026-12-01T10:00:00.000Z".to_owned(),
+            data: json!({"conversationId": "conv_1"}),
+        },
     }
 }
 
@@ -82,4 +89,18 @@ fn an_error_repeated_by_the_next_attempt_is_shown_once() {
             Some("–".to_owned()),
         ]
     );
+}
+
+#[wasm_bindgen_test]
+fn the_payload_reads_as_the_body_sent_indented_in_the_order_sent() {
+    let delivery = delivery("a", DeliveryStatus::Succeeded, None);
+    let text = payload_text(&delivery.payload);
+    assert_eq!(
+        text,
+        "{\n  \"id\": \"evt_a\",\n  \"type\": \"conversation.created\",\n  \
+         \"createdAt\": \"2026-12-01T10:00:00.000Z\",\n  \"data\": {\n    \
+         \"conversationId\": \"conv_1\"\n  }\n}"
+    );
+    let parsed: WebhookEvent = serde_json::from_str(&text).unwrap();
+    assert_eq!(parsed, delivery.payload);
 }

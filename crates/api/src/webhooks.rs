@@ -34,6 +34,10 @@ pub fn legacy_event_name(event: &str) -> Option<&'static str> {
     }
 }
 
+/// The event `POST /webhooks/:id/test` sends to that one webhook, to check its endpoint and
+/// signature handling. Not subscribable: no real event is ever sent under this name.
+pub const TEST_EVENT: &str = "webhook.test";
+
 /// Header naming the event type of a delivery.
 pub const EVENT_HEADER: &str = "X-Converra-Event";
 /// Header carrying the delivery id (`dlv_…`); a redelivery has a new one.
@@ -207,10 +211,12 @@ pub struct WebhookDelivery {
     pub redelivery_of: Option<String>,
     pub created_at: String,
     pub attempts: Vec<DeliveryAttempt>,
+    /// The body POSTed to the webhook's URL (or to be POSTed, while none was attempted).
+    pub payload: WebhookEvent,
 }
 
 /// The JSON body POSTed to a webhook.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookEvent {
@@ -363,6 +369,15 @@ pub struct AgentDeleted {
 
 impl WebhookPayload for AgentDeleted {
     const EVENT: &'static str = "agent.deleted";
+}
+
+/// The `data` of [`TEST_EVENT`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookTest {
+    pub webhook_id: String,
+    pub message: String,
 }
 
 /// `benchmark.completed`: a benchmark ran every arm.

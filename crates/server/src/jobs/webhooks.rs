@@ -8,18 +8,18 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use converra_api::webhooks::{WebhookEvent, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER};
+use converra_api::webhooks::{DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::task::JoinSet;
 
 use super::{BackgroundTask, StopSignal};
-use crate::clock::{rfc3339, SharedClock};
+use crate::clock::SharedClock;
 use crate::egress::{check_url_literal, guarded_client, Destination};
 use crate::metrics::{AttemptResult, Metrics};
 use crate::state::{AppState, Wakeups};
 use crate::store::notify::Channel;
-use crate::store::webhooks::{AttemptRecord, DueDelivery, NextStep};
+use crate::store::webhooks::{event_body, AttemptRecord, DueDelivery, NextStep};
 use crate::store::Store;
 
 /// Attempts per delivery: the first and five retries, after 1, 2, 4, 8 and 16 times the
@@ -205,14 +205,13 @@ async fn send(sender: &Sender, delivery: &DueDelivery, now_ms: i64) -> Result<u1
     // Checked at every attempt: the policy may have changed since the webhook was made.
     let (url, _) = check_url_literal(&delivery.url, Destination::Webhook, sender.allow_private)
         .map_err(|message| format!("url {message}"))?;
-    let data = serde_json::from_str(&delivery.data)
-        .map_err(|err| format!("the stored event is not JSON: {err}"))?;
-    let event = WebhookEvent {
-        id: delivery.event_id.clone(),
-        event_type: delivery.event_type.clone(),
-        created_at: rfc3339(delivery.event_created_at_ms),
-        data,
-    };
+    let event = event_body(
+        &delivery.event_id,
+        &delivery.event_type,
+        delivery.event_created_at_ms,
+        &delivery.data,
+    )
+    .map_err(|err| format!("the stored event is not JSON: {err}"))?;
     let body = serde_json::to_vec(&event).map_err(|err| err.to_string())?;
     let timestamp = now_ms.div_euclid(1000);
     let signature = signature(&delivery.secret, timestamp, &body);

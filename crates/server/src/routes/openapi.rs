@@ -21,7 +21,7 @@ use crate::state::AppState;
         super::settings::get_settings, super::settings::update_settings,
         super::webhooks::list_webhooks, super::webhooks::create_webhook,
         super::webhooks::delete_webhook, super::webhooks::list_deliveries,
-        super::webhooks::redeliver,
+        super::webhooks::redeliver, super::webhooks::send_test_event,
         super::agents::list_agents, super::agents::create_agent, super::agents::get_agent,
         super::agents::update_agent, super::agents::list_versions,
         super::conversations::list_conversations, super::conversations::create_conversation,

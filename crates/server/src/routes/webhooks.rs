@@ -17,7 +17,7 @@ use crate::limits::ensure_webhook_limit;
 use crate::state::AppState;
 use crate::store::notify::Channel;
 use crate::store::paging::PageRequest;
-use crate::store::webhooks::{insert_webhook, NewWebhook, Redelivery};
+use crate::store::webhooks::{insert_webhook, NewWebhook, Redelivery, TestDelivery};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,9 +28,13 @@ pub fn router() -> Router<AppState> {
             "/webhooks/{id}/deliveries/{delivery_id}/redeliver",
             post(redeliver),
         )
+        .route("/webhooks/{id}/test", post(send_test_event))
 }
 
 const MAX_URL_CHARS: usize = 2_048;
+/// Why nothing more is sent to a disabled webhook.
+const DISABLED: &str =
+    "This webhook was disabled after repeated failed deliveries; create a new one to receive events again";
 const MAX_DESCRIPTION_CHARS: usize = 500;
 
 async fn validate_create(input: CreateWebhook, allow_private: bool) -> ApiResult<NewWebhook> {
@@ -174,11 +178,31 @@ pub async fn redeliver(
             Ok((StatusCode::ACCEPTED, Json(Data::new(*delivery))))
         }
         Redelivery::NotFound => Err(ApiError::not_found("Delivery", &delivery_id)),
-        Redelivery::WebhookDisabled => Err(ApiError::conflict(
-            "This webhook was disabled after repeated failed deliveries; create a new one to receive events again",
-        )),
+        Redelivery::WebhookDisabled => Err(ApiError::conflict(DISABLED)),
         Redelivery::StillPending => Err(ApiError::conflict(
             "This delivery is still being attempted; redeliver it once it has succeeded or failed",
         )),
+    }
+}
+
+/// Sends a `webhook.test` event to this webhook alone, whatever it subscribed to, so its
+/// endpoint and signature check can be tried before a real event comes. 409 when the
+/// webhook is disabled.
+#[utoipa::path(post, path = "/webhooks/{id}/test", tag = "webhooks", params(("id" = String, Path)),
+    responses((status = 202, body = Data<WebhookDelivery>), (status = 404, body = converra_api::ErrorBody),
+        (status = 409, body = converra_api::ErrorBody)))]
+pub async fn send_test_event(
+    State(state): State<AppState>,
+    Caller(account): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Data<WebhookDelivery>>)> {
+    let now = state.clock.now_ms();
+    match state.store.send_test_event(&account.id, &id, now).await? {
+        TestDelivery::Queued(delivery) => {
+            state.wake(Channel::Webhooks);
+            Ok((StatusCode::ACCEPTED, Json(Data::new(*delivery))))
+        }
+        TestDelivery::NotFound => Err(ApiError::not_found("Webhook", &id)),
+        TestDelivery::WebhookDisabled => Err(ApiError::conflict(DISABLED)),
     }
 }

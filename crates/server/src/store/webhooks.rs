@@ -6,7 +6,7 @@ use anyhow::Context;
 use converra_api::webhooks::WebhookPayload;
 use converra_api::webhooks::{
     legacy_event_name, CreatedWebhook, DeliveryAttempt, DeliveryStatus, Webhook, WebhookDelivery,
-    WebhookStatus, WEBHOOK_EVENTS,
+    WebhookEvent, WebhookStatus, WebhookTest, TEST_EVENT, WEBHOOK_EVENTS,
 };
 use converra_api::Pagination;
 use rand::distr::{Alphanumeric, SampleString};
@@ -60,6 +60,13 @@ pub enum NextStep {
     Succeeded,
     RetryAt(i64),
     GiveUp,
+}
+
+/// What `send_test_event` did.
+pub enum TestDelivery {
+    Queued(Box<WebhookDelivery>),
+    NotFound,
+    WebhookDisabled,
 }
 
 /// What `redeliver` did.
@@ -119,6 +126,20 @@ pub async fn enqueue_event(
     if targets.is_empty() {
         return Ok(false);
     }
+    let event_id = insert_event(conn, account_id, event_type, &data, now_ms).await?;
+    for (webhook_id, name) in targets {
+        insert_delivery(conn, account_id, &webhook_id, &event_id, name, None, now_ms).await?;
+    }
+    Ok(true)
+}
+
+async fn insert_event(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    event_type: &str,
+    data: &serde_json::Value,
+    now_ms: i64,
+) -> anyhow::Result<String> {
     let event_id = new_id("evt");
     sqlx::query(
         "INSERT INTO webhook_events (id, account_id, type, data, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -126,14 +147,45 @@ pub async fn enqueue_event(
     .bind(&event_id)
     .bind(account_id)
     .bind(event_type)
-    .bind(serde_json::to_string(&data)?)
+    .bind(serde_json::to_string(data)?)
     .bind(now_ms)
     .execute(&mut *conn)
     .await?;
-    for (webhook_id, name) in targets {
-        insert_delivery(conn, account_id, &webhook_id, &event_id, name, None, now_ms).await?;
-    }
-    Ok(true)
+    Ok(event_id)
+}
+
+/// The body POSTed for an event, as sent under `event_type` (the name subscribed to).
+pub fn event_body(
+    event_id: &str,
+    event_type: &str,
+    created_at_ms: i64,
+    data: &str,
+) -> serde_json::Result<WebhookEvent> {
+    Ok(WebhookEvent {
+        id: event_id.to_owned(),
+        event_type: event_type.to_owned(),
+        created_at: rfc3339(created_at_ms),
+        data: serde_json::from_str(data)?,
+    })
+}
+
+/// A delivery's columns with its event's, read `FROM webhook_deliveries d`.
+const DELIVERY_WITH_EVENT: &str = "SELECT d.*, e.data AS event_data, e.created_at AS event_created_at \
+     FROM webhook_deliveries d JOIN webhook_events e ON e.account_id = d.account_id AND e.id = d.event_id";
+
+async fn delivery_in(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    id: &str,
+) -> anyhow::Result<WebhookDelivery> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{DELIVERY_WITH_EVENT} WHERE d.account_id = $1 AND d.id = $2"
+    )))
+    .bind(account_id)
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    delivery_from_row(&row)
 }
 
 async fn insert_delivery(
@@ -188,11 +240,19 @@ fn delivery_from_row(row: &sqlx::any::AnyRow) -> anyhow::Result<WebhookDelivery>
         .parse()
         .map_err(anyhow::Error::msg)?;
     let next_attempt_at: Option<i64> = row.try_get("next_attempt_at")?;
+    let event_id: String = row.try_get("event_id")?;
+    let event: String = row.try_get("event_type")?;
+    let payload = event_body(
+        &event_id,
+        &event,
+        row.try_get("event_created_at")?,
+        &row.try_get::<String, _>("event_data")?,
+    )?;
     Ok(WebhookDelivery {
         id: row.try_get("id")?,
         webhook_id: row.try_get("webhook_id")?,
-        event_id: row.try_get("event_id")?,
-        event: row.try_get("event_type")?,
+        event_id,
+        event,
         status,
         attempt_count: u32::try_from(row.try_get::<i64, _>("attempt_count")?)?,
         status_code: None,
@@ -205,6 +265,7 @@ fn delivery_from_row(row: &sqlx::any::AnyRow) -> anyhow::Result<WebhookDelivery>
         redelivery_of: row.try_get("redelivery_of")?,
         created_at: rfc3339(row.try_get("created_at")?),
         attempts: Vec::new(),
+        payload,
     })
 }
 
@@ -401,12 +462,12 @@ impl Store {
         .bind(webhook_id)
         .fetch_one(&mut *conn)
         .await?;
-        let mut query = SqlBuilder::new("SELECT * FROM webhook_deliveries WHERE account_id = ");
+        let mut query = SqlBuilder::new(format!("{DELIVERY_WITH_EVENT} WHERE d.account_id = "));
         query
             .push_bind(account_id.to_owned())
-            .push(" AND webhook_id = ")
+            .push(" AND d.webhook_id = ")
             .push_bind(webhook_id.to_owned());
-        push_newest_first(&mut query, "webhook_deliveries", page);
+        push_newest_first(&mut query, "d", page);
         let rows = query.build().fetch_all(&mut *conn).await?;
         let mut keyed = rows
             .iter()
@@ -468,14 +529,36 @@ impl Store {
             now_ms,
         )
         .await?;
-        let row = sqlx::query("SELECT * FROM webhook_deliveries WHERE account_id = $1 AND id = $2")
-            .bind(account_id)
-            .bind(&id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let delivery = delivery_from_row(&row)?;
+        let delivery = delivery_in(&mut tx, account_id, &id).await?;
         tx.commit().await?;
         Ok(Redelivery::Queued(Box::new(delivery)))
+    }
+
+    /// Queues [`TEST_EVENT`] for this webhook alone, whatever it subscribed to.
+    pub async fn send_test_event(
+        &self,
+        account_id: &str,
+        webhook_id: &str,
+        now_ms: i64,
+    ) -> anyhow::Result<TestDelivery> {
+        let mut tx = self.begin_write().await?;
+        match Self::webhook_status(&mut tx, account_id, webhook_id).await? {
+            None => return Ok(TestDelivery::NotFound),
+            Some(WebhookStatus::Disabled) => return Ok(TestDelivery::WebhookDisabled),
+            Some(WebhookStatus::Active) => {}
+        }
+        let data = serde_json::to_value(WebhookTest {
+            webhook_id: webhook_id.to_owned(),
+            message: "A test event sent from Converra to check this endpoint.".to_owned(),
+        })?;
+        let event_id = insert_event(&mut tx, account_id, TEST_EVENT, &data, now_ms).await?;
+        let id = insert_delivery(
+            &mut tx, account_id, webhook_id, &event_id, TEST_EVENT, None, now_ms,
+        )
+        .await?;
+        let delivery = delivery_in(&mut tx, account_id, &id).await?;
+        tx.commit().await?;
+        Ok(TestDelivery::Queued(Box::new(delivery)))
     }
 
     /// Claims up to `limit` deliveries due at `now_ms`, pushing each one's next attempt out

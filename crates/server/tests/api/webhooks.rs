@@ -629,6 +629,7 @@ async fn delivery_is_signed_retried_after_a_500_recorded_and_redeliverable() {
     assert_eq!(d["id"], delivery_id.as_str());
     assert_eq!(d["event"], "conversation.created");
     assert_eq!(d["eventId"], event["id"]);
+    assert_eq!(d["payload"], event, "the payload shown is the body sent");
     assert_eq!(d["status"], "pending");
     assert_eq!(d["statusCode"], 500);
     assert!(d["error"].as_str().unwrap().contains("500"), "{d}");
@@ -823,6 +824,68 @@ async fn repeated_failed_deliveries_disable_the_webhook() {
         )
         .await;
     assert_eq!(status, 409);
+    let (status, body) = server
+        .post(&format!("/webhooks/{hook}/test"), &key, json!({}))
+        .await;
+    assert_eq!(status, 409, "no test event to a disabled webhook: {body}");
+    assert_eq!(server.deliveries(&key, &hook).await.len(), 5);
+}
+
+#[tokio::test]
+async fn a_test_event_goes_to_that_webhook_alone_signed_and_shown_as_sent() {
+    let (_dir, db) = temp_db().await;
+    let server = HookServer::start(&db, ManualClock::new(START_MS), true).await;
+    let receiver = Receiver::start(&[]).await;
+    let other_receiver = Receiver::start(&[]).await;
+    let key = server.key("Acme").await;
+    let (hook, secret) = server
+        .create_hook(&key, &receiver.url, &["benchmark.completed"])
+        .await;
+    server
+        .create_hook(&key, &other_receiver.url, &["benchmark.completed"])
+        .await;
+
+    let (status, body) = server
+        .post(&format!("/webhooks/{hook}/test"), &key, json!({}))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let queued = &body["data"];
+    assert_eq!(queued["event"], "webhook.test");
+    assert_eq!(queued["status"], "pending");
+    assert_eq!(queued["payload"]["type"], "webhook.test");
+    assert_eq!(queued["payload"]["data"]["webhookId"], hook.as_str());
+
+    let received = receiver.wait_for(1).await[0].clone();
+    assert_eq!(header(&received, "x-converra-event"), "webhook.test");
+    assert_eq!(
+        header(&received, "x-converra-delivery"),
+        queued["id"].as_str().unwrap()
+    );
+    verify_signature(&received, &secret);
+    let sent: Value = serde_json::from_slice(&received.body).unwrap();
+    assert_eq!(
+        sent, queued["payload"],
+        "the payload shown before sending is what is sent"
+    );
+    let deliveries = server
+        .deliveries_until(&key, &hook, "the test to succeed", |d| {
+            d.first().is_some_and(|d| d["status"] == "succeeded")
+        })
+        .await;
+    assert_eq!(deliveries[0]["payload"], sent);
+    assert_eq!(other_receiver.count(), 0, "only the webhook tested gets it");
+
+    // Another account's webhook, or none, is not found.
+    let other_key = server.key("Other").await;
+    let (status, _) = server
+        .post(&format!("/webhooks/{hook}/test"), &other_key, json!({}))
+        .await;
+    assert_eq!(status, 404);
+    let (status, body) = server.post("/webhooks/wh_nope/test", &key, json!({})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("NOT_FOUND"))
+    );
 }
 
 #[tokio::test]
@@ -936,6 +999,7 @@ async fn openapi_lists_the_webhook_and_settings_paths() {
     assert!(paths["/webhooks/{id}"]["delete"].is_object());
     assert!(paths["/webhooks/{id}/deliveries"]["get"].is_object());
     assert!(paths["/webhooks/{id}/deliveries/{deliveryId}/redeliver"]["post"].is_object());
+    assert!(paths["/webhooks/{id}/test"]["post"].is_object());
     assert!(paths["/settings"]["patch"].is_object());
 }
 
