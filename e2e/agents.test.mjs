@@ -212,7 +212,32 @@ test('an account without agents says what to do next', async () => {
     await page.locator('.empty-state').innerText(),
     /Create your first agent, or log a conversation with agentName — it creates the agent\./,
   );
+  // How to send the first conversation, filled in with this server's address; the key masked.
+  const section = page.getByRole('region', { name: 'Send your first conversation' });
+  await section.waitFor();
+  const sdk = await section.getByTestId('snippet-python-sdk').innerText();
+  assert.ok(sdk.includes(`base_url="${server.origin}/api/v1"`), sdk);
+  assert.ok(!(await section.innerText()).includes(key), 'the whole key is never on screen');
+  for (const width of [1366, 390]) {
+    await page.setViewportSize({ width, height: width > 500 ? 900 : 844 });
+    assert.ok(await section.getByTestId('snippet-curl').isVisible());
+    await screenshot(page, `agents-first-conversation-${width}`);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
   assert.deepEqual(await seriousA11yViolations(page), []);
+
+  // The curl snippet, with the whole key, logs a conversation, and its agent then lists.
+  const curl = await section.getByTestId('snippet-curl').innerText();
+  const url = curl.match(/curl -X POST (\S+)/)[1];
+  const body = curl.split("-d '")[1].replace(/'\s*$/, '');
+  const sent = await fetch(url, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+    body,
+  });
+  assert.equal(sent.status, 200, await sent.text());
+  await page.reload();
+  await rows(page).filter({ hasText: 'Support Bot' }).first().waitFor();
   assert.deepEqual(browser.errors, []);
 });
 

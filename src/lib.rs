@@ -11,6 +11,7 @@ pub mod pages;
 pub mod query;
 pub mod session;
 pub mod signed_in;
+pub mod snippets;
 
 /// Applies the stored theme, then mounts the dashboard on `<body>`.
 pub fn start() {

@@ -15,12 +15,16 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
+/// This page's origin (`https://host:port`).
+pub fn page_origin() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
+}
+
 /// The API under this page's own origin: what a dashboard served by the server talks to.
 pub fn default_base_url() -> String {
-    let origin = web_sys::window()
-        .and_then(|w| w.location().origin().ok())
-        .unwrap_or_default();
-    format!("{origin}/api/v1")
+    format!("{}/api/v1", page_origin())
 }
 
 /// The stored base URL, or the default one.

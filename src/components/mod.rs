@@ -15,6 +15,7 @@ pub mod disclosure;
 pub mod empty_state;
 pub mod error_panel;
 pub mod export;
+pub mod first_conversation;
 pub mod form_fields;
 pub mod insight_parts;
 pub mod keyboard;

@@ -16,13 +16,16 @@ use crate::components::agent_form::{server_field_error, AgentFields, AgentForm};
 use crate::components::boundary_errors::BoundaryErrors;
 use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
+use crate::components::first_conversation::FirstConversation;
 use crate::components::loading::Loading;
 use crate::components::page_title::use_page_title;
 use crate::components::status_badge::StatusBadge;
 use crate::components::timestamp::RelativeTime;
 use crate::format;
 use crate::query::{build_query, QueryState};
+use crate::session;
 use crate::signed_in::{client_of, use_signed_in};
+use crate::snippets::absolute_base_url;
 
 /// How long typing in the search box pauses before the URL (and the list) follows.
 const SEARCH_DEBOUNCE: Duration = Duration::from_millis(300);
@@ -269,11 +272,19 @@ fn NoAgents(query: AgentListQuery, on_create: Callback<()>) -> impl IntoView {
         }
         .into_any()
     } else {
+        let credentials = use_signed_in()
+            .get_untracked()
+            .map(|s| s.client.credentials().clone());
         view! {
             <EmptyState title="No agents yet"
                 hint="Create your first agent, or log a conversation with agentName — it creates the agent.">
                 <button type="button" on:click=move |_| on_create.run(())>"New agent"</button>
             </EmptyState>
+            {credentials.map(|c| view! {
+                <FirstConversation
+                    api_base_url=absolute_base_url(&c.base_url, &session::page_origin())
+                    api_key=c.api_key/>
+            })}
         }
         .into_any()
     }

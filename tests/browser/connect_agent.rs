@@ -2,9 +2,8 @@
 //! masked on screen, and the Python example.
 #![cfg(target_arch = "wasm32")]
 
-use converra_dashboard::pages::settings::connect_agent::{
-    exporter_environment, otlp_endpoint, ConnectAgentSection, PYTHON_SNIPPET,
-};
+use converra_dashboard::pages::settings::connect_agent::ConnectAgentSection;
+use converra_dashboard::snippets::{exporter_environment, otlp_endpoint, OTEL_PYTHON_SNIPPET};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -68,7 +67,7 @@ async fn the_section_shows_the_endpoint_the_masked_key_and_the_snippet() {
         !host.inner_text().contains(KEY),
         "the whole key is never on screen"
     );
-    assert_eq!(text_of("otel-python"), PYTHON_SNIPPET);
+    assert_eq!(text_of("otel-python"), OTEL_PYTHON_SNIPPET);
     let buttons = host.query_selector_all("button").unwrap().length();
     assert_eq!(
         buttons, 2,

@@ -11,6 +11,7 @@ mod connect_agent;
 mod conversation_insights;
 mod diff;
 mod export;
+mod first_conversation;
 mod format;
 mod insights_pages;
 mod keyboard;

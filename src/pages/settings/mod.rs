@@ -12,6 +12,7 @@ use crate::components::page_title::use_page_title;
 use crate::format::{self, thousands};
 use crate::session;
 use crate::signed_in::{use_signed_in, Auth};
+use crate::snippets::absolute_base_url;
 
 pub mod connect_agent;
 mod general;
@@ -34,7 +35,8 @@ pub fn SettingsPage() -> impl IntoView {
             <h1>"Settings"</h1>
             <AccountSection account=signed_in.account/>
             <ConnectionSection client=client.clone()/>
-            <ConnectAgentSection api_base_url=client.credentials().base_url.clone()
+            <ConnectAgentSection
+                api_base_url=absolute_base_url(&client.credentials().base_url, &session::page_origin())
                 api_key=client.credentials().api_key.clone()/>
             <SettingsSection client=client.clone()/>
             <WebhooksSection client=client/>
