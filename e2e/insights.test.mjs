@@ -67,7 +67,7 @@ test("an agent's insights: trend, ranked issues, fleet rank and percentiles", as
   // The trend: two charts drawn, quality as a line and conversations as bars.
   await page.locator('[data-testid=trend] figure.chart').nth(1).waitFor();
   await waitForDrawn(page, '[data-testid=trend]');
-  assert.match(await page.getByRole('img', { name: /^Quality score per day\./ }).getAttribute('aria-label'), /points from/);
+  assert.match(await page.getByRole('img', { name: /^Quality per day\./ }).getAttribute('aria-label'), /points from/);
 
   // The documented metrics and the 11 averages.
   assert.match(await page.getByTestId('insights-metrics').innerText(), /Task completion/);

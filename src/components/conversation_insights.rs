@@ -354,7 +354,7 @@ pub fn InsightsReadyView(
     view! {
         <h3 class="insights-title">{title}</h3>
         <div class="scores" data-testid="insights-scores">
-            {score("Quality score", format_score(metrics.quality_score))}
+            {score("Quality", format_score(metrics.quality_score))}
             {score("Gated score", format_score(metrics.gated_score))}
             {score("Objective multiplier", format!("×{:.2}", metrics.objective_multiplier))}
         </div>

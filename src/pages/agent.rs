@@ -257,7 +257,7 @@ fn AgentDetail(
             <div><dt>"Status"</dt><dd><StatusBadge status=a.status/></dd></div>
             <div><dt>"Version"</dt><dd>{a.version}</dd></div>
             <div><dt>"Conversations"</dt><dd>{format::thousands(a.conversation_count)}</dd></div>
-            <div><dt>"Average quality"</dt><dd>{format::quality_text(a.avg_quality_score)}</dd></div>
+            <div><dt>"Quality"</dt><dd>{format::quality_text(a.avg_quality_score)}</dd></div>
             {optional_row("Description", a.description.clone())}
             {optional_row("Tags", (!a.tags.is_empty()).then(|| a.tags.join(", ")))}
             {optional_row("Objective", a.objective.clone())}

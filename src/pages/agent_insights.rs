@@ -330,7 +330,7 @@ fn InsightsReport(insights: AgentInsights, names: BTreeMap<String, String>) -> i
     let quality = TimeSeries::daily(
         &days,
         vec![Series::new(
-            "Quality score",
+            "Quality",
             trend
                 .iter()
                 .map(|p| p.quality_score.unwrap_or(f64::NAN))
@@ -347,7 +347,7 @@ fn InsightsReport(insights: AgentInsights, names: BTreeMap<String, String>) -> i
     let score_format = Callback::new(one_decimal);
 
     let stats = [
-        ("Quality score", score_text(metrics.quality_score)),
+        ("Quality", score_text(metrics.quality_score)),
         ("Conversations", thousands(metrics.conversation_count)),
         ("Analysed", thousands(metrics.analyzed_count)),
         ("Task completion", percent_of_100(metrics.task_completion)),
@@ -404,8 +404,8 @@ fn InsightsReport(insights: AgentInsights, names: BTreeMap<String, String>) -> i
             <h2 id="trend-title">"Trend"</h2>
             <div class="chart-pair">
                 <div class="card">
-                    <TimeSeriesChart title="Quality score per day" data=Signal::stored(quality)
-                        y_label="Quality score (0–100)" kind=ChartKind::Line y_max=100.0 format_value=score_format/>
+                    <TimeSeriesChart title="Quality per day" data=Signal::stored(quality)
+                        y_label="Quality (0–100)" kind=ChartKind::Line y_max=100.0 format_value=score_format/>
                 </div>
                 <div class="card">
                     <TimeSeriesChart title="Conversations per day" data=Signal::stored(volume) y_label="Conversations"/>
@@ -575,7 +575,7 @@ fn FleetSection(fleet: FleetIntelligence, names: BTreeMap<String, String>) -> im
                 <div><dt>"This agent"</dt><dd>{score_text(fleet.agent_score)}</dd></div>
                 <div><dt>"Fleet average"</dt><dd>{score_text(fleet.fleet_average_score)}</dd></div>
             </dl>
-            {(!difference.is_empty()).then(|| view! { <p class="muted">{format!("Quality score {difference}.")}</p> })}
+            {(!difference.is_empty()).then(|| view! { <p class="muted">{format!("Quality {difference}.")}</p> })}
             {if has_percentiles {
                 view! {
                     <BarChart title="Fleet percentile per metric" data=Signal::stored(chart)

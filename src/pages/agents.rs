@@ -310,7 +310,7 @@ fn AgentsTable(agents: Vec<Agent>) -> impl IntoView {
                     <td data-label="Status"><StatusBadge status=agent.status/></td>
                     <td data-label="Version" class="num">{format!("v{}", agent.version)}</td>
                     <td data-label="Conversations" class="num">{format::thousands(agent.conversation_count)}</td>
-                    <td data-label="Avg quality" class="num">{format::quality_text(agent.avg_quality_score)}</td>
+                    <td data-label="Quality" class="num">{format::quality_text(agent.avg_quality_score)}</td>
                     <td data-label="Last activity">{match agent.last_activity_at.clone() {
                         Some(at) => view! { <RelativeTime at/> }.into_any(),
                         None => view! { <span class="muted">"No conversations yet"</span> }.into_any(),
@@ -329,7 +329,7 @@ fn AgentsTable(agents: Vec<Agent>) -> impl IntoView {
                     <th scope="col">"Status"</th>
                     <th scope="col" class="num">"Version"</th>
                     <th scope="col" class="num">"Conversations"</th>
-                    <th scope="col" class="num">"Avg quality"</th>
+                    <th scope="col" class="num">"Quality"</th>
                     <th scope="col">"Last activity"</th>
                 </tr>
             </thead>

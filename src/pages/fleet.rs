@@ -518,7 +518,7 @@ fn FleetTable(
 ) -> impl IntoView {
     let columns: Vec<(FleetSortKey, String)> = [
         (FleetSortKey::Name, "Agent".to_owned()),
-        (FleetSortKey::Score, "Score".to_owned()),
+        (FleetSortKey::Score, "Quality".to_owned()),
         (FleetSortKey::Conversations, "Conversations".to_owned()),
     ]
     .into_iter()
