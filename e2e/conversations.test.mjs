@@ -115,6 +115,16 @@ test('filters live in the URL, pages follow the cursor, a page exports to CSV', 
   assert.ok(secondPageIds.every((id) => !firstPageIds.includes(id)));
   assert.equal(await page.getByRole('button', { name: 'First page' }).isEnabled(), true);
 
+  // Previous page goes back to the first page's rows, and Next page forward again.
+  await page.getByRole('button', { name: 'Previous page' }).click();
+  await page.waitForURL((url) => !url.searchParams.has('cursor'));
+  await page.waitForFunction((first) => document.querySelector('table.conversations-table tbody tr a.row-link')
+    ?.getAttribute('href') === first, firstPageIds[0]);
+  assert.equal(await page.getByRole('button', { name: 'Previous page' }).isEnabled(), false);
+  await page.getByRole('button', { name: 'Next page' }).click();
+  await page.waitForFunction((second) => document.querySelector('table.conversations-table tbody tr a.row-link')
+    ?.getAttribute('href') === second, secondPageIds[0]);
+
   // Export this page as CSV.
   const [download] = await Promise.all([
     page.waitForEvent('download'),
@@ -179,6 +189,26 @@ test('a conversation shows its transcript, tool calls and insights', async () =>
   assert.deepEqual(await seriousA11yViolations(page), []);
   await screenshot(page, 'conversation');
   await variants(page, 'conversation');
+  assert.deepEqual(browser.errors, []);
+});
+
+test("a conversation's session opens the list of that session's conversations", async () => {
+  const { page } = browser;
+  const sessions = {};
+  for (const c of (await api('/conversations?limit=100')).data) {
+    if (c.sessionId) sessions[c.sessionId] = [...(sessions[c.sessionId] ?? []), c.id];
+  }
+  const [sessionId, ids] = Object.entries(sessions).sort((a, b) => b[1].length - a[1].length)[0];
+  const inSession = (await api(`/conversations?sessionId=${encodeURIComponent(sessionId)}&limit=100`)).data;
+  assert.ok(inSession.length >= ids.length && inSession.every((c) => c.sessionId === sessionId));
+
+  await signedIn(page, server.origin, server.demoKey, `/conversations/${ids[0]}`);
+  await page.getByRole('link', { name: 'All conversations of this session' }).click();
+  await page.waitForURL((url) => url.pathname === '/conversations' && url.searchParams.get('sessionId') === sessionId);
+  await page.waitForFunction((n) => document.querySelectorAll('table.conversations-table tbody tr').length === n, inSession.length);
+  const listed = await rows(page).locator('a.row-link').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  assert.deepEqual(listed, inSession.map((c) => `/conversations/${c.id}`));
+  assert.equal(await page.getByLabel('Session').inputValue(), sessionId);
   assert.deepEqual(browser.errors, []);
 });
 

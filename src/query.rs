@@ -274,7 +274,17 @@ pub struct ConversationQuery {
     pub cursor: Option<String>,
     /// The page's offset (quality orders).
     pub offset: Option<u64>,
+    /// One session's conversations.
+    pub session_id: Option<String>,
+    /// The cursors of the pages before this one, oldest first ("" for the first page): what
+    /// "Previous page" goes back to in a time order, which pages by cursor forward only.
+    pub earlier_cursors: Vec<String>,
 }
+
+/// The URL key of [`ConversationQuery::earlier_cursors`], comma-separated (cursors are hex).
+const EARLIER_CURSORS: &str = "earlier";
+/// The first page among the earlier cursors: it has none.
+const FIRST_PAGE: &str = "-";
 
 impl ConversationQuery {
     /// The view a query string describes; unknown keys and malformed values are ignored,
@@ -307,6 +317,14 @@ impl ConversationQuery {
             offset: text("offset")
                 .and_then(|v| v.parse().ok())
                 .filter(|v| *v > 0),
+            session_id: text(Filter::SESSION_ID).map(|v| v.trim().to_owned()),
+            earlier_cursors: text(EARLIER_CURSORS)
+                .map(|v| {
+                    v.split(',')
+                        .map(|c| if c == FIRST_PAGE { "" } else { c }.to_owned())
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 
@@ -321,6 +339,14 @@ impl ConversationQuery {
         }
         if let Some(offset) = self.offset {
             pairs.push(("offset", offset.to_string()));
+        }
+        if !self.earlier_cursors.is_empty() {
+            let cursors: Vec<&str> = self
+                .earlier_cursors
+                .iter()
+                .map(|c| if c.is_empty() { FIRST_PAGE } else { c })
+                .collect();
+            pairs.push((EARLIER_CURSORS, cursors.join(",")));
         }
         pairs
     }
@@ -345,6 +371,7 @@ impl ConversationQuery {
             self.has_failed_steps.map(|v| v.to_string()),
         );
         push(Filter::Q, self.q.clone());
+        push(Filter::SESSION_ID, self.session_id.clone());
         pairs
     }
 
@@ -392,8 +419,46 @@ impl ConversationQuery {
         ConversationQuery {
             cursor: None,
             offset: None,
+            earlier_cursors: Vec::new(),
             ..self.clone()
         }
+    }
+
+    /// The page after this one, of `rows` rows, given the list's next cursor: a cursor in a
+    /// time order (remembering this page's, to come back to), an offset in a quality order.
+    pub fn next_page(&self, next_cursor: Option<&str>, rows: usize) -> Self {
+        let mut next = self.clone();
+        match next_cursor.filter(|_| sort_pages_by_cursor(self.sort)) {
+            Some(cursor) => {
+                next.earlier_cursors
+                    .push(self.cursor.clone().unwrap_or_default());
+                next.cursor = Some(cursor.to_owned());
+                next.offset = None;
+            }
+            None => {
+                next.cursor = None;
+                next.offset = Some(self.offset.unwrap_or(0) + rows as u64);
+            }
+        }
+        next
+    }
+
+    /// The page before this one, if it can be named: by offset (`page_size` back), or by
+    /// the cursors remembered on the way here. A later page opened from a link has none,
+    /// so it can only go back to the first.
+    pub fn previous_page(&self, page_size: u32) -> Option<Self> {
+        if let Some(offset) = self.offset {
+            let back = offset.saturating_sub(u64::from(page_size));
+            return Some(ConversationQuery {
+                offset: (back > 0).then_some(back),
+                ..self.clone()
+            });
+        }
+        self.cursor.as_ref()?;
+        let mut previous = self.clone();
+        let cursor = previous.earlier_cursors.pop()?;
+        previous.cursor = Some(cursor).filter(|c| !c.is_empty());
+        Some(previous)
     }
 
     /// Whether any filter (not the sort or the page) is set.
@@ -440,6 +505,9 @@ impl ConversationQuery {
         }
         if let Some(q) = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             pairs.push((Filter::Q, q.to_owned()));
+        }
+        if let Some(session_id) = &self.session_id {
+            pairs.push((Filter::SESSION_ID, session_id.clone()));
         }
         if self.sort != ConversationSort::default() {
             pairs.push((Filter::SORT, sort_api_name(self.sort).to_owned()));

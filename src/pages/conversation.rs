@@ -14,7 +14,7 @@ use crate::components::page_title::use_page_title;
 use crate::components::timestamp::Timestamp;
 use crate::components::transcript::{format_latency, pretty_json, Transcript};
 use crate::format::thousands;
-use crate::query::encode_component;
+use crate::query::{encode_component, ConversationQuery};
 use crate::signed_in::{not_signed_in, use_signed_in};
 
 #[component]
@@ -194,8 +194,18 @@ fn ConversationView(conversation: Conversation) -> impl IntoView {
                     <div class="table-scroll">
                         <table class="list-table kv-table">
                             <tbody>
-                                {ids.into_iter().map(|(label, value)| view! {
-                                    <tr><th scope="row">{label}</th><td><code>{value}</code></td></tr>
+                                {ids.into_iter().map(|(label, value)| {
+                                    // A session's other conversations are one filter away.
+                                    let session = (label == "Session").then(|| {
+                                        let href = format!("/conversations{}", ConversationQuery {
+                                            session_id: Some(value.clone()),
+                                            ..Default::default()
+                                        }.to_url_query());
+                                        view! { " "<a href=href class="session-link">"All conversations of this session"</a> }
+                                    });
+                                    view! {
+                                        <tr><th scope="row">{label}</th><td><code>{value}</code>{session}</td></tr>
+                                    }
                                 }).collect_view()}
                             </tbody>
                         </table>

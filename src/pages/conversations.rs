@@ -32,9 +32,7 @@ use crate::components::saved_views::SavedViews;
 use crate::components::search_snippet::SnippetText;
 use crate::components::timestamp::Timestamp;
 use crate::format::thousands;
-use crate::query::{
-    day_part, sort_pages_by_cursor, sort_url_name, typed_quality, ConversationQuery,
-};
+use crate::query::{day_part, sort_url_name, typed_quality, ConversationQuery};
 use crate::signed_in::{not_signed_in, use_signed_in};
 
 /// Rows per page.
@@ -449,6 +447,12 @@ fn ConversationFilters(
                 </select>
             </div>
             <div class="field">
+                <label for="f-session">"Session"</label>
+                <input id="f-session" type="text" placeholder="Session id" spellcheck="false"
+                    prop:value=move || query.get().session_id.unwrap_or_default()
+                    on:change=move |ev| { let v = non_empty(&ev).map(|v| v.trim().to_owned()); update(&|n| n.session_id = v.clone()); }/>
+            </div>
+            <div class="field">
                 <label for="f-from">"From (UTC)"</label>
                 <input id="f-from" type="date"
                     prop:value=move || query.get().from.map(|f| day_part(&f).to_owned()).unwrap_or_default()
@@ -562,24 +566,12 @@ fn ConversationTable(
         };
     }
     let rows = data.len();
-    let next = {
-        let current = query.get_untracked();
-        pagination.has_more.then(|| {
-            let mut next = current.clone();
-            match (&pagination.next_cursor, sort_pages_by_cursor(current.sort)) {
-                (Some(cursor), true) => {
-                    next.cursor = Some(cursor.clone());
-                    next.offset = None;
-                }
-                _ => {
-                    next.cursor = None;
-                    next.offset = Some(current.offset.unwrap_or(0) + rows as u64);
-                }
-            }
-            next
-        })
-    };
-    let later_page = query.get_untracked().is_later_page();
+    let current = query.get_untracked();
+    let next = pagination
+        .has_more
+        .then(|| current.next_page(pagination.next_cursor.as_deref(), rows));
+    let previous = current.previous_page(PAGE_SIZE);
+    let later_page = current.is_later_page();
     let body = data
         .into_iter()
         .map(|c| {
@@ -631,6 +623,9 @@ fn ConversationTable(
         <nav class="pager" aria-label="Pages">
             <button type="button" class="secondary" disabled=!later_page
                 on:click=move |_| go.run((query.get_untracked().first_page(), true))>"First page"</button>
+            <button type="button" class="secondary" disabled=previous.is_none()
+                title=(later_page && previous.is_none()).then_some("Opened from a link, this page does not know the one before it; First page goes back to the start.")
+                on:click=move |_| if let Some(previous) = previous.clone() { go.run((previous, true)) }>"Previous page"</button>
             <span class="muted">{format!("{} rows on this page", rows)}</span>
             <button type="button" class="secondary" disabled=next.is_none()
                 on:click=move |_| if let Some(next) = next.clone() { go.run((next, true)) }>"Next page"</button>

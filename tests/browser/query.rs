@@ -23,6 +23,8 @@ fn every_filter() -> ConversationQuery {
         sort: ConversationSort::WorstFirst,
         cursor: None,
         offset: Some(100),
+        session_id: Some("session 7".to_owned()),
+        earlier_cursors: vec![],
     }
 }
 
@@ -240,4 +242,59 @@ fn a_view_that_cannot_match_says_why_by_filter() {
     let linked = ConversationQuery::from_search("?minQuality=500");
     assert_eq!(linked.min_quality, Some(500.0));
     assert_eq!(fields(&linked), ["minQuality"]);
+}
+
+#[wasm_bindgen_test]
+fn a_session_is_a_filter_sent_to_the_api() {
+    let query = ConversationQuery::from_search("?sessionId=checkout-42");
+    assert_eq!(query.session_id.as_deref(), Some("checkout-42"));
+    assert!(query.is_filtered());
+    assert!(query.to_api_query(50).contains("sessionId=checkout-42"));
+}
+
+#[wasm_bindgen_test]
+fn previous_page_retraces_the_cursors_taken_forward() {
+    let first = ConversationQuery {
+        agent_id: Some("agent_1".to_owned()),
+        ..Default::default()
+    };
+    assert_eq!(
+        first.previous_page(50),
+        None,
+        "the first page has none before it"
+    );
+    let second = first.next_page(Some("c2"), 50);
+    let third = second.next_page(Some("c3"), 50);
+    assert_eq!(third.cursor.as_deref(), Some("c3"));
+    // The trail lives in the URL, so a reload or Back keeps it, from the second page on.
+    assert_eq!(
+        ConversationQuery::from_search(&second.to_url_query()),
+        second
+    );
+    let reloaded = ConversationQuery::from_search(&third.to_url_query());
+    assert_eq!(reloaded, third);
+    let back = reloaded.previous_page(50).unwrap();
+    assert_eq!(back, second);
+    assert_eq!(back.previous_page(50).unwrap(), first);
+    // A later page opened from a link alone cannot name the one before it.
+    let linked = ConversationQuery {
+        cursor: Some("c9".to_owned()),
+        ..Default::default()
+    };
+    assert_eq!(linked.previous_page(50), None);
+    assert_eq!(linked.first_page().earlier_cursors, Vec::<String>::new());
+}
+
+#[wasm_bindgen_test]
+fn previous_page_steps_back_by_offset_in_a_quality_order() {
+    let worst = ConversationQuery {
+        sort: ConversationSort::WorstFirst,
+        ..Default::default()
+    };
+    let second = worst.next_page(Some("ignored"), 50);
+    assert_eq!((second.cursor.clone(), second.offset), (None, Some(50)));
+    let third = second.next_page(None, 50);
+    assert_eq!(third.offset, Some(100));
+    assert_eq!(third.previous_page(50).unwrap(), second);
+    assert_eq!(second.previous_page(50).unwrap(), worst);
 }
