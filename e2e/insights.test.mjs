@@ -108,6 +108,11 @@ test("an agent's insights: trend, ranked issues, fleet rank and percentiles", as
   const example = issueRows.first().locator('ul.conversation-links a').first();
   const href = await example.getAttribute('href');
   assert.equal(href, `/conversations/${top.exampleConversationIds[0]}`);
+  // It reads as the conversation's title, as the API names it, not as a cut-off id.
+  const named = top.exampleConversations[0];
+  assert.equal(named.id, top.exampleConversationIds[0]);
+  assert.ok(named.title, 'the demo conversations have titles');
+  assert.equal((await example.innerText()).trim(), named.title);
   await example.click();
   await page.waitForURL(new RegExp(`${href}$`));
   await page.getByRole('heading', { name: 'Transcript' }).waitFor();

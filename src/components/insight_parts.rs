@@ -2,7 +2,7 @@
 //! and percentiles read, the period chosen in the URL, severity and root-cause badges, and
 //! links to example conversations.
 
-use converra_api::insights::{Metric, RootCause, Severity};
+use converra_api::insights::{ConversationRef, Metric, RootCause, Severity};
 use leptos::prelude::*;
 
 use crate::query::{build_query, encode_component};
@@ -121,24 +121,26 @@ pub fn SeverityBadge(severity: Severity) -> impl IntoView {
     }
 }
 
-/// Links to conversations that show something, each by the start of its id.
+/// Links to conversations that show something, each by its title (an untitled one by the
+/// start of its id); the whole id on hover.
 #[component]
-pub fn ConversationLinks(ids: Vec<String>) -> impl IntoView {
-    if ids.is_empty() {
+pub fn ConversationLinks(conversations: Vec<ConversationRef>) -> impl IntoView {
+    if conversations.is_empty() {
         return view! { <span class="muted">"—"</span> }.into_any();
     }
     view! {
         <ul class="conversation-links">
-            {ids.into_iter().map(|id| {
-                let short: String = id.chars().take(11).collect();
-                let href = format!("/conversations/{}", encode_component(&id));
+            {conversations.into_iter().map(|conversation| {
+                let href = format!("/conversations/{}", encode_component(&conversation.id));
+                let label = match conversation.title.filter(|t| !t.trim().is_empty()) {
+                    Some(title) => view! { {title} }.into_any(),
+                    None => {
+                        let short: String = conversation.id.chars().take(11).collect();
+                        view! { "Untitled · "<code>{short}"…"</code> }.into_any()
+                    }
+                };
                 view! {
-                    <li>
-                        <a href=href title=id.clone()>
-                            <span class="visually-hidden">"Conversation "</span>
-                            <code>{short}"…"</code>
-                        </a>
-                    </li>
+                    <li><a href=href title=conversation.id.clone()>{label}</a></li>
                 }
             }).collect_view()}
         </ul>

@@ -520,7 +520,7 @@ fn IssuesTable(issues: Vec<AgentIssue>) -> impl IntoView {
                             <td data-label="Severity"><SeverityBadge severity=issue.severity/></td>
                             <td class="num" data-label="Frequency">{percent(issue.frequency)}</td>
                             <td class="num" data-label="Conversations">{thousands(issue.affected_conversations)}</td>
-                            <td data-label="Examples"><ConversationLinks ids=issue.example_conversation_ids/></td>
+                            <td data-label="Examples"><ConversationLinks conversations=issue.example_conversations/></td>
                         </tr>
                     }).collect_view()}
                 </tbody>

@@ -203,7 +203,7 @@ fn StepFailuresReport(failures: StepFailures) -> impl IntoView {
                                         None => view! { <span class="muted">"never"</span> }.into_any(),
                                     }}
                                 </td>
-                                <td><ConversationLinks ids=s.example_conversation_ids/></td>
+                                <td><ConversationLinks conversations=s.example_conversations/></td>
                             </tr>
                         }).collect_view()}
                     </tbody>

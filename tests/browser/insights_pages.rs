@@ -40,6 +40,7 @@ fn issue(title: &str, frequency: f64, severity: Severity, affected: u64) -> Agen
         severity,
         affected_conversations: affected,
         example_conversation_ids: Vec::new(),
+        example_conversations: Vec::new(),
     }
 }
 
@@ -75,6 +76,7 @@ fn step(name: &str, rate: f64, failures: u64) -> StepFailureStats {
         top_errors: Vec::new(),
         last_failed_at: None,
         example_conversation_ids: Vec::new(),
+        example_conversations: Vec::new(),
     }
 }
 

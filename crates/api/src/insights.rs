@@ -423,6 +423,17 @@ pub struct AgentIssue {
     pub severity: Severity,
     pub affected_conversations: u64,
     pub example_conversation_ids: Vec<String>,
+    /// The same examples with their titles, to show as links a reader recognises.
+    pub example_conversations: Vec<ConversationRef>,
+}
+
+/// A conversation named for a link: its id and its title, when it has one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationRef {
+    pub id: String,
+    pub title: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -546,6 +557,8 @@ pub struct StepFailureStats {
     pub top_errors: Vec<ErrorCount>,
     pub last_failed_at: Option<String>,
     pub example_conversation_ids: Vec<String>,
+    /// The same examples with their titles.
+    pub example_conversations: Vec<ConversationRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

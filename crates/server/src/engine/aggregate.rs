@@ -270,6 +270,8 @@ fn agent_issues(agent_id: &str, fleet_issues: &[IssueRow], analysed: u64) -> Vec
             severity,
             affected_conversations: count,
             example_conversation_ids: examples,
+            // Titled by the route, which reads them (this module reads no database).
+            example_conversations: Vec::new(),
         })
         .collect();
     issues.sort_by(|a, b| {
@@ -500,6 +502,7 @@ pub fn step_failures(
                 top_errors: errors,
                 last_failed_at: acc.last_failed_at.map(rfc3339),
                 example_conversation_ids: acc.examples,
+                example_conversations: Vec::new(),
             }
         })
         .collect();

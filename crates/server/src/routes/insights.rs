@@ -1,7 +1,7 @@
 //! Insights: one conversation's, an agent's (with the fleet), step failures, and whether
 //! applied changes worked.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -11,9 +11,10 @@ use converra_api::agents::{AgentFilter, VersionSource};
 use converra_api::conversations::InsightsStatus;
 use converra_api::insights::{
     AgentInsights, AgentInsightsQuery, AgentInsightsQueued, ConversationInsights,
-    ConversationInsightsState, DeploymentSummary, DeploymentsImpact, DeploymentsQuery,
-    DiagnosedStep, InsightMetrics, InsightsQueued, InsightsUnavailable, Metric, MetricValue,
-    RegenerateAgentInsights, StepDiagnosis, StepFailures, TopIssue, VerificationStatus,
+    ConversationInsightsState, ConversationRef, DeploymentSummary, DeploymentsImpact,
+    DeploymentsQuery, DiagnosedStep, InsightMetrics, InsightsQueued, InsightsUnavailable, Metric,
+    MetricValue, RegenerateAgentInsights, StepDiagnosis, StepFailures, TopIssue,
+    VerificationStatus,
 };
 use converra_api::{Data, Paging};
 
@@ -237,20 +238,38 @@ pub async fn agent_insights(
         .issue_rows(&account.id, None, from, now + 1)
         .await?;
     let names = agent_names(&state, &account.id).await?;
-    Ok(Json(Data::new(aggregate::agent_insights(
-        &AgentInsightsInput {
-            agent_id: &id,
-            days,
-            from_ms: from,
-            now_ms: now,
-            facts: &facts,
-            fleet_rows: &fleet_rows,
-            fleet_issues: &fleet_issues,
-            agent_names: &names,
-            value_per_conversation: settings.business_impact.value_per_conversation,
-            currency: &settings.business_impact.currency,
-        },
-    ))))
+    let mut insights = aggregate::agent_insights(&AgentInsightsInput {
+        agent_id: &id,
+        days,
+        from_ms: from,
+        now_ms: now,
+        facts: &facts,
+        fleet_rows: &fleet_rows,
+        fleet_issues: &fleet_issues,
+        agent_names: &names,
+        value_per_conversation: settings.business_impact.value_per_conversation,
+        currency: &settings.business_impact.currency,
+    });
+    let ids: Vec<String> = insights
+        .issues
+        .iter()
+        .flat_map(|i| i.example_conversation_ids.iter().cloned())
+        .collect();
+    let titles = state.store.conversation_titles(&account.id, &ids).await?;
+    for issue in &mut insights.issues {
+        issue.example_conversations = titled(&issue.example_conversation_ids, &titles);
+    }
+    Ok(Json(Data::new(insights)))
+}
+
+/// Example conversations by id and title, in the order given.
+fn titled(ids: &[String], titles: &HashMap<String, Option<String>>) -> Vec<ConversationRef> {
+    ids.iter()
+        .map(|id| ConversationRef {
+            id: id.clone(),
+            title: titles.get(id).cloned().flatten(),
+        })
+        .collect()
 }
 
 #[utoipa::path(post, path = "/agents/{id}/insights/regenerate", tag = "insights", params(("id" = String, Path)),
@@ -309,9 +328,17 @@ pub async fn step_failures(
         .store
         .step_rows(&account.id, &id, from, now + 1)
         .await?;
-    Ok(Json(Data::new(aggregate::step_failures(
-        &id, from, now, analysed, &steps,
-    ))))
+    let mut failures = aggregate::step_failures(&id, from, now, analysed, &steps);
+    let ids: Vec<String> = failures
+        .steps
+        .iter()
+        .flat_map(|s| s.example_conversation_ids.iter().cloned())
+        .collect();
+    let titles = state.store.conversation_titles(&account.id, &ids).await?;
+    for step in &mut failures.steps {
+        step.example_conversations = titled(&step.example_conversation_ids, &titles);
+    }
+    Ok(Json(Data::new(failures)))
 }
 
 /// Each change of an agent's prompt after its first version, judged on the failures before

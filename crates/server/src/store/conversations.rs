@@ -1,5 +1,7 @@
 //! Conversations: insert, append, read, and the filtered, paged, searchable list.
 
+use std::collections::HashMap;
+
 use converra_api::conversations::{
     Conversation, ConversationFilter, ConversationLinks, ConversationSort, ConversationSource,
     ConversationStatus, InsightsStatus, Message, ToolDefinition,
@@ -473,6 +475,31 @@ pub async fn rewrite_transcript(
 }
 
 impl Store {
+    /// The titles of the account's conversations among `ids` (one read); an id not found, or
+    /// untitled, has none.
+    pub async fn conversation_titles(
+        &self,
+        account_id: &str,
+        ids: &[String],
+    ) -> sqlx::Result<HashMap<String, Option<String>>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut query = SqlBuilder::new("SELECT id, title FROM conversations WHERE account_id = ");
+        query.push_bind(account_id.to_owned()).push(" AND id IN (");
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                query.push(", ");
+            }
+            query.push_bind(id.clone());
+        }
+        query.push(")");
+        let rows = query.build().fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("title")?)))
+            .collect()
+    }
+
     pub async fn conversation(&self, account_id: &str, id: &str) -> StoreResult<Conversation> {
         let mut conn = self.pool().acquire().await?;
         read_conversation(&mut conn, account_id, id, "").await

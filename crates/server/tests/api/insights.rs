@@ -20,6 +20,7 @@ fn clean_conversation(agent: &str) -> Value {
 fn failing_conversation(agent: &str) -> Value {
     json!({
         "agentName": agent,
+        "title": "Where is order 55123?",
         "messages": [
             {"role": "user", "content": "Where is my order 55123? It is late."},
             {"role": "assistant", "content": "Let me check that order for you.",
@@ -30,6 +31,22 @@ fn failing_conversation(agent: &str) -> Value {
             {"role": "user", "content": "Let me speak to a human right now."}
         ]
     })
+}
+
+/// An issue's or step's example conversations are its example ids, in order, each with
+/// the title the conversation itself has.
+async fn assert_examples_titled(server: &TestServer, key: &str, item: &Value) {
+    let ids = item["exampleConversationIds"].as_array().unwrap();
+    let examples = item["exampleConversations"].as_array().unwrap();
+    assert_eq!(examples.len(), ids.len(), "{item}");
+    for (example, id) in examples.iter().zip(ids) {
+        assert_eq!(&example["id"], id);
+        let (_, conversation) = server
+            .get(&format!("/conversations/{}", id.as_str().unwrap()), key)
+            .await;
+        assert_eq!(example["title"], conversation["data"]["title"], "{item}");
+        assert!(example["title"].is_string(), "{item}");
+    }
 }
 
 async fn log(server: &TestServer, key: &str, body: Value) -> String {
@@ -231,6 +248,7 @@ async fn agent_insights_aggregate_issues_trend_impact_and_the_fleet() {
     assert_eq!(issue["affectedConversations"], 3);
     assert_eq!(issue["frequency"], 0.5);
     assert_eq!(issue["exampleConversationIds"].as_array().unwrap().len(), 3);
+    assert_examples_titled(&server, &key, issue).await;
     assert!(!insights["recommendations"].as_array().unwrap().is_empty());
     let impact = &insights["businessImpact"];
     assert_eq!(impact["currency"], "EUR");
@@ -268,6 +286,7 @@ async fn agent_insights_aggregate_issues_trend_impact_and_the_fleet() {
         .find(|s| s["step"] == "lookup_order")
         .unwrap();
     assert_eq!(step["failures"], 3);
+    assert_examples_titled(&server, &key, step).await;
     assert_eq!(step["failureRate"], 1.0);
     assert_eq!(step["topRootCause"], "tool_issue");
     assert_eq!(
