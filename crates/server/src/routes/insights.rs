@@ -250,26 +250,39 @@ pub async fn agent_insights(
         value_per_conversation: settings.business_impact.value_per_conversation,
         currency: &settings.business_impact.currency,
     });
-    let ids: Vec<String> = insights
-        .issues
-        .iter()
-        .flat_map(|i| i.example_conversation_ids.iter().cloned())
-        .collect();
-    let titles = state.store.conversation_titles(&account.id, &ids).await?;
-    for issue in &mut insights.issues {
-        issue.example_conversations = titled(&issue.example_conversation_ids, &titles);
-    }
+    let examples = insights.issues.iter_mut().map(|i| {
+        (
+            &i.example_conversation_ids[..],
+            &mut i.example_conversations,
+        )
+    });
+    name_examples(&state, &account.id, examples.collect()).await?;
     Ok(Json(Data::new(insights)))
 }
 
-/// Example conversations by id and title, in the order given.
-fn titled(ids: &[String], titles: &HashMap<String, Option<String>>) -> Vec<ConversationRef> {
-    ids.iter()
-        .map(|id| ConversationRef {
-            id: id.clone(),
-            title: titles.get(id).cloned().flatten(),
-        })
-        .collect()
+/// Fills each list of example conversations from its ids, with their titles read in one
+/// query, in the order given.
+async fn name_examples(
+    state: &AppState,
+    account_id: &str,
+    examples: Vec<(&[String], &mut Vec<ConversationRef>)>,
+) -> ApiResult<()> {
+    let ids: Vec<String> = examples
+        .iter()
+        .flat_map(|(ids, _)| ids.iter().cloned())
+        .collect();
+    let titles: HashMap<String, Option<String>> =
+        state.store.conversation_titles(account_id, &ids).await?;
+    for (ids, named) in examples {
+        *named = ids
+            .iter()
+            .map(|id| ConversationRef {
+                id: id.clone(),
+                title: titles.get(id).cloned().flatten(),
+            })
+            .collect();
+    }
+    Ok(())
 }
 
 #[utoipa::path(post, path = "/agents/{id}/insights/regenerate", tag = "insights", params(("id" = String, Path)),
@@ -329,15 +342,13 @@ pub async fn step_failures(
         .step_rows(&account.id, &id, from, now + 1)
         .await?;
     let mut failures = aggregate::step_failures(&id, from, now, analysed, &steps);
-    let ids: Vec<String> = failures
-        .steps
-        .iter()
-        .flat_map(|s| s.example_conversation_ids.iter().cloned())
-        .collect();
-    let titles = state.store.conversation_titles(&account.id, &ids).await?;
-    for step in &mut failures.steps {
-        step.example_conversations = titled(&step.example_conversation_ids, &titles);
-    }
+    let examples = failures.steps.iter_mut().map(|s| {
+        (
+            &s.example_conversation_ids[..],
+            &mut s.example_conversations,
+        )
+    });
+    name_examples(&state, &account.id, examples.collect()).await?;
     Ok(Json(Data::new(failures)))
 }
 
