@@ -315,3 +315,89 @@ impl Store {
         self.pool.close().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Connection, Row};
+
+    use super::*;
+
+    /// Migration 0021 builds the search index again (FTS5 takes its prefix index only at
+    /// creation): what was indexed before must stay findable, system prompts included out.
+    #[tokio::test]
+    async fn the_rebuilt_search_index_finds_what_was_stored_before_it_and_indexes_prefixes() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("converra.db");
+        let mut conn = AnyConnection::connect(&sql::sqlite_url(&path))
+            .await
+            .expect("connect");
+        SQLITE_MIGRATIONS
+            .run_to(20, &mut conn)
+            .await
+            .expect("migrations up to 0020");
+        conn.execute("PRAGMA foreign_keys = OFF")
+            .await
+            .expect("no account or agent rows needed");
+        let messages = serde_json::json!([
+            {"role": "system", "content": "Never mention waterproofing."},
+            {"role": "user", "content": "Where are my refunds?"},
+            {"role": "assistant", "content": "Let me look.", "toolCalls": [
+                {"name": "lookup_order", "arguments": {}, "result": {"carrier": "Parcelforce"}},
+                {"name": "issue_credit", "arguments": {}, "result": "declined", "error": "Overdrawn ledger"}
+            ]}
+        ]);
+        sqlx::query(
+            "INSERT INTO conversations (id, account_id, agent_id, status, title, messages, message_count, \
+             insights_status, created_at, updated_at) \
+             VALUES ('conv_1', 'acct_1', 'agent_1', 'completed', 'Backpack order', $1, 3, 'ready', 0, 0)",
+        )
+        .bind(messages.to_string())
+        .execute(&mut conn)
+        .await
+        .expect("conversation");
+        conn.close().await.expect("close");
+
+        let store = Store::open(&path, Durability::Normal)
+            .await
+            .expect("the remaining migrations");
+        let matches = |query: &'static str| {
+            let store = store.clone();
+            async move {
+                sqlx::query(
+                    "SELECT c.id FROM conversations_fts f JOIN conversations c ON c.rowid = f.rowid \
+                     WHERE conversations_fts MATCH $1",
+                )
+                .bind(query)
+                .fetch_all(store.pool())
+                .await
+                .expect("search")
+                .len()
+            }
+        };
+        for found in [
+            "refunds",
+            "\"ref\"*",
+            "backpack",
+            "look",
+            "lookup_order",
+            "parcelforce",
+            "declined",
+            "overdrawn",
+        ] {
+            assert_eq!(matches(found).await, 1, "{found} is indexed");
+        }
+        assert_eq!(
+            matches("waterproofing").await,
+            0,
+            "the system prompt is not"
+        );
+        let definition: String =
+            sqlx::query("SELECT sql FROM sqlite_master WHERE name = 'conversations_fts'")
+                .fetch_one(store.pool())
+                .await
+                .expect("definition")
+                .get(0);
+        assert!(definition.contains("prefix = '3'"), "{definition}");
+    }
+}
