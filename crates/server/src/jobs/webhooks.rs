@@ -1,5 +1,6 @@
-//! The webhook worker: sends due deliveries from the outbox (`store::webhooks`), signed,
-//! retried with exponential backoff, and disables a webhook that keeps failing. What a
+//! The webhook worker: fans each queued event out into one delivery per subscribed webhook,
+//! then sends due deliveries from the outbox (`store::webhooks`), signed, retried with
+//! exponential backoff, and disables a webhook that keeps failing. What a
 //! webhook may point at is `crate::egress`'s policy.
 //!
 //! Delivery is at least once: a send cut off by a crash is sent again after a restart, so
@@ -37,6 +38,8 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a claimed delivery is kept from being claimed again: longer than any send.
 const LEASE_MS: i64 = 60_000;
 const MAX_IN_FLIGHT: usize = 16;
+/// Events fanned out per turn of the loop; a full batch means more wait, so it turns again.
+const FAN_OUT_BATCH: usize = 64;
 /// The longest the worker sleeps; it covers deliveries queued by another process.
 const IDLE_POLL: Duration = Duration::from_secs(5);
 /// The shortest, so a delivery due now but not claimable never makes the loop spin.
@@ -104,6 +107,17 @@ async fn run(sender: Arc<Sender>, wakeups: Arc<Wakeups>, mut stopped: StopSignal
         let now = sender.clock.now_ms();
         let room = MAX_IN_FLIGHT.saturating_sub(in_flight.len());
         let mut wait = IDLE_POLL;
+        match sender.store.fan_out_events(now, FAN_OUT_BATCH).await {
+            Ok(FAN_OUT_BATCH) => wait = MIN_WAIT,
+            Ok(_) => {}
+            Err(err) => {
+                tracing::error!(
+                    error = format!("{err:#}"),
+                    "fanning out webhook events failed"
+                );
+                wait = ERROR_PAUSE;
+            }
+        }
         if room > 0 {
             match sender.store.claim_due_deliveries(now, room, LEASE_MS).await {
                 Ok((due, next_due)) => {
@@ -112,7 +126,7 @@ async fn run(sender: Arc<Sender>, wakeups: Arc<Wakeups>, mut stopped: StopSignal
                     }
                     if let Some(at) = next_due {
                         let until = Duration::from_millis(u64::try_from(at - now).unwrap_or(0));
-                        wait = until.clamp(MIN_WAIT, IDLE_POLL);
+                        wait = wait.min(until.clamp(MIN_WAIT, IDLE_POLL));
                     }
                 }
                 Err(err) => {

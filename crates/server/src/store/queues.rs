@@ -39,6 +39,13 @@ impl Store {
                 ),
             ),
             (
+                "webhook_events",
+                // Events whose deliveries the worker has yet to write.
+                sqlx::query_as(
+                    "SELECT COUNT(*), MIN(created_at) FROM webhook_events WHERE fanned_out_at IS NULL",
+                ),
+            ),
+            (
                 "webhook_deliveries",
                 sqlx::query_as(
                     "SELECT COUNT(*), MIN(created_at) FROM webhook_deliveries WHERE status = 'pending'",

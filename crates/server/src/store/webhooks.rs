@@ -1,6 +1,7 @@
-//! Webhooks and their durable outbox: [`enqueue_event`] queues one delivery per subscribed
-//! webhook inside the caller's transaction; the worker in `jobs::webhooks` claims due
-//! deliveries, sends them and records each attempt here.
+//! Webhooks and their durable outbox: [`enqueue_event`] writes one row per event inside the
+//! caller's transaction; the worker in `jobs::webhooks` fans each event out into one
+//! delivery per subscribed webhook ([`Store::fan_out_events`]), claims due deliveries,
+//! sends them and records each attempt here.
 
 use anyhow::Context;
 use converra_api::webhooks::WebhookPayload;
@@ -88,10 +89,11 @@ pub async fn queue_event<P: WebhookPayload>(
     enqueue_event(conn, account_id, P::EVENT, data, now_ms).await
 }
 
-/// Queues `event_type` for every active webhook of the account subscribed to it (or to its
-/// older name, under which it is then sent), inside the caller's transaction, so the event
-/// is delivered exactly when the change that caused it commits. Returns whether any
-/// delivery was queued: then, after the commit, call `AppState::wake` so the worker sends
+/// Queues `event_type` for the account's active webhooks subscribed to it (or to its older
+/// name, under which it is then sent), inside the caller's transaction, so the event is
+/// delivered exactly when the change that caused it commits. The request writes the event
+/// alone, one row however many webhooks take it; the worker fans it out. Returns whether
+/// any webhook takes it: then, after the commit, call `AppState::wake` so the worker sends
 /// at once.
 pub async fn enqueue_event(
     conn: &mut AnyConnection,
@@ -104,33 +106,39 @@ pub async fn enqueue_event(
         WEBHOOK_EVENTS.contains(&event_type),
         "'{event_type}' is not a webhook event"
     );
-    let rows =
-        sqlx::query("SELECT id, events FROM webhooks WHERE account_id = $1 AND status = 'active'")
+    let subscriptions =
+        sqlx::query("SELECT events FROM webhooks WHERE account_id = $1 AND status = 'active'")
             .bind(account_id)
             .fetch_all(&mut *conn)
             .await?;
-    let mut targets = Vec::new();
-    for row in &rows {
-        let events: Vec<String> = serde_json::from_str(&row.try_get::<String, _>("events")?)?;
-        let subscribed = |name: &str| events.iter().any(|e| e == name);
-        // One delivery per webhook, under the current name when it subscribed to both.
-        let sent_as = if subscribed(event_type) {
-            Some(event_type)
-        } else {
-            legacy_event_name(event_type).filter(|old| subscribed(old))
-        };
-        if let Some(name) = sent_as {
-            targets.push((row.try_get::<String, _>("id")?, name));
-        }
+    let mut taken = false;
+    for row in &subscriptions {
+        taken |= sent_as(event_type, &row.try_get::<String, _>("events")?)?.is_some();
     }
-    if targets.is_empty() {
-        return Ok(false);
+    if taken {
+        insert_event(conn, account_id, event_type, &data, FanOut::Pending, now_ms).await?;
     }
-    let event_id = insert_event(conn, account_id, event_type, &data, now_ms).await?;
-    for (webhook_id, name) in targets {
-        insert_delivery(conn, account_id, &webhook_id, &event_id, name, None, now_ms).await?;
-    }
-    Ok(true)
+    Ok(taken)
+}
+
+/// The name under which a webhook subscribed to `events` (its stored JSON array) receives
+/// `event_type`: the current name when it subscribed to both, its older name when only to
+/// that, none when to neither.
+fn sent_as<'a>(event_type: &'a str, events: &str) -> anyhow::Result<Option<&'a str>> {
+    let events: Vec<String> = serde_json::from_str(events)?;
+    let subscribed = |name: &str| events.iter().any(|e| e == name);
+    Ok(if subscribed(event_type) {
+        Some(event_type)
+    } else {
+        legacy_event_name(event_type).filter(|old| subscribed(old))
+    })
+}
+
+/// Whether an event's deliveries are still to be written by the worker.
+enum FanOut {
+    Pending,
+    /// Its one delivery is written with it (a redelivery or a test event).
+    Done,
 }
 
 async fn insert_event(
@@ -138,17 +146,23 @@ async fn insert_event(
     account_id: &str,
     event_type: &str,
     data: &serde_json::Value,
+    fan_out: FanOut,
     now_ms: i64,
 ) -> anyhow::Result<String> {
     let event_id = new_id("evt");
     sqlx::query(
-        "INSERT INTO webhook_events (id, account_id, type, data, created_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO webhook_events (id, account_id, type, data, created_at, fanned_out_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&event_id)
     .bind(account_id)
     .bind(event_type)
     .bind(serde_json::to_string(data)?)
     .bind(now_ms)
+    .bind(match fan_out {
+        FanOut::Pending => None,
+        FanOut::Done => Some(now_ms),
+    })
     .execute(&mut *conn)
     .await?;
     Ok(event_id)
@@ -551,7 +565,8 @@ impl Store {
             webhook_id: webhook_id.to_owned(),
             message: "A test event sent from Converra to check this endpoint.".to_owned(),
         })?;
-        let event_id = insert_event(&mut tx, account_id, TEST_EVENT, &data, now_ms).await?;
+        let event_id =
+            insert_event(&mut tx, account_id, TEST_EVENT, &data, FanOut::Done, now_ms).await?;
         let id = insert_delivery(
             &mut tx, account_id, webhook_id, &event_id, TEST_EVENT, None, now_ms,
         )
@@ -559,6 +574,66 @@ impl Store {
         let delivery = delivery_in(&mut tx, account_id, &id).await?;
         tx.commit().await?;
         Ok(TestDelivery::Queued(Box::new(delivery)))
+    }
+
+    /// Fans out up to `limit` queued events, oldest first: one delivery, due at once, per
+    /// webhook of the event's account that is active, existed when the event happened, and
+    /// subscribed to it. Returns how many events it fanned out (`limit` means more may wait).
+    pub async fn fan_out_events(&self, now_ms: i64, limit: usize) -> anyhow::Result<usize> {
+        let queued = "SELECT account_id, id, type, created_at FROM webhook_events \
+             WHERE fanned_out_at IS NULL ORDER BY created_at, id LIMIT $1";
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // A read first, so that an idle worker never queues for the writer's turn.
+        let any_queued = sqlx::query(queued)
+            .bind(1_i64)
+            .fetch_optional(self.pool())
+            .await?;
+        if any_queued.is_none() {
+            return Ok(0);
+        }
+        let mut tx = self.begin_write().await?;
+        // One worker at a time across instances, so an event is fanned out once.
+        lock_named(&mut tx, "webhook-fan-out").await?;
+        let events = sqlx::query(queued).bind(limit).fetch_all(&mut *tx).await?;
+        for event in &events {
+            let account_id: String = event.try_get("account_id")?;
+            let event_id: String = event.try_get("id")?;
+            let event_type: String = event.try_get("type")?;
+            let hooks = sqlx::query(
+                "SELECT id, events FROM webhooks \
+                 WHERE account_id = $1 AND status = 'active' AND created_at <= $2",
+            )
+            .bind(&account_id)
+            .bind(event.try_get::<i64, _>("created_at")?)
+            .fetch_all(&mut *tx)
+            .await?;
+            for hook in &hooks {
+                let events: String = hook.try_get("events")?;
+                if let Some(name) = sent_as(&event_type, &events)? {
+                    let webhook_id: String = hook.try_get("id")?;
+                    insert_delivery(
+                        &mut tx,
+                        &account_id,
+                        &webhook_id,
+                        &event_id,
+                        name,
+                        None,
+                        now_ms,
+                    )
+                    .await?;
+                }
+            }
+            sqlx::query(
+                "UPDATE webhook_events SET fanned_out_at = $1 WHERE account_id = $2 AND id = $3",
+            )
+            .bind(now_ms)
+            .bind(&account_id)
+            .bind(&event_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(events.len())
     }
 
     /// Claims up to `limit` deliveries due at `now_ms`, pushing each one's next attempt out

@@ -95,6 +95,7 @@ async fn metrics_count_requests_by_route_and_report_the_queues_on_their_own_addr
         "insights",
         "optimizations",
         "benchmarks",
+        "webhook_events",
         "webhook_deliveries",
     ] {
         let depth = sample(&text, &format!("converra_queue_depth{{queue=\"{queue}\"}}"));

@@ -758,6 +758,94 @@ async fn only_subscribers_get_an_event_and_older_names_get_it_under_their_name()
     assert!(server.deliveries(&key, &unrelated).await.is_empty());
 }
 
+/// The request that causes an event writes one outbox row however many webhooks take it;
+/// the worker writes the deliveries, to the webhooks that existed when it happened.
+#[tokio::test]
+async fn an_event_is_one_row_in_its_request_and_the_worker_fans_it_out() {
+    let (_dir, db) = temp_db().await;
+    let server = HookServer::start(&db, ManualClock::new(START_MS), true).await;
+    let subscribers = Receiver::start(&[]).await;
+    let latecomer = Receiver::start(&[]).await;
+    let key = server.key("Acme").await;
+    let account = server.account_id(&key).await;
+    let mut hooks = Vec::new();
+    for _ in 0..3 {
+        let (id, _) = server
+            .create_hook(&key, &subscribers.url, &["conversation.created"])
+            .await;
+        hooks.push(id);
+    }
+    server
+        .create_hook(&key, &subscribers.url, &["agent.deleted"])
+        .await;
+
+    let mut tx = server.state.store.begin_write().await.unwrap();
+    let taken = enqueue_event(
+        &mut tx,
+        &account,
+        "conversation.created",
+        json!({"conversationId": "conv_1"}),
+        server.clock.now_ms(),
+    )
+    .await
+    .unwrap();
+    assert!(taken, "three webhooks take the event");
+    let rows = |table: &'static str| {
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {table} WHERE account_id = $1"
+        )))
+        .bind(account.clone())
+    };
+    assert_eq!(rows("webhook_events").fetch_one(&mut *tx).await.unwrap(), 1);
+    assert_eq!(
+        rows("webhook_deliveries")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap(),
+        0,
+        "the request writes no delivery"
+    );
+    tx.commit().await.unwrap();
+
+    server.clock.advance_ms(1);
+    let (late, _) = server
+        .create_hook(&key, &latecomer.url, &["conversation.created"])
+        .await;
+    server.state.wake(Channel::Webhooks);
+    let received = subscribers.wait_for(3).await;
+    for got in &received {
+        assert_eq!(header(got, "x-converra-event"), "conversation.created");
+    }
+    for hook in &hooks {
+        server
+            .deliveries_until(&key, hook, "its delivery to succeed", |d| {
+                d.len() == 1 && d[0]["status"] == "succeeded"
+            })
+            .await;
+    }
+    assert!(
+        server.deliveries(&key, &late).await.is_empty(),
+        "a webhook created after the event does not get it"
+    );
+    assert_eq!(subscribers.count(), 3);
+    assert_eq!(latecomer.count(), 0);
+
+    // An event no webhook takes writes nothing at all.
+    let mut tx = server.state.store.begin_write().await.unwrap();
+    let taken = enqueue_event(
+        &mut tx,
+        &account,
+        "optimization.completed",
+        json!({"optimizationId": "opt_1"}),
+        server.clock.now_ms(),
+    )
+    .await
+    .unwrap();
+    assert!(!taken);
+    assert_eq!(rows("webhook_events").fetch_one(&mut *tx).await.unwrap(), 1);
+    tx.commit().await.unwrap();
+}
+
 #[tokio::test]
 async fn repeated_failed_deliveries_disable_the_webhook() {
     let (_dir, db) = temp_db().await;
