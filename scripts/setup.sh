@@ -34,6 +34,8 @@ OTEL_TEST_PACKAGES=(
   "openinference-instrumentation-openai==0.1.66"
   "openai==3.63.0"
 )
+# Property-based testing of the API against its OpenAPI document (sdk-tests/test_openapi_contract.py).
+CONTRACT_TEST_PACKAGES=("schemathesis==4.32.5")
 # wasm-bindgen-cli must be exactly the wasm-bindgen the dashboard links.
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 
@@ -111,21 +113,21 @@ setup_dashboard() {
 
 make_sdk_venv() {
   python3 -m venv .venv-sdk
-  .venv-sdk/bin/pip install -q "converra==$CONVERRA_SDK_VERSION" "pytest>=8,<9" "${OTEL_TEST_PACKAGES[@]}"
+  .venv-sdk/bin/pip install -q "converra==$CONVERRA_SDK_VERSION" "pytest>=8,<9" "${OTEL_TEST_PACKAGES[@]}" "${CONTRACT_TEST_PACKAGES[@]}"
 }
 # Every pin installed at its version (a venv made before a pin changed is brought up to date).
 sdk_venv_current() {
   [ -x .venv-sdk/bin/python ] || return 1
   local installed pin
   installed=$(.venv-sdk/bin/pip freeze 2>/dev/null) || return 1
-  for pin in "converra==$CONVERRA_SDK_VERSION" "${OTEL_TEST_PACKAGES[@]}"; do
+  for pin in "converra==$CONVERRA_SDK_VERSION" "${OTEL_TEST_PACKAGES[@]}" "${CONTRACT_TEST_PACKAGES[@]}"; do
     grep -qixF "$pin" <<<"$installed" || return 1
   done
   .venv-sdk/bin/python -c "import pytest" 2>/dev/null
 }
 setup_sdk_tests() {
   if ! sdk_venv_current; then
-    run_step "Python environment for the SDK and OpenTelemetry tests (converra $CONVERRA_SDK_VERSION and the pinned OpenTelemetry clients from PyPI)" "under 2 min" \
+    run_step "Python environment for the SDK and OpenTelemetry tests (converra $CONVERRA_SDK_VERSION, the pinned OpenTelemetry clients and schemathesis from PyPI)" "under 2 min" \
       "check that PyPI is reachable, delete .venv-sdk and run scripts/setup.sh again" \
       make_sdk_venv
   fi

@@ -80,17 +80,46 @@ pub struct Agent {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateAgent {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = "\\S")
+    )]
     pub name: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100000, pattern = "\\S")
+    )]
     pub content: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100, pattern = "\\S")
+    )]
     pub llm_model: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 2000, pattern = "\\S")
+    )]
     pub description: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::agent_tags))]
     pub tags: Option<Vec<String>>,
     pub status: Option<AgentStatus>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 2000, pattern = "\\S")
+    )]
     pub objective: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 10000, pattern = "\\S")
+    )]
     pub constraints: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 2.0))]
     pub temperature: Option<f64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
     pub top_p: Option<f64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000000))]
     pub max_tokens: Option<u32>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::reasoning_effort))]
     pub reasoning_effort: Option<String>,
 }
 
@@ -106,6 +135,8 @@ impl CreateAgent {
     pub const MAX_TAG_CHARS: usize = 50;
     /// The inclusive range `temperature` takes.
     pub const TEMPERATURE_RANGE: (f64, f64) = (0.0, 2.0);
+    /// The values `reasoningEffort` takes.
+    pub const REASONING_EFFORTS: [&'static str; 4] = ["minimal", "low", "medium", "high"];
     /// The inclusive range `maxTokens` takes.
     pub const MAX_TOKENS_RANGE: (u32, u32) = (1, 1_000_000);
 }
@@ -115,23 +146,52 @@ impl CreateAgent {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateAgent {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = "\\S")
+    )]
     pub name: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100000, pattern = "\\S")
+    )]
     pub content: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100, pattern = "\\S")
+    )]
     pub llm_model: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 2000, pattern = "\\S")
+    )]
     pub description: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::agent_tags))]
     pub tags: Option<Vec<String>>,
     pub status: Option<AgentStatus>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 2000, pattern = "\\S")
+    )]
     pub objective: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 10000, pattern = "\\S")
+    )]
     pub constraints: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 2.0))]
     pub temperature: Option<f64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
     pub top_p: Option<f64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000000))]
     pub max_tokens: Option<u32>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::reasoning_effort))]
     pub reasoning_effort: Option<String>,
 }
 
 /// Filters of `GET /agents`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct AgentFilter {
     pub status: Option<AgentStatus>,

@@ -141,7 +141,7 @@ impl CreateBenchmark {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct BenchmarkFilter {
     pub agent_id: Option<String>,
@@ -162,6 +162,7 @@ pub enum BulkAction {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BenchmarkBulk {
     pub action: BulkAction,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
     pub job_ids: Vec<String>,
 }
 

@@ -288,17 +288,49 @@ pub struct CreateConversation {
     #[serde(alias = "promptId")]
     pub agent_id: Option<String>,
     /// An unknown name creates the agent.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = "\\S")
+    )]
     pub agent_name: Option<String>,
     /// A transcript of `User:` / `Assistant:` lines (also Human/AI, Customer/Agent).
     pub content: Option<String>,
     pub messages: Option<Vec<Message>>,
     pub status: Option<ConversationStatus>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100, pattern = "\\S")
+    )]
     pub llm_model: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = "\\S")
+    )]
     pub company_name: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 500, pattern = "\\S")
+    )]
     pub title: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = "\\S")
+    )]
     pub session_id: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = "\\S")
+    )]
     pub user_id: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = "\\S")
+    )]
     pub trace_id: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = "\\S")
+    )]
     pub parent_trace_id: Option<String>,
     pub metadata: Option<Map<String, Value>>,
     pub tool_definitions: Option<Vec<ToolDefinition>>,
@@ -311,9 +343,15 @@ pub struct CreateConversation {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AppendMessages {
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub messages: Vec<Message>,
     /// `active` or `completed`; completing triggers insights.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::appended_status))]
     pub status: Option<ConversationStatus>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = "\\S")
+    )]
     pub session_id: Option<String>,
     pub metadata: Option<Map<String, Value>>,
     pub tool_definitions: Option<Vec<ToolDefinition>>,
@@ -337,7 +375,7 @@ pub enum ConversationSort {
 
 /// Filters of `GET /conversations`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationFilter {
     #[serde(alias = "promptId")]
@@ -346,10 +384,13 @@ pub struct ConversationFilter {
     pub source: Option<ConversationSource>,
     pub has_insights: Option<bool>,
     /// Created at or after (RFC 3339).
+    #[cfg_attr(feature = "openapi", param(format = DateTime))]
     pub from: Option<String>,
     /// Created before (RFC 3339).
+    #[cfg_attr(feature = "openapi", param(format = DateTime))]
     pub to: Option<String>,
     /// Full-text search over the messages.
+    #[cfg_attr(feature = "openapi", param(schema_with = crate::openapi::search_query))]
     pub q: Option<String>,
     pub min_quality: Option<f64>,
     pub max_quality: Option<f64>,

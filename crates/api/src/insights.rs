@@ -348,6 +348,7 @@ pub struct RegenerateAgentInsights {
     /// Also redo conversations whose insights are ready (default false).
     pub force: Option<bool>,
     /// How many of the newest conversations (1..200, default 50).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 200))]
     pub limit: Option<u32>,
 }
 
@@ -363,12 +364,18 @@ pub struct AgentInsightsQueued {
     pub status: String,
 }
 
+impl AgentInsightsQuery {
+    /// The periods `days` takes.
+    pub const DAYS: [u32; 3] = [7, 30, 90];
+}
+
 /// Query of `GET /agents/:id/insights`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct AgentInsightsQuery {
     /// 7, 30 (default) or 90.
+    #[cfg_attr(feature = "openapi", param(schema_with = crate::openapi::insight_days))]
     pub days: Option<u32>,
 }
 
@@ -691,11 +698,12 @@ pub struct DeploymentsImpact {
 
 /// Query of `GET /deployments/impact`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentsQuery {
     pub agent_id: Option<String>,
     pub status: Option<VerificationStatus>,
     /// 1..100, default 20.
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
 }

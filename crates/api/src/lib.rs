@@ -9,6 +9,8 @@ pub mod conversations;
 pub mod envelope;
 pub mod error;
 pub mod insights;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod optimizations;
 pub mod paging;
 pub mod sdk;

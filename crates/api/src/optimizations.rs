@@ -369,9 +369,14 @@ pub struct Optimization {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateOptimization {
     #[serde(alias = "promptId")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = "\\S")
+    )]
     pub agent_id: String,
     pub mode: Option<OptimizationMode>,
     /// 1..5; default `settings.optimization.variantsPerGeneration`.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 5))]
     pub variant_count: Option<u32>,
     /// Default `settings.optimization.optimizationStrategy`, else `reflective` when the
     /// account has a model and `rewrite` when it runs offline. `reflective` needs a model.
@@ -380,6 +385,7 @@ pub struct CreateOptimization {
     /// default 3 (or that maximum when lower).
     pub max_iterations: Option<u32>,
     pub intent: Option<OptimizationIntent>,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 20))]
     pub persona_ids: Option<Vec<String>>,
     pub simulation: Option<SimulationOverrides>,
     /// Fixes the simulations' random draws: the same seed on the same agent and settings
@@ -394,7 +400,7 @@ impl CreateOptimization {
 
 /// Filters of `GET /optimizations`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct OptimizationFilter {
     #[serde(alias = "promptId")]
@@ -582,5 +588,9 @@ pub struct AppliedVariant {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StopOptimization {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 500, pattern = "\\S")
+    )]
     pub reason: Option<String>,
 }

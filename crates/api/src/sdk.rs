@@ -32,6 +32,10 @@ pub struct SdkConfig {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MatchAgentRequest {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100000, pattern = "\\S")
+    )]
     pub content: String,
 }
 
@@ -48,14 +52,24 @@ pub struct AgentMatch {
     pub matched: bool,
 }
 
+impl ActiveVariantQuery {
+    /// The kinds of traffic `trafficType` names.
+    pub const TRAFFIC_TYPES: [&'static str; 4] = ["user", "background", "eval", "batch"];
+}
+
 /// `GET /sdk/agents/:id/active-variant` query.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct ActiveVariantQuery {
     /// `user` (default), `background`, `eval` or `batch`; only `user` traffic is split.
+    #[cfg_attr(feature = "openapi", param(schema_with = crate::openapi::traffic_type))]
     pub traffic_type: Option<String>,
     /// The same session always gets the same arm.
+    #[cfg_attr(
+        feature = "openapi",
+        param(min_length = 1, max_length = 500, pattern = "\\S")
+    )]
     pub session_id: Option<String>,
 }
 

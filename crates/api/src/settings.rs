@@ -235,22 +235,32 @@ pub struct SettingsPatch {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GeneralPatch {
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub industry: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100, pattern = "\\S")
+    )]
     #[serde(
         rename = "preferredLLM",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub preferred_llm: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 10000))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub objectives: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 10000))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kpis: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 10000))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insight_requirements: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 10000))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub excluded_data_and_topics: Option<String>,
 }
@@ -259,12 +269,15 @@ pub struct GeneralPatch {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OptimizationPatch {
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optimization_strategy: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 5))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variants_per_generation: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_mode: Option<DeploymentMode>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_iterations: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -275,14 +288,18 @@ pub struct OptimizationPatch {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SimulationPatch {
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 20))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persona_count: Option<u32>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scenarios_per_simulation: Option<u32>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 2, maximum = 30))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_turns: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence_mode: Option<ConfidenceMode>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 2.0))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_temperature: Option<f64>,
 }
@@ -292,12 +309,16 @@ pub struct SimulationPatch {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LlmPatch {
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judge_model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -316,8 +337,10 @@ pub struct InsightsPatch {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BusinessImpactPatch {
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_per_conversation: Option<f64>,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^\\s*[A-Za-z]{3}\\s*$"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
 }

@@ -105,6 +105,7 @@ pub struct CreateWebhook {
     /// `https://…` on a public address.
     pub url: String,
     /// One or more of [`WEBHOOK_EVENTS`].
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::webhook_events))]
     pub events: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,

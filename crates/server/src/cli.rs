@@ -89,6 +89,12 @@ pub struct ServeArgs {
     #[arg(long, env = "CONVERRA_REQUEST_TIMEOUT", default_value_t = 30,
         value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout: u64,
+    /// Requests with a missing or bad API key one client address may make a minute; past
+    /// them it gets 429 RATE_LIMITED with Retry-After instead of 401.
+    #[arg(long, env = "CONVERRA_BAD_KEYS_PER_MINUTE",
+        default_value_t = crate::limits::bad_keys::BAD_KEYS_PER_MINUTE,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub bad_keys_per_minute: u32,
     /// Let webhooks and accounts' model endpoints reach private, loopback and link-local
     /// addresses, and webhooks use plain http (development only). `--allow-private-webhooks`
     /// and `CONVERRA_ALLOW_PRIVATE_WEBHOOKS` are its older names.
@@ -234,6 +240,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         dist: args.dist,
         body_limit: args.body_limit,
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
+        bad_keys_per_minute: args.bad_keys_per_minute,
         allow_private_network: args.allow_private_network || legacy_allow_private_network(),
         dashboard_connect_src: args.dashboard_connect_src,
         model_defaults: ModelDefaults {

@@ -33,6 +33,7 @@ where
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(body_rejection)?;
+        ensure_object(&bytes)?;
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -63,6 +64,11 @@ where
                 "Expected a body with Content-Type: application/json",
             ));
         }
+        // `null` is the absent body the schema allows, spelled out.
+        if bytes.trim_ascii() == b"null" {
+            return Ok(ApiJsonOrDefault(T::default()));
+        }
+        ensure_object(&bytes)?;
         parse_json(&bytes).map(ApiJsonOrDefault)
     }
 }
@@ -87,6 +93,19 @@ fn body_rejection(rejection: BytesRejection) -> ApiError {
     }
 }
 
+/// 400 unless the body is a JSON object, as every request body of the API is: serde would
+/// also read a struct from an array, by position.
+fn ensure_object(bytes: &[u8]) -> Result<(), ApiError> {
+    match bytes.trim_ascii_start().first() {
+        Some(b'{') => Ok(()),
+        // Not JSON at all: `parse_json` says how.
+        Some(b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => {
+            Err(ApiError::invalid_field("body", "must be a JSON object"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Parses JSON, telling a syntax error (`INVALID_JSON`) from a shape error
 /// (`VALIDATION_ERROR` with the path of the offending field).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
@@ -97,11 +116,45 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let field = if path == "." { "body".to_owned() } else { path };
-        ApiError::invalid_field(field, serde_message(err.inner()))
+    serde_path_to_error::deserialize(&mut de).or_else(|err| {
+        // JSON has one number type: `2.0` is the integer 2 to a JSON Schema, which serde's
+        // integer fields refuse. Tried only after the body as sent failed, so a valid
+        // body pays nothing for it.
+        whole_numbers_as_integers(bytes)
+            .and_then(|value| serde_json::from_value(value).ok())
+            .ok_or_else(|| {
+                let path = err.path().to_string();
+                let field = if path == "." { "body".to_owned() } else { path };
+                ApiError::invalid_field(field, serde_message(err.inner()))
+            })
     })
+}
+
+/// The body with every float that is a whole number in the range of `i64` written as an
+/// integer; `None` when it holds none.
+fn whole_numbers_as_integers(bytes: &[u8]) -> Option<serde_json::Value> {
+    fn rewrite(value: &mut serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::Number(n) if n.is_f64() => {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                // Whole and below 2^63 in size: an `i64` holds it exactly.
+                if f.fract() == 0.0 && f.abs() < 9.223_372_036_854_776e18 {
+                    *value = serde_json::Value::from(f as i64);
+                    return true;
+                }
+                false
+            }
+            serde_json::Value::Array(items) => {
+                items.iter_mut().fold(false, |any, v| rewrite(v) | any)
+            }
+            serde_json::Value::Object(map) => {
+                map.values_mut().fold(false, |any, v| rewrite(v) | any)
+            }
+            _ => false,
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    rewrite(&mut value).then_some(value)
 }
 
 /// serde's message without its " at line 1 column 9" suffix, which means nothing to a caller
@@ -163,6 +216,39 @@ mod tests {
         assert!(err.to_string().contains("tags[0]"), "{err}");
         let err = parse_json::<Probe>(br#"{"name": "a", "tags": [], "x": 1}"#).unwrap_err();
         assert!(err.to_string().contains("unknown field `x`"), "{err}");
+    }
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Limits {
+        limit: u32,
+        share: f64,
+    }
+
+    /// JSON has one number type: `2.0` is a whole number a JSON Schema calls an integer.
+    #[test]
+    fn whole_floats_fill_integer_fields_and_fractions_are_still_refused() {
+        assert_eq!(
+            parse_json::<Limits>(br#"{"limit": 20.0, "share": 0.5}"#).unwrap(),
+            Limits {
+                limit: 20,
+                share: 0.5
+            }
+        );
+        let err = parse_json::<Limits>(br#"{"limit": 20.5, "share": 1.0}"#).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ValidationError);
+        assert!(err.to_string().contains("limit"), "{err}");
+        assert!(parse_json::<Limits>(br#"{"limit": 1e300, "share": 1}"#).is_err());
+    }
+
+    #[test]
+    fn a_body_must_be_an_object_not_an_array_read_by_position() {
+        assert!(ensure_object(br#" {"name": "a"}"#).is_ok());
+        let err = ensure_object(br#"["a", []]"#).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ValidationError);
+        assert!(err.to_string().contains("body"), "{err}");
+        assert!(ensure_object(b"42").is_err());
+        // Not JSON at all is left to the parser, which says so.
+        assert!(ensure_object(b"<xml/>").is_ok());
     }
 
     #[test]

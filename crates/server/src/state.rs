@@ -98,12 +98,13 @@ impl AppState {
         let config_model_defaults = config.model_defaults.clone();
         let config_tune_model = config.tune_model;
         let allow_private_network = config.allow_private_network;
+        let bad_keys = crate::limits::bad_keys::BadKeyGuard::new(config.bad_keys_per_minute);
         AppState {
             store,
             clock,
             config: Arc::new(config),
             limiter: Arc::new(crate::limits::rate::RateLimiter::new()),
-            bad_keys: Arc::default(),
+            bad_keys: Arc::new(bad_keys),
             wakeups: Arc::default(),
             engines: Arc::new(EngineRegistry::new(
                 config_model_defaults,
@@ -124,6 +125,9 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// How long an API request may take before it is abandoned with 503 `REQUEST_TIMEOUT`.
     pub request_timeout: std::time::Duration,
+    /// Requests with a missing or bad key one client address may make a minute before the
+    /// rest answer 429 instead of 401.
+    pub bad_keys_per_minute: u32,
     /// Lets webhooks and accounts' model endpoints (`llm.baseUrl`) reach private, loopback
     /// or link-local addresses, and webhooks use plain http: for local development and
     /// tests only, since it lets callers reach the server's network.
@@ -150,6 +154,7 @@ impl Default for ServerConfig {
             dist: None,
             body_limit: 1024 * 1024,
             request_timeout: std::time::Duration::from_secs(30),
+            bad_keys_per_minute: crate::limits::bad_keys::BAD_KEYS_PER_MINUTE,
             allow_private_network: false,
             webhook_retry_base_ms: 10_000,
             insights_retry_base_ms: 30_000,

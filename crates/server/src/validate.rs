@@ -17,12 +17,13 @@ impl Checks {
         });
     }
 
-    /// A required text: trimmed, non-empty, at most `max` characters.
+    /// A required text: not blank, at most `max` characters as sent (the schema's
+    /// `maxLength`), kept trimmed.
     pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
         let trimmed = value.trim();
         if trimmed.is_empty() {
             self.fail(field, "must not be empty");
-        } else if trimmed.chars().count() > max {
+        } else if value.chars().count() > max {
             self.fail(field, format!("must be at most {max} characters"));
         }
         trimmed.to_owned()

@@ -8,14 +8,15 @@ use std::sync::{Mutex, PoisonError};
 
 use super::rate::WINDOW_MS;
 
-/// Failed authentications an address may make in one window before it is refused.
+/// Failed authentications an address may make in one window before it is refused, unless
+/// the operator sets another number (`serve --bad-keys-per-minute`).
 pub const BAD_KEYS_PER_MINUTE: u32 = 20;
 
 /// Addresses kept before stale windows are dropped (doubling, as for the rate windows).
 const MIN_PRUNE_AT: usize = 1_024;
 
-#[derive(Default)]
 pub struct BadKeyGuard {
+    per_minute: u32,
     state: Mutex<Failures>,
 }
 
@@ -43,12 +44,20 @@ fn client_of(address: IpAddr) -> IpAddr {
 }
 
 impl BadKeyGuard {
+    /// A guard that refuses an address after `per_minute` failures in one window.
+    pub fn new(per_minute: u32) -> Self {
+        BadKeyGuard {
+            per_minute,
+            state: Mutex::default(),
+        }
+    }
+
     /// Seconds until `address` may try again, when it has used up its failures this window.
     pub fn refused_for(&self, address: IpAddr, now_ms: i64) -> Option<u64> {
         let start = now_ms - now_ms.rem_euclid(WINDOW_MS);
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         match state.windows.get(&client_of(address)) {
-            Some(&(window, failures)) if window == start && failures >= BAD_KEYS_PER_MINUTE => {
+            Some(&(window, failures)) if window == start && failures >= self.per_minute => {
                 let wait_ms = u64::try_from(start + WINDOW_MS - now_ms).unwrap_or(0);
                 Some(wait_ms.div_ceil(1000).max(1))
             }
@@ -81,7 +90,7 @@ mod tests {
 
     #[test]
     fn an_address_is_refused_after_its_failures_until_the_window_turns() {
-        let guard = BadKeyGuard::default();
+        let guard = BadKeyGuard::new(BAD_KEYS_PER_MINUTE);
         let address: IpAddr = "203.0.113.7".parse().unwrap();
         let other: IpAddr = "203.0.113.8".parse().unwrap();
         let now = 10 * WINDOW_MS + 15_000;
@@ -96,7 +105,7 @@ mod tests {
 
     #[test]
     fn an_ipv6_client_is_its_slash_64() {
-        let guard = BadKeyGuard::default();
+        let guard = BadKeyGuard::new(BAD_KEYS_PER_MINUTE);
         let now = WINDOW_MS;
         for i in 0..BAD_KEYS_PER_MINUTE {
             let rotating: IpAddr = format!("2001:db8:1:2::{i:x}").parse().unwrap();

@@ -32,7 +32,6 @@ const MIN_TEMPERATURE: f64 = CreateAgent::TEMPERATURE_RANGE.0;
 const MAX_TEMPERATURE: f64 = CreateAgent::TEMPERATURE_RANGE.1;
 const MIN_TOKENS: u32 = CreateAgent::MAX_TOKENS_RANGE.0;
 const MAX_TOKENS: u32 = CreateAgent::MAX_TOKENS_RANGE.1;
-const REASONING_EFFORTS: [&str; 4] = ["minimal", "low", "medium", "high"];
 
 fn check_tags(checks: &mut Checks, tags: Option<&Vec<String>>) -> Option<Vec<String>> {
     let tags = tags?;
@@ -84,7 +83,7 @@ pub fn validate_create(input: &CreateAgent, default_model: &str) -> ApiResult<Ne
         reasoning_effort: checks.one_of(
             "reasoningEffort",
             input.reasoning_effort.as_deref(),
-            &REASONING_EFFORTS,
+            &CreateAgent::REASONING_EFFORTS,
         ),
     };
     checks.finish()?;
@@ -125,7 +124,7 @@ fn validate_update(input: &UpdateAgent) -> ApiResult<AgentChange> {
         reasoning_effort: checks.one_of(
             "reasoningEffort",
             input.reasoning_effort.as_deref(),
-            &REASONING_EFFORTS,
+            &CreateAgent::REASONING_EFFORTS,
         ),
     };
     checks.finish()?;

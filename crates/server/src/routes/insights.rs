@@ -218,7 +218,7 @@ pub async fn agent_insights(
     ApiQuery(query): ApiQuery<AgentInsightsQuery>,
 ) -> ApiResult<Json<Data<AgentInsights>>> {
     let days = query.days.unwrap_or(30);
-    if ![7, 30, 90].contains(&days) {
+    if !AgentInsightsQuery::DAYS.contains(&days) {
         return Err(ApiError::invalid_field("days", "must be 7, 30 or 90"));
     }
     state.store.agent(&account.id, &id).await?;
@@ -286,7 +286,7 @@ async fn name_examples(
 }
 
 #[utoipa::path(post, path = "/agents/{id}/insights/regenerate", tag = "insights", params(("id" = String, Path)),
-    request_body = RegenerateAgentInsights,
+    request_body = Option<RegenerateAgentInsights>,
     responses((status = 202, body = Data<AgentInsightsQueued>), (status = 400, body = converra_api::ErrorBody),
         (status = 404, body = converra_api::ErrorBody)))]
 pub async fn regenerate_agent_insights(
@@ -355,7 +355,8 @@ pub async fn step_failures(
 /// Each change of an agent's prompt after its first version, judged on the failures before
 /// and after it.
 #[utoipa::path(get, path = "/deployments/impact", tag = "insights", params(DeploymentsQuery),
-    responses((status = 200, body = Data<DeploymentsImpact>), (status = 400, body = converra_api::ErrorBody)))]
+    responses((status = 200, body = Data<DeploymentsImpact>), (status = 400, body = converra_api::ErrorBody),
+        (status = 404, description = "agentId names no agent of this account", body = converra_api::ErrorBody)))]
 pub async fn deployments_impact(
     State(state): State<AppState>,
     Caller(account): Caller,

@@ -371,7 +371,7 @@ pub async fn list_variants(
 
 /// Makes the chosen variant (default: the winner) the agent's new version.
 #[utoipa::path(post, path = "/optimizations/{id}/apply", tag = "optimizations", params(("id" = String, Path)),
-    request_body = ApplyVariant,
+    request_body = Option<ApplyVariant>,
     responses((status = 200, body = Data<AppliedVariant>), (status = 400, body = converra_api::ErrorBody),
         (status = 404, body = converra_api::ErrorBody), (status = 409, body = converra_api::ErrorBody)))]
 pub async fn apply_variant(
@@ -472,7 +472,7 @@ pub async fn apply_variant(
 /// Stops a queued or running optimization; what was measured so far is kept (the runner
 /// evaluates it). 409 once it has finished.
 #[utoipa::path(post, path = "/optimizations/{id}/stop", tag = "optimizations", params(("id" = String, Path)),
-    request_body = StopOptimization,
+    request_body = Option<StopOptimization>,
     responses((status = 200, body = Data<Optimization>), (status = 404, body = converra_api::ErrorBody),
         (status = 409, body = converra_api::ErrorBody)))]
 pub async fn stop_optimization(

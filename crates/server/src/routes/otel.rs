@@ -124,8 +124,8 @@ fn refusal_message(reasons: &[String]) -> String {
 /// OpenInference become conversations; spans without GenAI content are refused in
 /// `partialSuccess` with their reason.
 #[utoipa::path(post, path = "/otel/v1/traces", tag = "opentelemetry",
-    request_body(content = Vec<u8>, description = "ExportTraceServiceRequest, protobuf or JSON, gzip or not",
-        content_type = "application/x-protobuf"),
+    request_body(description = "ExportTraceServiceRequest, protobuf or JSON (OTLP/HTTP), gzip or not",
+        content(([u8] = "application/x-protobuf"), ("application/json"))),
     responses((status = 200, description = "ExportTraceServiceResponse, in the request's encoding"),
         (status = 400, body = converra_api::ErrorBody), (status = 401, body = converra_api::ErrorBody),
         (status = 403, body = converra_api::ErrorBody), (status = 413, body = converra_api::ErrorBody),
@@ -167,8 +167,8 @@ async fn take_ingest_turn(tx: &mut sqlx::AnyConnection, account: &AccountRecord)
 /// Takes an OTLP log export whose records carry message content as events
 /// (`gen_ai.user.message`, `gen_ai.choice`, …); other records are refused with their reason.
 #[utoipa::path(post, path = "/otel/v1/logs", tag = "opentelemetry",
-    request_body(content = Vec<u8>, description = "ExportLogsServiceRequest, protobuf or JSON, gzip or not",
-        content_type = "application/x-protobuf"),
+    request_body(description = "ExportLogsServiceRequest, protobuf or JSON (OTLP/HTTP), gzip or not",
+        content(([u8] = "application/x-protobuf"), ("application/json"))),
     responses((status = 200, description = "ExportLogsServiceResponse, in the request's encoding"),
         (status = 400, body = converra_api::ErrorBody), (status = 401, body = converra_api::ErrorBody),
         (status = 403, body = converra_api::ErrorBody), (status = 413, body = converra_api::ErrorBody),

@@ -148,7 +148,7 @@ pub async fn active_variant(
         .one_of(
             "trafficType",
             query.traffic_type.as_deref(),
-            &["user", "background", "eval", "batch"],
+            &ActiveVariantQuery::TRAFFIC_TYPES,
         )
         .unwrap_or_else(|| "user".to_owned());
     checks.optional_text("sessionId", query.session_id.as_deref(), 500);

@@ -65,6 +65,8 @@ fn validate_patch(body: Value) -> ApiResult<(Map<String, Value>, ApiKeyChange)> 
         return Err(ApiError::invalid_field("body", "must be a JSON object"));
     };
     deserialize_at_path::<SettingsPatch>(Value::Object(patch.clone()))?;
+    let defaults = serde_json::to_value(Settings::default()).map_err(anyhow::Error::from)?;
+    sections_are_objects(&patch, &defaults, "")?;
     let mut api_key = ApiKeyChange::Keep;
     if patch.get("llm").is_some_and(Value::is_null) {
         // The whole section back to its defaults, which have no key.
@@ -88,6 +90,28 @@ fn validate_patch(body: Value) -> ApiResult<(Map<String, Value>, ApiKeyChange)> 
         }
     }
     Ok((patch, api_key))
+}
+
+/// 400 unless every section of the patch (a key whose default value is an object) is an
+/// object or `null`: serde would also read a struct from an array, by position, and the
+/// merge would then replace the whole section with it.
+fn sections_are_objects(patch: &Map<String, Value>, defaults: &Value, at: &str) -> ApiResult<()> {
+    for (key, value) in patch {
+        let Some(default @ Value::Object(_)) = defaults.get(key) else {
+            continue;
+        };
+        let path = if at.is_empty() {
+            key.clone()
+        } else {
+            format!("{at}.{key}")
+        };
+        match value {
+            Value::Object(section) => sections_are_objects(section, default, &path)?,
+            Value::Null => {}
+            _ => return Err(ApiError::invalid_field(path, "must be an object or null")),
+        }
+    }
+    Ok(())
 }
 
 /// `current` with `patch` merged in (RFC 7396), then normalized and range-checked. A new
@@ -156,22 +180,24 @@ impl SettingsChecks {
         }
     }
 
-    /// Trims an optional text; an empty one becomes `null`.
+    /// Trims an optional text; an empty one becomes `null`. Its length counts as sent
+    /// (the schema's `maxLength`).
     fn optional_text(&mut self, field: &str, value: &mut Option<String>, max: usize) {
         if let Some(text) = value.take() {
-            let text = text.trim();
             if text.chars().count() > max {
                 self.fail(field, format!("must be at most {max} characters"));
             }
+            let text = text.trim();
             *value = Some(text.to_owned()).filter(|t| !t.is_empty());
         }
     }
 
     fn required_text(&mut self, field: &str, value: &mut String, max: usize) {
+        let sent_chars = value.chars().count();
         *value = value.trim().to_owned();
         if value.is_empty() {
             self.fail(field, "must not be empty");
-        } else if value.chars().count() > max {
+        } else if sent_chars > max {
             self.fail(field, format!("must be at most {max} characters"));
         }
     }

@@ -38,7 +38,16 @@ impl PageRequest {
                 field: "cursor",
                 message: "is not a cursor this API issued",
             })?,
-            None => Start::Offset(paging.offset.unwrap_or(0)),
+            None => {
+                let offset = paging.offset.unwrap_or(0);
+                if offset > Paging::MAX_OFFSET {
+                    return Err(StoreError::InvalidField {
+                        field: "offset",
+                        message: "must be at most 1000000000; page on with the cursor",
+                    });
+                }
+                Start::Offset(offset)
+            }
         };
         Ok(PageRequest { limit, start })
     }
@@ -120,6 +129,16 @@ fn decode_cursor(cursor: &str) -> Option<Start> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_offset_past_a_billion_is_refused() {
+        let paging = |offset| Paging {
+            offset: Some(offset),
+            ..Paging::default()
+        };
+        assert!(PageRequest::from_query(&paging(Paging::MAX_OFFSET), 20).is_ok());
+        assert!(PageRequest::from_query(&paging(Paging::MAX_OFFSET + 1), 20).is_err());
+    }
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {

@@ -310,6 +310,11 @@ async fn completing_a_run_queues_optimization_completed_in_the_same_write() {
         .complete_optimization(&run, &[], &results, START_MS + 60_000)
         .await
         .unwrap());
+    // The worker's fan-out, by hand: it finds the event the completing write queued.
+    assert_eq!(
+        store.fan_out_events(START_MS + 60_000, 64).await.unwrap(),
+        1
+    );
     let page = PageRequest::from_query(&Paging::default(), 20).unwrap();
     let (deliveries, _) = store
         .webhook_deliveries(&run.account_id, &hook_id, &page)

@@ -324,6 +324,18 @@ async fn a_body_that_is_not_a_json_object_is_refused() {
     let key = server.key("Acme", PlanId::Free).await;
     let (status, body) = server.patch("/settings", &key, json!([1, 2])).await;
     assert_eq!((status, fields(&body)), (400, vec!["body".to_owned()]));
+    // Nor is a section: serde would read it by position, and the merge would replace the
+    // whole section with it.
+    for (patch, field) in [
+        (json!({"llm": [null, null]}), "llm"),
+        (
+            json!({"optimization": {"simulation": [5, 3]}}),
+            "optimization.simulation",
+        ),
+    ] {
+        let (status, body) = server.patch("/settings", &key, patch).await;
+        assert_eq!((status, fields(&body)), (400, vec![field.to_owned()]));
+    }
 
     let raw = |content_type: &'static str, body: &'static str| {
         server
