@@ -337,7 +337,7 @@ pub struct InsightsPatch {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BusinessImpactPatch {
-    #[cfg_attr(feature = "openapi", schema(minimum = 0.0))]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1_000_000_000.0))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_per_conversation: Option<f64>,
     #[cfg_attr(feature = "openapi", schema(pattern = "^\\s*[A-Za-z]{3}\\s*$"))]

@@ -21,6 +21,7 @@ use tower_http::request_id::{
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::error::ApiError;
+use crate::extract::NUL_REFUSED;
 use crate::state::AppState;
 use crate::{auth, routes};
 
@@ -40,7 +41,9 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::usage::router())
         .merge(routes::settings::router())
         .merge(routes::webhooks::router())
-        // Route layers wrap the ones before them: auth runs first, then the rate limit.
+        // Route layers wrap the ones before them: auth runs first, then the rate limit,
+        // then the check of the URI.
+        .route_layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::limits::enforce_rate_limit,
@@ -176,6 +179,26 @@ async fn abandon_slow_request(
         )
         .retry_after(RETRY_AFTER_TIMEOUT_SECS)
         .into_response(),
+    }
+}
+
+/// 400 when the path or the query holds an encoded NUL (`%00`): no id or filter contains
+/// one, and PostgreSQL cannot take it in a text parameter.
+async fn refuse_nul_in_uri(
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let uri = request.uri();
+    let field = if uri.path().contains("%00") {
+        Some("path")
+    } else if uri.query().is_some_and(|q| q.contains("%00")) {
+        Some("query")
+    } else {
+        None
+    };
+    match field {
+        Some(field) => ApiError::invalid_field(field, NUL_REFUSED).into_response(),
+        None => next.run(request).await,
     }
 }
 

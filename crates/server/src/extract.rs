@@ -11,6 +11,10 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
+/// Why text holding U+0000 is refused: no field means anything by it, and PostgreSQL cannot
+/// store it.
+pub const NUL_REFUSED: &str = "must not contain the character U+0000 (NUL)";
+
 /// A JSON body: 415 without `application/json`, 400 `INVALID_JSON` when it does not parse,
 /// 400 `VALIDATION_ERROR` naming the field when it parses into the wrong shape, 413 when
 /// it is over the body limit.
@@ -115,6 +119,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             format!("The request body is not valid JSON: {err}"),
         ));
     }
+    if has_nul_escape(bytes) {
+        return Err(ApiError::invalid_field("body", NUL_REFUSED));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).or_else(|err| {
         // JSON has one number type: `2.0` is the integer 2 to a JSON Schema, which serde's
@@ -128,6 +135,24 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 ApiError::invalid_field(field, serde_message(err.inner()))
             })
     })
+}
+
+/// Whether valid JSON text holds a NUL character, which it can only spell `\u0000`
+/// (an escaped backslash before `u0000` is text, not an escape).
+fn has_nul_escape(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(offset) = bytes[i..].iter().position(|b| *b == b'\\') {
+        let escape = i + offset;
+        if bytes.get(escape + 1..escape + 6) == Some(b"u0000".as_slice()) {
+            return true;
+        }
+        // Past the escaped character, so `\\u0000` is read as `\\` then text.
+        i = escape + 2;
+        if i >= bytes.len() {
+            return false;
+        }
+    }
+    false
 }
 
 /// The body with every float that is a whole number in the range of `i64` written as an
@@ -238,6 +263,21 @@ mod tests {
         assert_eq!(err.code(), ErrorCode::ValidationError);
         assert!(err.to_string().contains("limit"), "{err}");
         assert!(parse_json::<Limits>(br#"{"limit": 1e300, "share": 1}"#).is_err());
+    }
+
+    #[test]
+    fn a_nul_character_is_found_only_where_json_spells_one() {
+        assert!(has_nul_escape(br#"{"name": "a\u0000b"}"#));
+        assert!(
+            !has_nul_escape(br#"{"name": "a\\u0000b"}"#),
+            "an escaped backslash, then text"
+        );
+        assert!(has_nul_escape(br#"{"name": "a\\\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"name": "a\n\u0001"}"#));
+        assert!(!has_nul_escape(br"\"));
+        let err = parse_json::<Probe>(br#"{"name": "a\u0000", "tags": []}"#).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ValidationError);
+        assert!(err.to_string().contains("U+0000"), "{err}");
     }
 
     #[test]

@@ -203,6 +203,9 @@ impl SettingsChecks {
     }
 }
 
+/// The most one conversation may be worth, in the account's currency.
+const MAX_VALUE_PER_CONVERSATION: f64 = 1_000_000_000.0;
+
 fn normalize_and_check(settings: &mut Settings, allow_private_network: bool) -> ApiResult<()> {
     use converra_api::settings::{OptimizationSettings as O, SimulationSettings as S};
     let mut checks = SettingsChecks::default();
@@ -277,10 +280,12 @@ fn normalize_and_check(settings: &mut Settings, allow_private_network: bool) -> 
 
     let impact = &mut settings.business_impact;
     if let Some(value) = impact.value_per_conversation {
-        if !value.is_finite() || value < 0.0 {
+        // Bounded, so that the revenue at risk (it times the failed conversations) stays a
+        // finite number.
+        if !(0.0..=MAX_VALUE_PER_CONVERSATION).contains(&value) {
             checks.fail(
                 "businessImpact.valuePerConversation",
-                "must be a number of at least 0",
+                "must be a number from 0 to 1000000000",
             );
         }
     }

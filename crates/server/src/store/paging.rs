@@ -33,21 +33,23 @@ impl PageRequest {
                 message: "must be between 1 and 100",
             });
         }
+        // Checked even beside a cursor, which takes precedence: a value the API refuses is
+        // refused wherever it stands.
+        if paging
+            .offset
+            .is_some_and(|offset| offset > Paging::MAX_OFFSET)
+        {
+            return Err(StoreError::InvalidField {
+                field: "offset",
+                message: "must be at most 1000000000; page on with the cursor",
+            });
+        }
         let start = match &paging.cursor {
             Some(cursor) => decode_cursor(cursor).ok_or_else(|| StoreError::InvalidField {
                 field: "cursor",
                 message: "is not a cursor this API issued",
             })?,
-            None => {
-                let offset = paging.offset.unwrap_or(0);
-                if offset > Paging::MAX_OFFSET {
-                    return Err(StoreError::InvalidField {
-                        field: "offset",
-                        message: "must be at most 1000000000; page on with the cursor",
-                    });
-                }
-                Start::Offset(offset)
-            }
+            None => Start::Offset(paging.offset.unwrap_or(0)),
         };
         Ok(PageRequest { limit, start })
     }

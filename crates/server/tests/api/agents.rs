@@ -425,3 +425,37 @@ async fn agents_page_by_cursor_without_repeats() {
     let (status, _) = server.get("/agents?limit=0", &key).await;
     assert_eq!(status, 400);
 }
+
+/// PostgreSQL cannot store U+0000 in text, and no field means anything by it: it is a 400
+/// on both backends, in a body, a path or a query, never a 500.
+#[tokio::test]
+async fn a_nul_character_is_refused_wherever_it_is_sent() {
+    let server = TestServer::start().await;
+    let key = server.key("Acme", PlanId::Pro).await;
+    let (status, body) = server
+        .post(
+            "/agents",
+            &key,
+            json!({"name": "Support", "content": "Be kind.", "constraints": "a\u{0}b"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "VALIDATION_ERROR");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("U+0000"),
+        "{body}"
+    );
+    for path in ["/agents/agent%00", "/agents?tag=a%00"] {
+        let (status, body) = server.get(path, &key).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "VALIDATION_ERROR", "{path}");
+    }
+    let (status, body) = server.get("/agents", &key).await;
+    assert_eq!(
+        (status, body["data"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
+}
