@@ -81,14 +81,20 @@ test('a benchmark from the form runs to completion with its results', async () =
   // A server refusal is readable and lands under its field.
   await page.getByRole('checkbox', { name: /Acme Support/ }).check();
   await page.locator('#benchmark-scenarios').fill('2');
-  await page.locator('#benchmark-personas').fill('persona_nobody');
+  // The offline engine plays every model the same, so a benchmark over models is refused.
+  await page.locator('#benchmark-models').fill('gpt-4o, gpt-4o-mini');
   await page.getByRole('button', { name: 'Create benchmark' }).click();
   await page.getByRole('alert').filter({ hasText: 'VALIDATION_ERROR' }).waitFor();
-  assert.match(await page.locator('#benchmark-personas-error').innerText(), /not a known persona/);
+  assert.match(await page.locator('#benchmark-models-error').innerText(), /offline engine/);
   assert.ok(browser.errors.every((e) => e.includes('400')), browser.errors.join('\n'));
   browser.errors.length = 0;
+  await page.locator('#benchmark-models').fill('');
 
-  await page.locator('#benchmark-personas').fill('');
+  // Personas are ticked by name, as in the optimization form.
+  const personas = page.getByRole('group', { name: 'Personas' });
+  assert.equal(await personas.getByRole('checkbox').count(), 8);
+  await personas.getByRole('checkbox', { name: 'Frustrated customer' }).check();
+  await personas.getByRole('checkbox', { name: 'Power user' }).check();
   await page.locator('#benchmark-name').fill('E2E comparison');
   for (const name of chosen.slice(1)) await page.getByRole('checkbox', { name: new RegExp(name) }).check();
   await page.locator('#benchmark-turns').fill('4');
@@ -107,6 +113,7 @@ test('a benchmark from the form runs to completion with its results', async () =
   assert.deepEqual(benchmark.agentIds.length, 2);
   assert.equal(benchmark.scenarioCount, 2);
   assert.equal(benchmark.maxTurns, 4);
+  assert.deepEqual(benchmark.personaIds, ['persona_frustrated_customer', 'persona_power_user']);
 
   const bar = page.getByRole('progressbar', { name: 'Conversations run' });
   assert.equal(await bar.getAttribute('aria-valuenow'), String(benchmark.progress.total));

@@ -70,7 +70,14 @@ test("an agent's insights: trend, ranked issues, fleet rank and percentiles", as
   assert.match(await page.getByRole('img', { name: /^Quality per day\./ }).getAttribute('aria-label'), /points from/);
 
   // The documented metrics and the 11 averages.
-  assert.match(await page.getByTestId('insights-metrics').innerText(), /Task completion/);
+  // Each tile is the API's figure, named for what it counts and out of what: tasks completed
+  // is a share of the analysed conversations, not the task completion score of the table.
+  const oneDecimal = (v) => String(Math.round(v * 10) / 10);
+  const tile = page.getByTestId('insights-metrics').locator('div', { hasText: 'Tasks completed' });
+  assert.match(await tile.innerText(), new RegExp(`${oneDecimal(insights.metrics.taskCompletion)}%`));
+  assert.match(await tile.innerText(), new RegExp(`of ${insights.metrics.analyzedCount} analysed`));
+  const scoreRow = page.locator('[data-testid=metric-averages] tbody tr', { hasText: 'Task completion' });
+  assert.match(await scoreRow.innerText(), new RegExp(oneDecimal(insights.metrics.averages.taskCompletion)));
   assert.equal(await page.locator('[data-testid=metric-averages] tbody tr').count(), 11);
 
   // Issues, most frequent first, with counts, severity and example links.

@@ -38,6 +38,14 @@ test('j/k walk a list, Enter opens the row, / searches, ? lists the shortcuts', 
     await page.keyboard.press('Enter');
     await page.waitForURL(`**${hrefs[1]}`);
 
+    // Back on the list, j/k go on from the row that was opened.
+    await page.goBack();
+    await rows.first().waitFor();
+    await page.keyboard.press('j');
+    assert.equal(await focusedHref(page), hrefs[1]);
+    await page.keyboard.press('j');
+    assert.equal(await focusedHref(page), hrefs[2]);
+
     // `/` jumps to the conversations' search box; letters typed there stay text.
     await page.goto(`${server.origin}/conversations`);
     await page.locator('table.conversations-table tbody tr').first().waitFor();

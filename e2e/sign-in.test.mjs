@@ -31,6 +31,8 @@ test('a wrong key shows the server message, a good key shows the account', async
   const badge = page.getByTestId('account-badge');
   await badge.waitFor();
   assert.match(await badge.innerText(), /Wayne Enterprises/);
+  // Labelled, so it never reads as an agent of the same name.
+  assert.match(await badge.innerText(), /Account/i);
   assert.match(await badge.innerText(), /Pro/);
   // `/` is the agents list now; the account and its plan live in Settings.
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();

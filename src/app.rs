@@ -94,6 +94,8 @@ fn Shell(signed_in: SignedIn) -> impl IntoView {
             <A href="/" attr:class="brand">"Converra"</A>
             <div class="who" data-testid="account-badge">
                 // The name may be cut short to keep the bar one row; the whole of it on hover.
+                // Labelled, so the account never reads as an agent of the same name.
+                <span class="account-label">"Account"</span>
                 <span class="account-name" title=format!("Signed in to {}", account.name)>{account.name.clone()}</span>
                 <span class="plan-badge">{account.plan.name.clone()}</span>
             </div>

@@ -59,6 +59,21 @@ pub fn next_row(current: Option<usize>, count: usize, forward: bool) -> Option<u
     })
 }
 
+/// The row `j`/`k` select: the next or previous from the focused row; with no row focused,
+/// the one last selected on this list (`remembered`: Back to the list resumes there), else
+/// the first.
+pub fn resume_row(
+    current: Option<usize>,
+    remembered: Option<usize>,
+    count: usize,
+    forward: bool,
+) -> Option<usize> {
+    match (current, remembered) {
+        (None, Some(row)) if row < count => Some(row),
+        _ => next_row(current, count, forward),
+    }
+}
+
 /// The shortcuts, listed in the cheat sheet.
 pub const CHEAT_SHEET: &[(&str, &str)] = &[
     ("j", "Next row of the list"),
@@ -151,11 +166,47 @@ fn move_through_rows(forward: bool) {
     let current = active
         .as_ref()
         .and_then(|active| rows.iter().position(|row| row.contains(Some(active))));
-    let Some(target) = next_row(current, rows.len(), forward).and_then(|i| rows.get(i)) else {
+    let remembered = remembered_row().and_then(|href| {
+        rows.iter().position(|row| {
+            row_link(row)
+                .and_then(|link| link.get_attribute("href"))
+                .as_deref()
+                == Some(&href)
+        })
+    });
+    let Some(target) =
+        resume_row(current, remembered, rows.len(), forward).and_then(|i| rows.get(i))
+    else {
         return;
     };
     if let Some(link) = row_link(target) {
         let _ = link.focus();
+        if let Some(href) = link.get_attribute("href") {
+            remember_row(&href);
+        }
+    }
+}
+
+/// Where the selected row of this list (path and query) is kept for the tab's session.
+fn selected_row_key() -> Option<String> {
+    let location = web_sys::window()?.location();
+    Some(format!(
+        "converra.selected-row:{}{}",
+        location.pathname().ok()?,
+        location.search().ok()?
+    ))
+}
+
+fn remembered_row() -> Option<String> {
+    let storage = web_sys::window()?.session_storage().ok()??;
+    storage.get_item(&selected_row_key()?).ok()?
+}
+
+fn remember_row(href: &str) {
+    let storage = web_sys::window().and_then(|w| w.session_storage().ok().flatten());
+    if let (Some(storage), Some(key)) = (storage, selected_row_key()) {
+        // Storage full or refused: Back then starts from the top, as before.
+        let _ = storage.set_item(&key, href);
     }
 }
 

@@ -26,6 +26,7 @@ pub mod optimization_evidence;
 pub mod optimization_progress;
 pub mod optimization_stats;
 pub mod page_title;
+pub mod persona_picker;
 pub mod poll;
 pub mod progress_bar;
 pub mod saved_views;

@@ -346,17 +346,50 @@ fn InsightsReport(insights: AgentInsights, names: BTreeMap<String, String>) -> i
     );
     let score_format = Callback::new(one_decimal);
 
+    // Each tile says what it counts and out of what: "Tasks completed" is a share of
+    // conversations, unlike the task completion score the table below averages.
+    let analysed = format!("of {} analysed", thousands(metrics.analyzed_count));
+    let all = format!("of {} conversations", thousands(metrics.conversation_count));
     let stats = [
-        ("Quality", score_text(metrics.quality_score)),
-        ("Conversations", thousands(metrics.conversation_count)),
-        ("Analysed", thousands(metrics.analyzed_count)),
-        ("Task completion", percent_of_100(metrics.task_completion)),
-        ("Completion rate", percent_of_100(metrics.completion_rate)),
-        ("Abandonment rate", percent_of_100(metrics.abandonment_rate)),
-        ("Average turns", one_decimal(metrics.average_turns)),
+        (
+            "Quality",
+            score_text(metrics.quality_score),
+            format!("mean, 0–100, {analysed}"),
+        ),
+        (
+            "Conversations",
+            thousands(metrics.conversation_count),
+            "in the period".to_owned(),
+        ),
+        (
+            "Analysed",
+            thousands(metrics.analyzed_count),
+            "insights ready".to_owned(),
+        ),
+        (
+            "Tasks completed",
+            percent_of_100(metrics.task_completion),
+            analysed.clone(),
+        ),
+        (
+            "Completion rate",
+            percent_of_100(metrics.completion_rate),
+            format!("status completed, {all}"),
+        ),
+        (
+            "Abandonment rate",
+            percent_of_100(metrics.abandonment_rate),
+            format!("status abandoned, {all}"),
+        ),
+        (
+            "Average turns",
+            one_decimal(metrics.average_turns),
+            "per conversation".to_owned(),
+        ),
         (
             "Average sentiment",
             format!("{:.2}", metrics.average_sentiment),
+            format!("0 to 1, {analysed}"),
         ),
     ];
 
@@ -397,7 +430,9 @@ fn InsightsReport(insights: AgentInsights, names: BTreeMap<String, String>) -> i
             )}
         </p>
         <dl class="stat-strip" data-testid="insights-metrics">
-            {stats.into_iter().map(|(label, value)| view! { <div><dt>{label}</dt><dd>{value}</dd></div> }).collect_view()}
+            {stats.into_iter().map(|(label, value, basis)| view! {
+                <div><dt>{label}</dt><dd>{value}</dd><dd class="stat-basis">{basis}</dd></div>
+            }).collect_view()}
         </dl>
 
         <section class="insights-section" aria-labelledby="trend-title" data-testid="trend">

@@ -17,6 +17,7 @@ use crate::components::error_panel::ErrorPanel;
 use crate::components::form_fields::{invalid, FieldErrorLine, TextField};
 use crate::components::loading::Loading;
 use crate::components::page_title::use_page_title;
+use crate::components::persona_picker::{toggle_persona, PersonaPicker};
 use crate::query::encode_component;
 use crate::signed_in::client_of;
 use crate::signed_in::use_signed_in;
@@ -39,8 +40,8 @@ pub struct BenchmarkForm {
     pub agent_ids: Vec<String>,
     /// Comma- or line-separated; empty: compare the agents on their own models.
     pub models: String,
-    /// Comma- or line-separated; empty: the server's default personas.
-    pub persona_ids: String,
+    /// The ticked personas, in the order ticked; none: the server's first three.
+    pub persona_ids: Vec<String>,
     /// As typed; checked to be 1..10.
     pub scenario_count: String,
     /// As typed; checked to be 2..30.
@@ -53,7 +54,7 @@ impl Default for BenchmarkForm {
             name: String::new(),
             agent_ids: Vec::new(),
             models: String::new(),
-            persona_ids: String::new(),
+            persona_ids: Vec::new(),
             scenario_count: "5".to_owned(),
             max_turns: "8".to_owned(),
         }
@@ -121,13 +122,6 @@ impl BenchmarkForm {
                 ));
             }
         }
-        let personas = split_list(&self.persona_ids);
-        let mut distinct = personas.clone();
-        distinct.sort();
-        distinct.dedup();
-        if distinct.len() != personas.len() {
-            errors.push(field_error("personaIds", "A persona is listed twice."));
-        }
         if let Err(message) = bounded(&self.scenario_count, SCENARIOS) {
             errors.push(field_error("scenarioCount", &message));
         }
@@ -146,7 +140,7 @@ impl BenchmarkForm {
             agent_ids: Some(self.agent_ids.clone()),
             agent_id: None,
             models: list(&self.models),
-            persona_ids: list(&self.persona_ids),
+            persona_ids: Some(self.persona_ids.clone()).filter(|ids| !ids.is_empty()),
             scenario_count: self.scenario_count.trim().parse().ok(),
             max_turns: self.max_turns.trim().parse().ok(),
         }
@@ -269,9 +263,16 @@ pub fn BenchmarkNewPage() -> impl IntoView {
                 <TextField form errors id="benchmark-models" field="models" label="Models (optional)"
                     hint="Comma-separated, 2 to 6, to run one agent on several models; needs a connected model (settings)."
                     get=|f| f.models.clone() set=|f, v| f.models = v/>
-                <TextField form errors id="benchmark-personas" field="personaIds" label="Personas (optional)"
-                    hint="Comma-separated persona ids (persona_frustrated_customer, …); empty: the first three."
-                    get=|f| f.persona_ids.clone() set=|f, v| f.persona_ids = v/>
+                <fieldset class="persona-choices">
+                    <legend>"Personas (optional)"</legend>
+                    <p class="hint">"The simulated users each agent meets; none ticked: the first three."</p>
+                    <PersonaPicker error_id="benchmark-personas-error"
+                        chosen=Signal::derive(move || form.with(|f| f.persona_ids.clone()))
+                        on_toggle=Callback::new(move |(id, on): (&'static str, bool)| {
+                            form.update(|f| toggle_persona(&mut f.persona_ids, id, on));
+                        })/>
+                    <FieldErrorLine errors field="personaIds" id="benchmark-personas"/>
+                </fieldset>
                 <div class="form-actions">
                     <button type="submit" disabled=move || pending.get()>
                         {move || if pending.get() { "Creating…" } else { "Create benchmark" }}

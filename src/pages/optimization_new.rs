@@ -21,22 +21,10 @@ use crate::api::ClientError;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::form_fields::{invalid, FieldErrorLine, TextField};
 use crate::components::page_title::use_page_title;
+use crate::components::persona_picker::{toggle_persona, PersonaPicker, PERSONAS};
 use crate::query::encode_component;
 use crate::signed_in::client_of;
 use crate::signed_in::use_signed_in;
-
-/// The simulated users `personaIds` accepts: the engine's catalogue, whose ids are stable
-/// (stored optimizations name them) and which the server lists when refusing another id.
-pub const PERSONAS: [(&str, &str); 8] = [
-    ("persona_frustrated_customer", "Frustrated customer"),
-    ("persona_vague_requester", "Vague requester"),
-    ("persona_busy_professional", "Busy professional"),
-    ("persona_power_user", "Power user"),
-    ("persona_first_time_user", "First-time user"),
-    ("persona_human_seeker", "Human seeker"),
-    ("persona_polite_regular", "Polite regular"),
-    ("persona_non_native_speaker", "Non-native speaker"),
-];
 
 // The server's limits, from the wire types both sides share, so the form can say what is
 // wrong before sending.
@@ -565,25 +553,11 @@ pub fn OptimizationNewPage() -> impl IntoView {
                         <span>"These personas:"</span>
                     </label>
                     <Show when=move || form.with(|f| f.persona_choice == PersonaChoice::Chosen)>
-                        <div class="persona-grid nested" role="group" aria-label="Personas"
-                            aria-describedby="opt-personaIds-error">
-                            {PERSONAS.into_iter().map(|(id, name)| view! {
-                                <label class="choice">
-                                    <input type="checkbox" value=id
-                                        prop:checked=move || form.with(|f| f.persona_ids.iter().any(|p| p == id))
-                                        on:change=move |ev| {
-                                            let on = event_target_checked(&ev);
-                                            edit(&|f| {
-                                                f.persona_ids.retain(|p| p != id);
-                                                if on {
-                                                    f.persona_ids.push(id.to_owned());
-                                                }
-                                            });
-                                        }/>
-                                    <span>{name}</span>
-                                </label>
-                            }).collect_view()}
-                        </div>
+                        <PersonaPicker class="nested" error_id="opt-personaIds-error"
+                            chosen=Signal::derive(move || form.with(|f| f.persona_ids.clone()))
+                            on_toggle=Callback::new(move |(id, on): (&'static str, bool)| {
+                                edit(&|f| toggle_persona(&mut f.persona_ids, id, on));
+                            })/>
                         <FieldErrorLine errors field="personaIds" id="opt-personaIds"/>
                     </Show>
                 </fieldset>

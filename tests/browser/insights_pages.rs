@@ -17,6 +17,7 @@ use converra_dashboard::components::insight_parts::{
     metric_label, one_decimal, ordinal, percent, percent_of_100, period_days, period_query,
     score_domain, score_text,
 };
+use converra_dashboard::components::persona_picker::toggle_persona;
 use converra_dashboard::components::poll::poll_delay;
 use converra_dashboard::pages::agent_insights::{
     percentile_bars, rank_issues, RegenerationProgress,
@@ -452,9 +453,16 @@ fn the_benchmark_form_checks_like_the_server() {
     form.models = "a, b, a".into();
     assert_eq!(fields(&form), ["models"]);
     form.models.clear();
-    form.persona_ids = "persona_a,\npersona_a".into();
-    assert_eq!(fields(&form), ["personaIds"]);
-    form.persona_ids = " persona_a , persona_b ".into();
+    toggle_persona(&mut form.persona_ids, "persona_a", true);
+    toggle_persona(&mut form.persona_ids, "persona_b", true);
+    toggle_persona(&mut form.persona_ids, "persona_a", true);
+    assert_eq!(
+        form.persona_ids,
+        ["persona_b", "persona_a"],
+        "ticked twice, listed once"
+    );
+    toggle_persona(&mut form.persona_ids, "persona_b", false);
+    toggle_persona(&mut form.persona_ids, "persona_b", true);
     form.name = "x".repeat(201);
     assert_eq!(fields(&form), ["name"]);
     form.name = "  Weekly  ".into();

@@ -4,7 +4,9 @@
 use converra_dashboard::components::command_palette::{
     match_rank, page_entries, palette_results, EntryKind, PaletteEntry, MAX_RESULTS,
 };
-use converra_dashboard::components::keyboard::{next_row, shortcut_for, KeyPress, Shortcut};
+use converra_dashboard::components::keyboard::{
+    next_row, resume_row, shortcut_for, KeyPress, Shortcut,
+};
 use wasm_bindgen_test::*;
 
 fn press(key: &str) -> KeyPress<'_> {
@@ -64,6 +66,20 @@ fn rows_start_at_the_first_and_stop_at_the_ends() {
     assert_eq!(next_row(Some(0), 3, false), Some(0));
     assert_eq!(next_row(Some(2), 3, false), Some(1));
     assert_eq!(next_row(None, 0, true), None);
+    // Back on a list: no row focused, the one last selected there is selected again.
+    assert_eq!(resume_row(None, Some(2), 3, true), Some(2));
+    assert_eq!(resume_row(None, Some(2), 3, false), Some(2));
+    assert_eq!(
+        resume_row(Some(2), Some(0), 3, false),
+        Some(1),
+        "focus goes on from itself"
+    );
+    assert_eq!(
+        resume_row(None, Some(5), 3, true),
+        Some(0),
+        "a row no longer listed"
+    );
+    assert_eq!(resume_row(None, None, 3, true), Some(0));
 }
 
 #[wasm_bindgen_test]

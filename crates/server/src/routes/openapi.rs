@@ -18,7 +18,9 @@ use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Converra API", description = "Agents, conversations, insights and optimizations."),
+    info(title = "Converra API", description = "Agents, conversations, insights and optimizations. \
+        No text the API takes may hold the character U+0000 (NUL): a body, a path or a query \
+        with one is refused with 400 VALIDATION_ERROR."),
     servers((url = "/api/v1")),
     paths(super::account::get_account, super::usage::get_usage,
         super::settings::get_settings, super::settings::update_settings,
