@@ -100,7 +100,7 @@ pub struct CreateAgent {
         schema(min_length = 1, max_length = 2000, pattern = "\\S")
     )]
     pub description: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::agent_tags))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = tags_schema))]
     pub tags: Option<Vec<String>>,
     pub status: Option<AgentStatus>,
     #[cfg_attr(
@@ -119,7 +119,7 @@ pub struct CreateAgent {
     pub top_p: Option<f64>,
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000000))]
     pub max_tokens: Option<u32>,
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::reasoning_effort))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = reasoning_effort_schema))]
     pub reasoning_effort: Option<String>,
 }
 
@@ -139,6 +139,18 @@ impl CreateAgent {
     pub const REASONING_EFFORTS: [&'static str; 4] = ["minimal", "low", "medium", "high"];
     /// The inclusive range `maxTokens` takes.
     pub const MAX_TOKENS_RANGE: (u32, u32) = (1, 1_000_000);
+}
+
+/// `tags`: at most [`CreateAgent::MAX_TAGS`], each non-blank and at most
+/// [`CreateAgent::MAX_TAG_CHARS`] characters.
+#[cfg(feature = "openapi")]
+fn tags_schema() -> utoipa::openapi::Schema {
+    crate::openapi::non_blank_texts_or_null(CreateAgent::MAX_TAGS, CreateAgent::MAX_TAG_CHARS)
+}
+
+#[cfg(feature = "openapi")]
+fn reasoning_effort_schema() -> utoipa::openapi::Schema {
+    crate::openapi::one_of_strings(&CreateAgent::REASONING_EFFORTS, true)
 }
 
 /// `PATCH /agents/:id`: any create field; absent fields stay as they are.
@@ -166,7 +178,7 @@ pub struct UpdateAgent {
         schema(min_length = 1, max_length = 2000, pattern = "\\S")
     )]
     pub description: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::agent_tags))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = tags_schema))]
     pub tags: Option<Vec<String>>,
     pub status: Option<AgentStatus>,
     #[cfg_attr(
@@ -185,7 +197,7 @@ pub struct UpdateAgent {
     pub top_p: Option<f64>,
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000000))]
     pub max_tokens: Option<u32>,
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::reasoning_effort))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = reasoning_effort_schema))]
     pub reasoning_effort: Option<String>,
 }
 

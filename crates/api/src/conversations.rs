@@ -338,6 +338,19 @@ pub struct CreateConversation {
     pub idempotency_key: Option<String>,
 }
 
+/// `status` of an append: a conversation goes on or completes.
+#[cfg(feature = "openapi")]
+fn appended_status_schema() -> utoipa::openapi::Schema {
+    crate::openapi::one_of_strings(&["active", "completed"], true)
+}
+
+/// `q`: no word at all (no search), a word of at least 3 letters or digits, or two words
+/// ([`ConversationFilter::is_searchable`]).
+#[cfg(feature = "openapi")]
+fn search_query_schema() -> utoipa::openapi::Schema {
+    crate::openapi::text_or_null_matching("^[\\W_]*$|[^\\W_]{3}|[^\\W_][\\W_]+[^\\W_]")
+}
+
 /// `POST /conversations/:id/messages` and `POST /runs/:id/messages`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -346,7 +359,7 @@ pub struct AppendMessages {
     #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub messages: Vec<Message>,
     /// `active` or `completed`; completing triggers insights.
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::appended_status))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = appended_status_schema))]
     pub status: Option<ConversationStatus>,
     #[cfg_attr(
         feature = "openapi",
@@ -390,7 +403,7 @@ pub struct ConversationFilter {
     #[cfg_attr(feature = "openapi", param(format = DateTime))]
     pub to: Option<String>,
     /// Full-text search over the messages.
-    #[cfg_attr(feature = "openapi", param(schema_with = crate::openapi::search_query))]
+    #[cfg_attr(feature = "openapi", param(schema_with = search_query_schema))]
     pub q: Option<String>,
     pub min_quality: Option<f64>,
     pub max_quality: Option<f64>,

@@ -369,13 +369,18 @@ impl AgentInsightsQuery {
     pub const DAYS: [u32; 3] = [7, 30, 90];
 }
 
+#[cfg(feature = "openapi")]
+fn days_schema() -> utoipa::openapi::Schema {
+    crate::openapi::one_of_numbers_or_null(&AgentInsightsQuery::DAYS)
+}
+
 /// Query of `GET /agents/:id/insights`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct AgentInsightsQuery {
     /// 7, 30 (default) or 90.
-    #[cfg_attr(feature = "openapi", param(schema_with = crate::openapi::insight_days))]
+    #[cfg_attr(feature = "openapi", param(schema_with = days_schema))]
     pub days: Option<u32>,
 }
 

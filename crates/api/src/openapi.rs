@@ -1,14 +1,10 @@
-//! Schemas for fields whose values a rule narrows further than their Rust type says (a
-//! fixed set of strings or numbers, non-blank items), so that the OpenAPI document states
-//! what the server accepts. Used through `schema_with` on the wire types.
+//! Schema pieces for fields whose values a rule narrows further than their Rust type says
+//! (a fixed set of strings or numbers, non-blank items), so that the OpenAPI document states
+//! what the server accepts. Each type's module names its own field schemas from these
+//! (`schema_with`), so this module depends on none of them.
 
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
-use utoipa::openapi::Schema;
-
-use crate::agents::CreateAgent;
-use crate::insights::AgentInsightsQuery;
-use crate::sdk::ActiveVariantQuery;
-use crate::webhooks::WEBHOOK_EVENTS;
+use utoipa::openapi::{RefOr, Schema};
 
 /// What the server requires of a text it trims: a character that is not whitespace.
 pub const NON_BLANK: &str = "\\S";
@@ -17,7 +13,8 @@ fn nullable(of: Type) -> SchemaType {
     SchemaType::from_iter([of, Type::Null])
 }
 
-fn one_of_strings(values: &[&str], nullable_field: bool) -> Schema {
+/// One of `values`, or also `null` when `nullable_field`.
+pub fn one_of_strings(values: &[&str], nullable_field: bool) -> Schema {
     let schema_type = if nullable_field {
         nullable(Type::String)
     } else {
@@ -33,42 +30,9 @@ fn one_of_strings(values: &[&str], nullable_field: bool) -> Schema {
         .into()
 }
 
-/// `tags` of an agent: at most [`CreateAgent::MAX_TAGS`], each non-blank and at most
-/// [`CreateAgent::MAX_TAG_CHARS`] characters.
-pub fn agent_tags() -> Schema {
-    let tag = ObjectBuilder::new()
-        .schema_type(Type::String)
-        .min_length(Some(1))
-        .max_length(Some(CreateAgent::MAX_TAG_CHARS))
-        .pattern(Some(NON_BLANK));
-    ArrayBuilder::new()
-        .schema_type(nullable(Type::Array))
-        .items(tag)
-        .max_items(Some(CreateAgent::MAX_TAGS))
-        .into()
-}
-
-/// `reasoningEffort` of an agent.
-pub fn reasoning_effort() -> Schema {
-    one_of_strings(&CreateAgent::REASONING_EFFORTS, true)
-}
-
-/// `trafficType` of `GET /sdk/agents/:id/active-variant`.
-pub fn traffic_type() -> Schema {
-    one_of_strings(&ActiveVariantQuery::TRAFFIC_TYPES, true)
-}
-
-/// `status` of `POST /conversations/:id/messages`: a conversation goes on or completes.
-pub fn appended_status() -> Schema {
-    one_of_strings(&["active", "completed"], true)
-}
-
-/// `days` of `GET /agents/:id/insights`.
-pub fn insight_days() -> Schema {
-    let mut values: Vec<serde_json::Value> = AgentInsightsQuery::DAYS
-        .iter()
-        .map(|d| (*d).into())
-        .collect();
+/// One of `values`, or `null`.
+pub fn one_of_numbers_or_null(values: &[u32]) -> Schema {
+    let mut values: Vec<serde_json::Value> = values.iter().map(|v| (*v).into()).collect();
     values.push(serde_json::Value::Null);
     ObjectBuilder::new()
         .schema_type(nullable(Type::Integer))
@@ -76,22 +40,32 @@ pub fn insight_days() -> Schema {
         .into()
 }
 
-/// `events` of `POST /webhooks`: one or more of [`WEBHOOK_EVENTS`].
-pub fn webhook_events() -> Schema {
+/// An array (or `null`) of at most `max_items` non-blank texts of at most `max_chars`.
+pub fn non_blank_texts_or_null(max_items: usize, max_chars: usize) -> Schema {
+    let text = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(max_chars))
+        .pattern(Some(NON_BLANK));
     ArrayBuilder::new()
-        .items(utoipa::openapi::RefOr::T(one_of_strings(
-            &WEBHOOK_EVENTS,
-            false,
-        )))
+        .schema_type(nullable(Type::Array))
+        .items(text)
+        .max_items(Some(max_items))
+        .into()
+}
+
+/// An array of one or more of `values`.
+pub fn some_of_strings(values: &[&str]) -> Schema {
+    ArrayBuilder::new()
+        .items(RefOr::T(one_of_strings(values, false)))
         .min_items(Some(1))
         .into()
 }
 
-/// `q` of `GET /conversations`: no word at all (no search), a word of at least 3 letters
-/// or digits, or two words (`ConversationFilter::is_searchable`).
-pub fn search_query() -> Schema {
+/// A text (or `null`) matching `pattern`.
+pub fn text_or_null_matching(pattern: &str) -> Schema {
     ObjectBuilder::new()
         .schema_type(nullable(Type::String))
-        .pattern(Some("^[\\W_]*$|[^\\W_]{3}|[^\\W_][\\W_]+[^\\W_]"))
+        .pattern(Some(pattern))
         .into()
 }

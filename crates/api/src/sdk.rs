@@ -57,13 +57,18 @@ impl ActiveVariantQuery {
     pub const TRAFFIC_TYPES: [&'static str; 4] = ["user", "background", "eval", "batch"];
 }
 
+#[cfg(feature = "openapi")]
+fn traffic_type_schema() -> utoipa::openapi::Schema {
+    crate::openapi::one_of_strings(&ActiveVariantQuery::TRAFFIC_TYPES, true)
+}
+
 /// `GET /sdk/agents/:id/active-variant` query.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct ActiveVariantQuery {
     /// `user` (default), `background`, `eval` or `batch`; only `user` traffic is split.
-    #[cfg_attr(feature = "openapi", param(schema_with = crate::openapi::traffic_type))]
+    #[cfg_attr(feature = "openapi", param(schema_with = traffic_type_schema))]
     pub traffic_type: Option<String>,
     /// The same session always gets the same arm.
     #[cfg_attr(

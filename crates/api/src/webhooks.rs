@@ -97,6 +97,12 @@ pub struct CreatedWebhook {
     pub secret: String,
 }
 
+/// `events`: one or more of [`WEBHOOK_EVENTS`].
+#[cfg(feature = "openapi")]
+fn events_schema() -> utoipa::openapi::Schema {
+    crate::openapi::some_of_strings(&WEBHOOK_EVENTS)
+}
+
 /// `POST /webhooks`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -105,7 +111,7 @@ pub struct CreateWebhook {
     /// `https://…` on a public address.
     pub url: String,
     /// One or more of [`WEBHOOK_EVENTS`].
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::webhook_events))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = events_schema))]
     pub events: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
