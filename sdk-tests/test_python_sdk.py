@@ -1,5 +1,6 @@
 """The official `converra` Python SDK from PyPI, unchanged, against our server."""
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -33,20 +34,25 @@ def database(tmp: str) -> str:
     return server.rsplit("/", 1)[0] + "/" + name
 
 
-@pytest.fixture(scope="module")
-def server():
-    with tempfile.TemporaryDirectory() as tmp:
-        db = database(tmp)
-        out = subprocess.run(
-            [SERVER_BIN, "keys", "create", "--db", db, "--account", "SDK Test", "--plan", "pro"],
-            check=True, capture_output=True, text=True,
-        )
-        key = out.stdout.strip().splitlines()[-1]
-        port = free_port()
-        proc = subprocess.Popen(
-            [SERVER_BIN, "serve", "--db", db, "--addr", f"127.0.0.1:{port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+def create_key(db: str, account: str, plan: str) -> str:
+    """A new key (and its account, when new), as `keys create` prints it."""
+    out = subprocess.run(
+        [SERVER_BIN, "keys", "create", "--db", db, "--account", account, "--plan", plan],
+        check=True, capture_output=True, text=True,
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
+@contextlib.contextmanager
+def running_server(db: str, *flags: str):
+    """`serve` over `db` on a free loopback port, with `flags`; yields the API base URL once
+    it answers, and stops the server after."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [SERVER_BIN, "serve", "--db", db, "--addr", f"127.0.0.1:{port}", *flags],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
         base = f"http://127.0.0.1:{port}/api/v1"
         deadline = time.time() + 20
         while True:
@@ -57,9 +63,19 @@ def server():
                 if time.time() > deadline:
                     raise
                 time.sleep(0.05)
-        yield {"base": base, "key": key}
+        yield base
+    finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with tempfile.TemporaryDirectory() as tmp:
+        db = database(tmp)
+        key = create_key(db, "SDK Test", "pro")
+        with running_server(db) as base:
+            yield {"base": base, "key": key}
 
 
 def api(server, method, path, **kwargs):
